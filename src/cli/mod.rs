@@ -1,0 +1,86 @@
+//! Command-line interface: one file per subcommand. Only this module writes
+//! to stdout; logs and progress go to stderr.
+
+mod progress;
+mod sleep;
+mod status;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use swe_sleep::config::Config;
+use swe_sleep::git::Repo;
+
+#[derive(Debug, Parser)]
+#[command(name = "swe-sleep", version, about = "Sleep-time compute for git repositories")]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); SWE_SLEEP_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build or update the notebook for a revision (or the work tree).
+    Sleep(sleep::SleepArgs),
+    /// Say what is in the notebook, for which commit, and how stale it is.
+    Status(status::StatusArgs),
+}
+
+/// Options every subcommand that reads a repository shares.
+#[derive(Debug, Args, Clone)]
+pub struct RepoArgs {
+    /// The repository: a work tree, or a git directory (bare clones work).
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// Where the notebook lives (default: .swe-sleep/ in the work tree, or
+    /// swe-sleep/ inside a bare repository's git directory).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Configuration file (default: swe-sleep.toml at the repository root).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+impl RepoArgs {
+    pub fn open(&self) -> anyhow::Result<(Repo, Config, PathBuf)> {
+        let repo = Repo::open(&self.repo)?;
+        let root: Option<&Path> = repo.work_dir();
+        let config = Config::load(self.config.as_deref(), root)?;
+        let state = swe_sleep::notebook::prepare_state_dir(&repo, self.state_dir.as_deref())
+            .context("preparing the state directory")?;
+        Ok((repo, config, state))
+    }
+}
+
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWE_SLEEP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Sleep(a) => sleep::run(a),
+        Command::Status(a) => status::run(a),
+    }
+}
+
+/// Prints `value` as one line of JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! `swe-sleep sleep`: build or update the notebook.
+
+use clap::Args;
+
+use swe_sleep::notebook::{self, SleepReport, Target};
+
+use super::{RepoArgs, print_json, progress::Bars};
+
+#[derive(Debug, Args)]
+pub struct SleepArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Revision to read (default: the work tree if there is one, else HEAD).
+    #[arg(long)]
+    pub rev: Option<String>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub fn run(args: SleepArgs) -> anyhow::Result<()> {
+    let (repo, config, state_dir) = args.repo.open()?;
+    let target = match (&args.rev, repo.work_dir()) {
+        (Some(rev), _) => Target::Rev(rev.clone()),
+        (None, Some(_)) => Target::WorkTree,
+        (None, None) => Target::Rev("HEAD".into()),
+    };
+    let bars = Bars::new(!args.quiet && !args.json);
+    let report = notebook::sleep(&repo, &state_dir, &target, &config, &bars)?;
+    if args.json {
+        print_json(&report)
+    } else {
+        println!("{}", summary(&report));
+        Ok(())
+    }
+}
+
+/// The one-paragraph summary printed at the end of a sleep.
+pub fn summary(r: &SleepReport) -> String {
+    let c = &r.counts;
+    let at = match &r.commit {
+        Some(commit) if r.worktree => format!("the work tree (HEAD {})", &commit[..12.min(commit.len())]),
+        Some(commit) => format!("{} ({})", r.rev, &commit[..12.min(commit.len())]),
+        None => "the work tree (no commits yet)".to_string(),
+    };
+    let mut s = format!(
+        "Notebook for {at} in {:.2}s: {} files ({} parsed), {} symbols, {} import edges; \
+         history of {} commits with {} pull requests, {} co-change links. \
+         Read {} new blobs ({:.1} MB, {} tokens) and reused {}; mined {} new commits and reused {}.",
+        r.seconds,
+        c.files,
+        c.parsed,
+        c.symbols,
+        c.import_edges,
+        c.commits,
+        c.prs,
+        c.cochange_edges,
+        r.blobs_new,
+        r.bytes_read as f64 / 1e6,
+        r.sleep_tokens,
+        r.blobs_reused,
+        r.commits_mined,
+        r.commits_reused,
+    );
+    let skipped = r.skipped_vendored + r.skipped_submodules + r.skipped_content;
+    if skipped > 0 {
+        s.push_str(&format!(
+            " Skipped {} vendored/generated paths and {} submodules; {} files are indexed by path only (binary, too large or unreadable).",
+            r.skipped_vendored, r.skipped_submodules, r.skipped_content
+        ));
+    }
+    if let Some(b) = &r.shallow_boundary {
+        s.push_str(&format!(
+            " Shallow clone: history stops at {}, so only {} commits were available.",
+            &b[..12.min(b.len())],
+            c.commits
+        ));
+    }
+    s.push_str(&format!(" Stored in {}.", r.state_dir));
+    s
+}

@@ -1,0 +1,85 @@
+//! `swe-sleep status`: what the notebook holds and how stale it is.
+
+use clap::Args;
+
+use swe_sleep::notebook::{self, Status};
+
+use super::{RepoArgs, print_json};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Compare the notebook with this revision instead of HEAD.
+    #[arg(long)]
+    pub rev: Option<String>,
+    /// Print the status as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: StatusArgs) -> anyhow::Result<()> {
+    let (repo, _config, state_dir) = args.repo.open()?;
+    let s = notebook::status(&repo, &state_dir, args.rev.as_deref())?;
+    if args.json {
+        return print_json(&s);
+    }
+    println!("{}", describe(&s));
+    Ok(())
+}
+
+fn short(c: &str) -> &str {
+    &c[..12.min(c.len())]
+}
+
+fn describe(s: &Status) -> String {
+    if !s.exists {
+        return format!("No notebook in {} yet: run `swe-sleep sleep`.", s.state_dir);
+    }
+    let mut out = String::new();
+    let what = match (&s.commit, s.worktree) {
+        (Some(c), true) => format!("the work tree at HEAD {}", short(c)),
+        (Some(c), false) => format!("{} ({})", s.rev.as_deref().unwrap_or("?"), short(c)),
+        (None, _) => "a work tree with no commits".into(),
+    };
+    out.push_str(&format!("Notebook in {} for {what}", s.state_dir));
+    if let Some(age) = s.age_seconds {
+        out.push_str(&format!(", built {} ago", human_age(age)));
+    }
+    out.push_str(".\n");
+    if let Some(c) = &s.counts {
+        out.push_str(&format!(
+            "{} files ({} parsed), {} symbols, {} import edges; {} commits, {} pull requests, {} co-change links.\n",
+            c.files, c.parsed, c.symbols, c.import_edges, c.commits, c.prs, c.cochange_edges
+        ));
+    }
+    out.push_str(&format!(
+        "Cache: {} blobs and {} commits stored (reused by later sleeps).\n",
+        s.blobs_stored, s.commits_stored
+    ));
+    let current = s.current.as_deref().map(short).unwrap_or("none");
+    let freshness = if s.up_to_date && s.worktree {
+        format!("Same HEAD ({current}); uncommitted changes since the build are not in it.")
+    } else if s.up_to_date {
+        format!("Up to date with {current}.")
+    } else {
+        match s.commits_behind {
+            Some(n) => format!("Stale: {n} first-parent commits behind {current}."),
+            None => format!("Stale: built for another line of history than {current}."),
+        }
+    };
+    out.push_str(&freshness);
+    if let Some(b) = &s.shallow_boundary {
+        out.push_str(&format!("\nShallow clone: history stops at {}.", short(b)));
+    }
+    out
+}
+
+fn human_age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}

@@ -1,0 +1,254 @@
+//! Configuration: built-in defaults, then `swe-sleep.toml` (repository root
+//! or `--config`), then `SWE_SLEEP_<SECTION>_<KEY>` environment variables.
+//!
+//! Defaults live in one place, the `Default` impls below. Unknown keys, in the
+//! file or in the environment, are an error that names the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Environment variables with the `SWE_SLEEP_` prefix that are not settings.
+const RESERVED_ENV: &[&str] = &["SWE_SLEEP_LOG"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config in {origin}: {message}")]
+    Invalid { origin: String, message: String },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub index: IndexConfig,
+    pub history: HistoryConfig,
+    pub agent: AgentConfig,
+}
+
+/// What the notebook reads from a tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexConfig {
+    /// Files larger than this are listed by path only, their content unread.
+    pub max_file_bytes: u64,
+    /// Vendored or generated trees, skipped entirely (glob syntax, matched
+    /// against the path from the repository root).
+    pub skip_globs: Vec<String>,
+    /// Worker threads for parsing; 0 means one per core.
+    pub threads: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            max_file_bytes: 1024 * 1024,
+            skip_globs: [
+                "vendor/**",
+                "**/vendor/**",
+                "third_party/**",
+                "**/third_party/**",
+                "node_modules/**",
+                "**/node_modules/**",
+                "**/*.min.js",
+                "**/*.min.css",
+                "**/*_pb2.py",
+                "**/*.pb.go",
+            ]
+            .map(String::from)
+            .to_vec(),
+            threads: 0,
+        }
+    }
+}
+
+/// How history is mined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Commits touching more files than this are left out of co-change:
+    /// mass renames and reformatting say nothing about what goes together.
+    pub max_commit_files: usize,
+    /// Age at which a past change counts half as much as a fresh one.
+    pub half_life_days: f64,
+    /// Stop after this many first-parent commits (0: the whole history).
+    pub max_commits: usize,
+    /// Co-change partners kept per file in the notebook.
+    pub cochange_neighbors: usize,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            max_commit_files: 30,
+            half_life_days: 365.0,
+            max_commits: 0,
+            cochange_neighbors: 24,
+        }
+    }
+}
+
+/// Test-time defaults for `predict`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// Test-time token budget of one run.
+    pub budget: u64,
+    /// Step cap of one run.
+    pub steps: u32,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig { budget: 4000, steps: 12 }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the file (if `explicit` is given it must exist;
+    /// otherwise `<repo_root>/swe-sleep.toml` is read when present), then the
+    /// process environment.
+    pub fn load(explicit: Option<&Path>, repo_root: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(explicit, repo_root, &env)
+    }
+
+    /// [`Config::load`] with the environment passed in (tests use this).
+    pub fn load_from(
+        explicit: Option<&Path>,
+        repo_root: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
+        let (text, origin) = match (explicit, repo_root) {
+            (Some(p), _) => (read(p)?, p.display().to_string()),
+            (None, Some(root)) if root.join("swe-sleep.toml").is_file() => {
+                let p = root.join("swe-sleep.toml");
+                (read(&p)?, p.display().to_string())
+            }
+            _ => (String::new(), "defaults".to_string()),
+        };
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            origin: origin.clone(),
+            message: e.to_string(),
+        })?;
+        apply_env(&mut table, env)?;
+        Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
+            origin,
+            message: e.to_string(),
+        })
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `SWE_SLEEP_INDEX_MAX_FILE_BYTES=5000` sets `index.max_file_bytes`. The
+/// value is read as a TOML value (number, bool, array) or else as a string.
+fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
+    const SECTIONS: &[&str] = &["index", "history", "agent"];
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("SWE_SLEEP_") else {
+            continue;
+        };
+        if RESERVED_ENV.contains(&name.as_str()) {
+            continue;
+        }
+        let lower = rest.to_lowercase();
+        let Some((section, key)) = SECTIONS
+            .iter()
+            .find_map(|s| lower.strip_prefix(&format!("{s}_")).map(|k| (*s, k)))
+        else {
+            return Err(ConfigError::Invalid {
+                origin: format!("environment variable {name}"),
+                message: format!("unknown setting `{lower}` (expected SWE_SLEEP_<SECTION>_<KEY> with a section of {})", SECTIONS.join(", ")),
+            });
+        };
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.clone()));
+        let section_table = table
+            .entry(section)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(section_table) = section_table else {
+            return Err(ConfigError::Invalid {
+                origin: format!("environment variable {name}"),
+                message: format!("`{section}` is not a table in the config file"),
+            });
+        };
+        section_table.insert(key.to_string(), parsed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_without_file() {
+        let c = Config::load_from(None, None, &[]).expect("defaults load");
+        assert_eq!(c, Config::default());
+        assert_eq!(c.index.max_file_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn file_then_env() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("swe-sleep.toml"),
+            "[index]\nmax_file_bytes = 10\n[history]\nhalf_life_days = 30.0\n",
+        )
+        .expect("write config");
+        let c = Config::load_from(
+            None,
+            Some(dir.path()),
+            &env(&[("SWE_SLEEP_INDEX_MAX_FILE_BYTES", "20"), ("SWE_SLEEP_LOG", "debug")]),
+        )
+        .expect("config loads");
+        assert_eq!(c.index.max_file_bytes, 20);
+        assert_eq!(c.history.half_life_days, 30.0);
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[index]\nmax_file_bites = 10\n").expect("write config");
+        let err = Config::load_from(Some(&p), None, &[]).expect_err("unknown key");
+        assert!(err.to_string().contains("max_file_bites"), "{err}");
+    }
+
+    #[test]
+    fn unknown_env_is_named() {
+        let err = Config::load_from(None, None, &env(&[("SWE_SLEEP_INDEX_SPEED", "1")]))
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("speed"), "{err}");
+        let err = Config::load_from(None, None, &env(&[("SWE_SLEEP_BOGUS", "1")]))
+            .expect_err("unknown section");
+        assert!(err.to_string().contains("SWE_SLEEP_BOGUS"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_is_an_error() {
+        let err = Config::load_from(None, None, &env(&[("SWE_SLEEP_AGENT_BUDGET", "lots")]))
+            .expect_err("bad type");
+        assert!(err.to_string().contains("budget"), "{err}");
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let err = Config::load_from(Some(Path::new("/nonexistent/x.toml")), None, &[])
+            .expect_err("missing file");
+        assert!(err.to_string().contains("/nonexistent/x.toml"), "{err}");
+    }
+}

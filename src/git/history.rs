@@ -1,0 +1,87 @@
+//! One commit of first-parent history: its message read as a pull request
+//! when it is one, and the files it changed against its first parent.
+
+use git2::{Delta, DiffOptions, Oid};
+
+use super::message::{CommitKind, parse_message};
+use super::{GitError, Repo};
+
+/// Paths recorded per commit; larger commits keep their true count in
+/// `file_count` (mass renames matter only as "too big to mean anything").
+pub const MAX_RECORDED_FILES: usize = 500;
+
+/// A commit as history mining sees it.
+#[derive(Debug, Clone)]
+pub struct MinedCommit {
+    pub oid: Oid,
+    /// First parent; `None` for a root commit or at a shallow boundary.
+    pub parent: Option<Oid>,
+    /// True when the commit has a parent that this clone does not have.
+    pub truncated: bool,
+    pub time: i64,
+    pub kind: CommitKind,
+    pub pr: Option<u64>,
+    pub title: String,
+    pub body: String,
+    /// Changed paths with git's one-letter status (A, M, D), sorted.
+    pub files: Vec<(String, char)>,
+    pub file_count: usize,
+}
+
+/// Reads one commit and diffs it against its first parent.
+pub fn mine_commit(repo: &Repo, oid: Oid) -> Result<MinedCommit, GitError> {
+    let raw = repo.raw();
+    let commit = raw.find_commit(oid).map_err(|e| repo.err(e))?;
+    let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+    let parsed = parse_message(&message);
+    let (parent, truncated) = if commit.parent_count() == 0 {
+        (None, false)
+    } else {
+        match commit.parent(0) {
+            Ok(p) => (Some(p), false),
+            Err(_) => (None, true),
+        }
+    };
+    let tree = commit.tree().map_err(|e| repo.err(e))?;
+    let parent_tree = match &parent {
+        Some(p) => Some(p.tree().map_err(|e| repo.err(e))?),
+        None => None,
+    };
+    let mut files = Vec::new();
+    let mut file_count = 0;
+    if !truncated {
+        let mut opts = DiffOptions::new();
+        opts.skip_binary_check(true).ignore_submodules(true);
+        let diff = raw
+            .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))
+            .map_err(|e| repo.err(e))?;
+        for delta in diff.deltas() {
+            let status = match delta.status() {
+                Delta::Added => 'A',
+                Delta::Deleted => 'D',
+                Delta::Modified | Delta::Typechange => 'M',
+                Delta::Renamed => 'R',
+                _ => continue,
+            };
+            let file = if status == 'D' { delta.old_file() } else { delta.new_file() };
+            let Some(path) = file.path().and_then(|p| p.to_str()) else { continue };
+            file_count += 1;
+            if files.len() < MAX_RECORDED_FILES {
+                files.push((path.to_string(), status));
+            }
+        }
+        files.sort();
+    }
+    Ok(MinedCommit {
+        oid,
+        parent: parent.map(|p| p.id()),
+        truncated,
+        time: commit.time().seconds(),
+        kind: parsed.kind,
+        pr: parsed.pr,
+        title: parsed.title,
+        body: parsed.body,
+        files,
+        file_count,
+    })
+}

@@ -1,0 +1,16 @@
+//! swe-sleep: sleep-time compute for git repositories.
+//!
+//! While the machine is idle, [`notebook`] reads a repository at a commit
+//! ([`git`]), parses its code ([`parse`]) and mines its history, and writes
+//! the notebook `c'`: per-file cards and indexes over code, symbols, paths
+//! and history. At test time an agent predicts, inside a token budget, which
+//! files a feature request will modify.
+//!
+//! See ARCHITECTURE.md for the code map and the invariants.
+
+pub mod config;
+pub mod git;
+pub mod notebook;
+pub mod parse;
+pub mod text;
+pub mod tokens;

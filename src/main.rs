@@ -1,0 +1,18 @@
+//! The `swe-sleep` binary: parse arguments, set up logging, dispatch to a
+//! subcommand, and map errors to exit codes (0 ok, 1 failure, 2 usage).
+
+use clap::Parser;
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_tracing(args.verbose);
+    match cli::run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Blob-keyed facts: for each file content the notebook has not seen, read
+//! it once, parse it, split it into index terms, count its tokens, and store
+//! the result under the blob id. Parallel readers, one writer.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::mpsc;
+
+use rusqlite::params;
+
+use crate::git::{Entry, Oid, Repo, looks_binary};
+use crate::parse::{self, FileFacts, Lang};
+
+use super::store::{Store, StoreError, TermCache};
+
+/// Why a file's content is not in the notebook, or `Parsed` when it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobStatus {
+    Parsed,
+    Binary,
+    TooLarge,
+    Unreadable,
+}
+
+impl BlobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlobStatus::Parsed => "parsed",
+            BlobStatus::Binary => "binary",
+            BlobStatus::TooLarge => "too_large",
+            BlobStatus::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// Where the content of the entries comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum ContentSource<'a> {
+    /// The object database (a commit's tree).
+    Odb,
+    /// Files under this work-tree root.
+    WorkTree(&'a std::path::Path),
+}
+
+/// What one worker produced for one blob.
+struct Analysed {
+    oid: Oid,
+    lang: Lang,
+    size: u64,
+    status: BlobStatus,
+    facts: Option<FileFacts>,
+    terms: Vec<(String, u32)>,
+    term_total: u32,
+    tokens: u64,
+}
+
+/// Totals of one ingest, for the sleep summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IngestStats {
+    pub analysed: usize,
+    pub bytes: u64,
+    pub tokens: u64,
+    pub skipped: usize,
+}
+
+/// Ids of the blobs among `oids` that the notebook already has.
+pub fn known_blobs(store: &Store) -> Result<HashMap<Oid, i64>, StoreError> {
+    let mut stmt = store
+        .conn
+        .prepare("SELECT id, oid FROM blobs")
+        .map_err(|e| store.err(e))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .map_err(|e| store.err(e))?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (id, oid) = row.map_err(|e| store.err(e))?;
+        if let Ok(oid) = Oid::from_str(&oid) {
+            out.insert(oid, id);
+        }
+    }
+    Ok(out)
+}
+
+/// Analyses `todo` (entries whose blobs are new) with `threads` readers and
+/// stores each result; commits every `batch` blobs so an interrupted sleep
+/// keeps its finished work. `progress` is called after each stored blob.
+pub fn ingest(
+    store: &mut Store,
+    repo: &Repo,
+    source: ContentSource<'_>,
+    todo: &[&Entry],
+    max_bytes: u64,
+    threads: usize,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<(IngestStats, HashMap<Oid, i64>), StoreError> {
+    let queue = Mutex::new(todo.iter());
+    let (tx, rx) = mpsc::sync_channel::<Analysed>(256);
+    let mut stats = IngestStats::default();
+    let mut ids = HashMap::new();
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        for _ in 0..threads.max(1) {
+            let tx = tx.clone();
+            let queue = &queue;
+            let worker_repo = match source {
+                ContentSource::Odb => repo.reopen().ok(),
+                ContentSource::WorkTree(_) => None,
+            };
+            scope.spawn(move || {
+                loop {
+                    let next = queue.lock().expect("queue lock is never poisoned").next();
+                    let Some(entry) = next else { break };
+                    let result = analyse(entry, worker_repo.as_ref(), source, max_bytes);
+                    if tx.send(result).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut terms = TermCache::load(&store.conn).map_err(|e| store.err(e))?;
+        let mut pending = 0usize;
+        store.conn.execute_batch("BEGIN").map_err(|e| store.err(e))?;
+        for a in rx {
+            stats.analysed += 1;
+            stats.bytes += a.size;
+            stats.tokens += a.tokens;
+            if a.status != BlobStatus::Parsed {
+                stats.skipped += 1;
+            }
+            let id = store_one(store, &mut terms, &a).map_err(|e| store.err(e))?;
+            ids.insert(a.oid, id);
+            progress(1);
+            pending += 1;
+            if pending >= 200 {
+                store.conn.execute_batch("COMMIT; BEGIN").map_err(|e| store.err(e))?;
+                pending = 0;
+            }
+        }
+        store.conn.execute_batch("COMMIT").map_err(|e| store.err(e))?;
+        Ok(())
+    })?;
+    Ok((stats, ids))
+}
+
+fn store_one(store: &Store, terms: &mut TermCache, a: &Analysed) -> rusqlite::Result<i64> {
+    let conn = &store.conn;
+    let facts = a.facts.as_ref().map(|f| serde_json::to_string(f).expect("facts serialize"));
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO blobs (oid, lang, size, status, facts, terms, tokens)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        a.oid.to_string(),
+        a.lang.as_str(),
+        a.size as i64,
+        a.status.as_str(),
+        facts,
+        a.term_total,
+        a.tokens as i64
+    ])?;
+    let id = conn.last_insert_rowid();
+    let mut insert = conn.prepare_cached("INSERT OR REPLACE INTO blob_terms (term, blob, tf) VALUES (?1, ?2, ?3)")?;
+    for (term, tf) in &a.terms {
+        let tid = terms.id(conn, term)?;
+        insert.execute(params![tid, id, tf])?;
+    }
+    Ok(id)
+}
+
+fn analyse(entry: &Entry, repo: Option<&Repo>, source: ContentSource<'_>, max_bytes: u64) -> Analysed {
+    let lang = parse::detect_lang(&entry.path);
+    let mut out = Analysed {
+        oid: entry.oid,
+        lang,
+        size: entry.size,
+        status: BlobStatus::Parsed,
+        facts: None,
+        terms: Vec::new(),
+        term_total: 0,
+        tokens: 0,
+    };
+    if entry.size > max_bytes {
+        tracing::debug!(path = %entry.path, size = entry.size, "content not read: over the size limit");
+        out.status = BlobStatus::TooLarge;
+        return out;
+    }
+    let bytes = match source {
+        ContentSource::Odb => repo.ok_or(()).and_then(|r| r.read_blob(entry.oid).map_err(|_| ())),
+        ContentSource::WorkTree(root) => std::fs::read(root.join(&entry.path)).map_err(|_| ()),
+    };
+    let Ok(bytes) = bytes else {
+        tracing::debug!(path = %entry.path, "content not read: unreadable");
+        out.status = BlobStatus::Unreadable;
+        return out;
+    };
+    if looks_binary(&bytes) {
+        tracing::debug!(path = %entry.path, "content not read: binary");
+        out.status = BlobStatus::Binary;
+        return out;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let facts = parse::parse(&entry.path, &text);
+    let mut counts: HashMap<String, u32> = HashMap::new();
+    let mut total = 0u32;
+    crate::text::for_each_term(&text, |t| {
+        total += 1;
+        *counts.entry(t.to_string()).or_default() += 1;
+    });
+    out.terms = counts.into_iter().collect();
+    out.term_total = total;
+    out.tokens = crate::tokens::count(&text);
+    out.facts = Some(facts);
+    out
+}

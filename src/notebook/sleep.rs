@@ -1,0 +1,244 @@
+//! `sleep`: bring the notebook to a revision (or to the work tree), reading
+//! only what it has not seen: new blobs, new commits. The snapshot switch at
+//! the end is one transaction; everything before it is resumable cache.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Instant;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::git::{self, EntryKind, Repo};
+
+use super::blobs::{self, ContentSource};
+use super::history;
+use super::snapshot::{self, SnapCounts, SnapFile};
+use super::store::Store;
+use super::{NotebookError, Progress};
+
+/// What to sleep on.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A revision's tree, read from the object database.
+    Rev(String),
+    /// The work tree as it is now (history from HEAD).
+    WorkTree,
+}
+
+/// What a sleep did; printed as the summary and as `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SleepReport {
+    pub repo: String,
+    pub state_dir: String,
+    pub rev: String,
+    pub commit: Option<String>,
+    pub worktree: bool,
+    pub counts: SnapCounts,
+    pub skipped_vendored: usize,
+    pub skipped_submodules: usize,
+    pub skipped_content: usize,
+    pub blobs_new: usize,
+    pub blobs_reused: usize,
+    pub commits_mined: usize,
+    pub commits_reused: usize,
+    pub shallow_boundary: Option<String>,
+    /// cl100k tokens of the content read in this sleep (new blobs only).
+    pub sleep_tokens: u64,
+    pub bytes_read: u64,
+    pub seconds: f64,
+    pub timings: Timings,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub list_s: f64,
+    pub blobs_s: f64,
+    pub history_s: f64,
+    pub snapshot_s: f64,
+}
+
+fn skip_set(globs: &[String]) -> Result<GlobSet, NotebookError> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        b.add(Glob::new(g).map_err(|e| NotebookError::Config(format!("index.skip_globs: bad glob `{g}`: {e}")))?);
+    }
+    b.build().map_err(|e| NotebookError::Config(format!("index.skip_globs: {e}")))
+}
+
+/// Brings the notebook in `state_dir` to `target`.
+pub fn sleep(
+    repo: &Repo,
+    state_dir: &Path,
+    target: &Target,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<SleepReport, NotebookError> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+    let (listing, tip, rev_label) = match target {
+        Target::Rev(rev) => {
+            let commit = repo.resolve(rev)?;
+            (git::list_commit(repo, commit)?, Some(commit), rev.clone())
+        }
+        Target::WorkTree => {
+            let head = repo.head()?;
+            (git::list_worktree(repo, &[".swe-sleep"])?, head, "work tree".to_string())
+        }
+    };
+    let mut store = Store::open(state_dir)?;
+    let skip = skip_set(&cfg.index.skip_globs)?;
+    let mut report = SleepReport {
+        repo: repo.display_path().display().to_string(),
+        state_dir: state_dir.display().to_string(),
+        rev: rev_label,
+        commit: tip.map(|c| c.to_string()),
+        worktree: matches!(target, Target::WorkTree),
+        counts: SnapCounts::default(),
+        skipped_vendored: 0,
+        skipped_submodules: 0,
+        skipped_content: 0,
+        blobs_new: 0,
+        blobs_reused: 0,
+        commits_mined: 0,
+        commits_reused: 0,
+        shallow_boundary: None,
+        sleep_tokens: 0,
+        bytes_read: 0,
+        seconds: 0.0,
+        timings: Timings::default(),
+    };
+    let mut entries = Vec::new();
+    for e in &listing.entries {
+        match e.kind {
+            EntryKind::Submodule => {
+                tracing::info!(path = %e.path, "skipping submodule");
+                report.skipped_submodules += 1;
+            }
+            _ if skip.is_match(&e.path) => {
+                tracing::debug!(path = %e.path, "skipping vendored or generated path");
+                report.skipped_vendored += 1;
+            }
+            _ => entries.push(e),
+        }
+    }
+    timings.list_s = started.elapsed().as_secs_f64();
+
+    // Blobs.
+    let t = Instant::now();
+    let mut known = blobs::known_blobs(&store)?;
+    let mut seen = HashSet::new();
+    let todo: Vec<&git::Entry> = entries
+        .iter()
+        .copied()
+        .filter(|e| e.kind == EntryKind::File && !known.contains_key(&e.oid) && seen.insert(e.oid))
+        .collect();
+    report.blobs_reused = entries.iter().filter(|e| e.kind == EntryKind::File).count() - todo.len();
+    let source = match (&listing.commit, repo.work_dir()) {
+        (None, Some(root)) => ContentSource::WorkTree(root),
+        _ => ContentSource::Odb,
+    };
+    let threads = match cfg.index.threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    progress.start("reading files", todo.len() as u64);
+    let (stats, new_ids) = blobs::ingest(&mut store, repo, source, &todo, cfg.index.max_file_bytes, threads, &|n| {
+        progress.inc(n)
+    })?;
+    progress.finish();
+    known.extend(new_ids);
+    report.blobs_new = stats.analysed;
+    report.sleep_tokens = stats.tokens;
+    report.bytes_read = stats.bytes;
+    timings.blobs_s = t.elapsed().as_secs_f64();
+
+    // History.
+    let t = Instant::now();
+    let chain = match tip {
+        Some(tip) => {
+            progress.start("reading history", 0);
+            let h = history::update(&mut store, repo, tip, cfg.history.max_commits, &|n| progress.inc(n))
+                .map_err(|e| match e {
+                    history::HistoryError::Store(s) => NotebookError::Store(s),
+                    history::HistoryError::Git(g) => NotebookError::Git(g),
+                })?;
+            progress.finish();
+            report.commits_mined = h.mined;
+            report.commits_reused = h.reused;
+            if let Some(b) = &h.shallow_boundary {
+                tracing::warn!(
+                    boundary = %b,
+                    commits = h.chain.len(),
+                    "shallow clone: history stops at {b}; older commits are not in this clone, so co-change and PR history cover only the {} commits available",
+                    h.chain.len()
+                );
+            }
+            report.shallow_boundary = h.shallow_boundary;
+            h.chain
+        }
+        None => Vec::new(),
+    };
+    timings.history_s = t.elapsed().as_secs_f64();
+
+    // Snapshot.
+    let t = Instant::now();
+    let ids: HashSet<i64> = entries.iter().filter_map(|e| known.get(&e.oid).copied()).collect();
+    let facts = snapshot::load_blob_facts(&store, &ids)?;
+    let mut files = Vec::with_capacity(entries.len());
+    let mut rust_crates = Vec::new();
+    for e in &entries {
+        let (blob, status, lang, f) = match e.kind {
+            EntryKind::Symlink => (None, "symlink".to_string(), crate::parse::detect_lang(&e.path).as_str().to_string(), None),
+            _ => {
+                let id = known.get(&e.oid).copied();
+                let (status, lang, f) = id
+                    .and_then(|id| facts.get(&id).cloned())
+                    .unwrap_or_else(|| ("unreadable".into(), String::new(), None));
+                (id, status, lang, f)
+            }
+        };
+        if status != "parsed" && status != "symlink" {
+            report.skipped_content += 1;
+        }
+        if e.path == "Cargo.toml" || e.path.ends_with("/Cargo.toml") {
+            if let Some(name) = read_text(repo, &listing, e).as_deref().and_then(crate::parse::cargo_package_name) {
+                let dir = e.path.strip_suffix("Cargo.toml").unwrap_or("").trim_end_matches('/');
+                rust_crates.push((name.replace('-', "_"), dir.to_string()));
+            }
+        }
+        files.push(SnapFile { path: e.path.clone(), blob, status, lang, size: e.size, facts: f });
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let tip_time = match tip {
+        Some(c) => repo.commit_time(c)?,
+        None => 0,
+    };
+    let meta = vec![
+        ("rev", report.rev.clone()),
+        ("commit", report.commit.clone().unwrap_or_default()),
+        ("commit_time", tip_time.to_string()),
+        ("worktree", report.worktree.to_string()),
+        ("built_at", now.to_string()),
+        ("repo", report.repo.clone()),
+        ("shallow_boundary", report.shallow_boundary.clone().unwrap_or_default()),
+    ];
+    progress.start("writing notebook", 0);
+    report.counts = snapshot::write(&mut store, &files, &rust_crates, &chain, &cfg.history, &meta)?;
+    progress.finish();
+    timings.snapshot_s = t.elapsed().as_secs_f64();
+    report.seconds = started.elapsed().as_secs_f64();
+    report.timings = timings;
+    Ok(report)
+}
+
+fn read_text(repo: &Repo, listing: &git::Listing, e: &git::Entry) -> Option<String> {
+    let bytes = match (listing.commit, repo.work_dir()) {
+        (None, Some(root)) => std::fs::read(root.join(&e.path)).ok()?,
+        _ => repo.read_blob(e.oid).ok()?,
+    };
+    String::from_utf8(bytes).ok()
+}

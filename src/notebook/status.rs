@@ -1,0 +1,79 @@
+//! What a notebook holds, for which commit, and how stale it is.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::git::Repo;
+
+use super::snapshot::SnapCounts;
+use super::store::Store;
+use super::NotebookError;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub state_dir: String,
+    pub exists: bool,
+    pub rev: Option<String>,
+    pub commit: Option<String>,
+    pub worktree: bool,
+    pub built_at: Option<u64>,
+    pub age_seconds: Option<u64>,
+    pub counts: Option<SnapCounts>,
+    pub blobs_stored: i64,
+    pub commits_stored: i64,
+    /// The commit the notebook is compared with (HEAD, or `--rev`).
+    pub current: Option<String>,
+    /// First-parent commits between the notebook's commit and `current`;
+    /// `None` when they are not on one chain (or no notebook).
+    pub commits_behind: Option<usize>,
+    pub up_to_date: bool,
+    pub shallow_boundary: Option<String>,
+}
+
+/// Reads the notebook in `state_dir` and compares it with `current` (HEAD
+/// when `None`).
+pub fn status(repo: &Repo, state_dir: &Path, current: Option<&str>) -> Result<Status, NotebookError> {
+    let current = match current {
+        Some(rev) => Some(repo.resolve(rev)?),
+        None => repo.head()?,
+    };
+    let mut s = Status {
+        state_dir: state_dir.display().to_string(),
+        exists: false,
+        rev: None,
+        commit: None,
+        worktree: false,
+        built_at: None,
+        age_seconds: None,
+        counts: None,
+        blobs_stored: 0,
+        commits_stored: 0,
+        current: current.map(|c| c.to_string()),
+        commits_behind: None,
+        up_to_date: false,
+        shallow_boundary: None,
+    };
+    let Some(store) = Store::open_existing(state_dir)? else {
+        return Ok(s);
+    };
+    let commit = store.meta("commit")?.filter(|c| !c.is_empty());
+    s.exists = commit.is_some() || store.meta("built_at")?.is_some();
+    s.rev = store.meta("rev")?;
+    s.worktree = store.meta("worktree")?.as_deref() == Some("true");
+    s.built_at = store.meta("built_at")?.and_then(|v| v.parse().ok());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    s.age_seconds = s.built_at.map(|b| now.saturating_sub(b));
+    s.counts = store.meta("counts")?.and_then(|c| serde_json::from_str(&c).ok());
+    s.blobs_stored = store.count("blobs")?;
+    s.commits_stored = store.count("commits")?;
+    s.shallow_boundary = store.meta("shallow_boundary")?.filter(|b| !b.is_empty());
+    if let (Some(cur), Some(nb)) = (current, commit.as_deref().and_then(|c| crate::git::Oid::from_str(c).ok())) {
+        s.commits_behind = repo.first_parent_distance(cur, nb, 100_000);
+        s.up_to_date = cur == nb;
+    }
+    s.commit = commit;
+    Ok(s)
+}

@@ -1,0 +1,224 @@
+//! The notebook's one SQLite database: schema, opening, and the small helpers
+//! every writer shares.
+//!
+//! Tables fall in three groups:
+//! - blob-keyed (`blobs`, `blob_terms`): derived from file content, keyed by
+//!   the blob id, kept across snapshots so unchanged files are never re-read;
+//! - commit-keyed (`commits`, `commit_files`, `commit_terms`): derived from
+//!   history, keyed by commit id, likewise kept;
+//! - the current snapshot (`snap_*`, `cards`, `meta`): rewritten in a single
+//!   transaction at the end of a sleep, so readers see either the old
+//!   notebook or the new one, never a mix.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Bump when the schema or the meaning of stored data changes; an older
+/// notebook is then rebuilt from scratch (everything in it is derived).
+pub const SCHEMA_VERSION: i64 = 1;
+
+pub const DB_FILE: &str = "notebook.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("notebook database {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create state directory {path}: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("corrupt notebook data in {path}: {message}")]
+    Corrupt { path: PathBuf, message: String },
+}
+
+/// An open notebook database.
+pub struct Store {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (
+    id INTEGER PRIMARY KEY,
+    oid TEXT NOT NULL UNIQUE,
+    lang TEXT,
+    size INTEGER NOT NULL,
+    status TEXT NOT NULL,          -- parsed | binary | too_large | unreadable
+    facts TEXT,                    -- JSON FileFacts (parsed only)
+    terms INTEGER NOT NULL DEFAULT 0,  -- number of index terms (document length)
+    tokens INTEGER NOT NULL DEFAULT 0  -- cl100k tokens of the content
+);
+CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS blob_terms (
+    term INTEGER NOT NULL, blob INTEGER NOT NULL, tf INTEGER NOT NULL,
+    PRIMARY KEY (term, blob)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS commits (
+    id INTEGER PRIMARY KEY,
+    oid TEXT NOT NULL UNIQUE,
+    parent TEXT,
+    truncated INTEGER NOT NULL DEFAULT 0,
+    time INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    pr INTEGER,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    file_count INTEGER NOT NULL,
+    terms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS commit_files (
+    commit_id INTEGER NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL,
+    PRIMARY KEY (commit_id, path)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS commit_terms (
+    term INTEGER NOT NULL, commit_id INTEGER NOT NULL, tf INTEGER NOT NULL,
+    PRIMARY KEY (term, commit_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snap_files (
+    path TEXT PRIMARY KEY,
+    blob INTEGER,                  -- NULL for symlinks
+    status TEXT NOT NULL,          -- parsed | binary | too_large | symlink | unreadable
+    lang TEXT,
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snap_commits (ord INTEGER PRIMARY KEY, commit_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS snap_imports (src TEXT NOT NULL, dst TEXT NOT NULL, PRIMARY KEY (src, dst)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS snap_imports_dst ON snap_imports (dst);
+CREATE TABLE IF NOT EXISTS snap_symbols (name TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, line INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS snap_symbols_name ON snap_symbols (name COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS snap_cochange (
+    a TEXT NOT NULL, b TEXT NOT NULL, weight REAL NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snap_filestats (
+    path TEXT PRIMARY KEY,
+    changes INTEGER NOT NULL,
+    decayed REAL NOT NULL,
+    last_time INTEGER NOT NULL,
+    prs TEXT NOT NULL              -- JSON [[number, title], ...], newest first
+);
+CREATE TABLE IF NOT EXISTS cards (
+    path TEXT NOT NULL,
+    source TEXT NOT NULL,          -- "offline", or "llm:<model>" later
+    version INTEGER NOT NULL,
+    blob INTEGER,
+    text TEXT NOT NULL,
+    PRIMARY KEY (path, source)
+);
+"#;
+
+/// Tables of the current snapshot, cleared and rewritten together.
+pub const SNAPSHOT_TABLES: &[&str] = &[
+    "snap_files",
+    "snap_commits",
+    "snap_imports",
+    "snap_symbols",
+    "snap_cochange",
+    "snap_filestats",
+];
+
+impl Store {
+    /// Opens (creating if needed) the notebook in `state_dir`.
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(state_dir).map_err(|source| StoreError::Dir {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
+        let path = state_dir.join(DB_FILE);
+        let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
+        let mut store = Store { conn, path };
+        store.init()?;
+        Ok(store)
+    }
+
+    /// Opens an existing notebook read-only; `None` when there is none.
+    pub fn open_existing(state_dir: &Path) -> Result<Option<Store>, StoreError> {
+        let path = state_dir.join(DB_FILE);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        Store::open(state_dir).map(Some)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    fn init(&mut self) -> Result<(), StoreError> {
+        let conn = &self.conn;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .and_then(|_| conn.pragma_update(None, "journal_mode", "WAL"))
+            .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"))
+            .and_then(|_| conn.pragma_update(None, "foreign_keys", "OFF"))
+            .map_err(|e| self.err(e))?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version != SCHEMA_VERSION && version != 0 {
+            tracing::info!(old = version, new = SCHEMA_VERSION, "notebook schema changed; rebuilding it");
+            let tables: Vec<String> = {
+                let mut stmt = conn
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .map_err(|e| self.err(e))?;
+                stmt.query_map([], |r| r.get(0))
+                    .and_then(|rows| rows.collect())
+                    .map_err(|e| self.err(e))?
+            };
+            for t in tables {
+                conn.execute_batch(&format!("DROP TABLE IF EXISTS \"{t}\""))
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        conn.execute_batch(SCHEMA).map_err(|e| self.err(e))?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Number of rows in `table` (one of our own table names).
+    pub fn count(&self, table: &str) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// Interns terms: returns the id of each, inserting new ones.
+pub(crate) struct TermCache {
+    ids: std::collections::HashMap<String, i64>,
+}
+
+impl TermCache {
+    pub fn load(conn: &Connection) -> rusqlite::Result<TermCache> {
+        let mut stmt = conn.prepare("SELECT id, term FROM terms")?;
+        let ids = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(0)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(TermCache { ids })
+    }
+
+    pub fn id(&mut self, conn: &Connection, term: &str) -> rusqlite::Result<i64> {
+        if let Some(id) = self.ids.get(term) {
+            return Ok(*id);
+        }
+        conn.prepare_cached("INSERT INTO terms (term) VALUES (?1)")?
+            .execute(params![term])?;
+        let id = conn.last_insert_rowid();
+        self.ids.insert(term.to_string(), id);
+        Ok(id)
+    }
+}

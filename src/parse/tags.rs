@@ -1,0 +1,508 @@
+//! Query runner: parses Rust/Python with tree-sitter (one parser per thread,
+//! queries compiled once) and turns the captures of `queries/<lang>/tags.scm`
+//! into definitions, references and imports. All tree walks are iterative.
+
+use super::doc::{node_text, python_docstring, rust_item_doc};
+use super::{Def, DefKind, Import, Lang, MAX_IMPORTS, MAX_REFS, PARSE_TIMEOUT};
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
+use std::sync::OnceLock;
+use std::time::Instant;
+use tree_sitter::{
+    Node, ParseOptions, ParseState, Parser, Point, Query, QueryCursor, QueryCursorOptions,
+    QueryCursorState, QueryError, StreamingIterator, Tree,
+};
+
+/// What the runner extracted from one tree.
+pub(crate) struct Tagged {
+    pub defs: Vec<Def>,
+    pub refs: Vec<String>,
+    pub imports: Vec<Import>,
+    pub had_errors: bool,
+    /// Python module docstring (Rust module docs are read lexically).
+    pub module_doc: Option<String>,
+}
+
+/// Meaning of one capture name (see the header of the `.scm` files).
+#[derive(Clone, Debug)]
+enum Role {
+    Def(DefKind),
+    Name,
+    Ref,
+    ImportUse,
+    ImportMod,
+    ImportPython,
+    Ignore,
+}
+
+/// A compiled tag query and the role of each of its captures.
+pub(crate) struct Compiled {
+    query: Query,
+    roles: Vec<Role>,
+}
+
+fn role(capture: &str) -> Role {
+    if let Some(kind) = capture.strip_prefix("definition.") {
+        let kind = match kind {
+            "function" => DefKind::Function,
+            "method" => DefKind::Method,
+            "struct" => DefKind::Struct,
+            "enum" => DefKind::Enum,
+            "trait" => DefKind::Trait,
+            "impl" => DefKind::Impl,
+            "class" => DefKind::Class,
+            "module" => DefKind::Module,
+            "constant" => DefKind::Constant,
+            "type" => DefKind::Type,
+            "macro" => DefKind::Macro,
+            "field" => DefKind::Field,
+            "variant" => DefKind::Variant,
+            _ => return Role::Ignore,
+        };
+        return Role::Def(kind);
+    }
+    match capture {
+        "name" => Role::Name,
+        "import.use" => Role::ImportUse,
+        "import.mod" => Role::ImportMod,
+        "import.python" => Role::ImportPython,
+        c if c.starts_with("reference.") => Role::Ref,
+        _ => Role::Ignore,
+    }
+}
+
+/// Compile the bundled tag query of `lang` (`None` if it has no grammar).
+pub(crate) fn compile(lang: Lang) -> Option<Result<Compiled, QueryError>> {
+    let grammar = lang.grammar()?;
+    let source = lang.tags_query_source()?;
+    Some(Query::new(&grammar, source).map(|query| {
+        let roles = query.capture_names().iter().map(|c| role(c)).collect();
+        Compiled { query, roles }
+    }))
+}
+
+fn compiled(lang: Lang) -> Option<&'static Compiled> {
+    static RUST: OnceLock<Option<Compiled>> = OnceLock::new();
+    static PYTHON: OnceLock<Option<Compiled>> = OnceLock::new();
+    let cell = match lang {
+        Lang::Rust => &RUST,
+        Lang::Python => &PYTHON,
+        _ => return None,
+    };
+    cell.get_or_init(|| match compile(lang)? {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(lang = lang.as_str(), error = %e, "bundled tag query does not compile");
+            None
+        }
+    })
+    .as_ref()
+}
+
+thread_local! {
+    static PARSER: RefCell<Option<Parser>> = const { RefCell::new(None) };
+}
+
+/// Parse `text`, giving up after [`PARSE_TIMEOUT`].
+fn parse_tree(lang: Lang, text: &str) -> Option<Tree> {
+    let grammar = lang.grammar()?;
+    let run = |parser: &mut Parser| -> Option<Tree> {
+        parser.set_language(&grammar).ok()?;
+        parser.reset();
+        let deadline = Instant::now() + PARSE_TIMEOUT;
+        let mut progress = |_: &ParseState| {
+            if Instant::now() >= deadline {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let bytes = text.as_bytes();
+        let mut read = |offset: usize, _: Point| bytes.get(offset..).unwrap_or_default();
+        let options = ParseOptions::new().progress_callback(&mut progress);
+        let tree = parser.parse_with_options(&mut read, None, Some(options));
+        parser.reset();
+        tree
+    };
+    PARSER
+        .try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut slot) => run(slot.get_or_insert_with(Parser::new)),
+            Err(_) => run(&mut Parser::new()),
+        })
+        .unwrap_or_else(|_| run(&mut Parser::new()))
+}
+
+/// Parse and tag one file; `None` when tree-sitter could not produce a tree.
+pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
+    let compiled = compiled(lang)?;
+    let tree = parse_tree(lang, text)?;
+    let root = tree.root_node();
+
+    // node id -> (definition node, kind, name node)
+    let mut defs: Vec<(Node, DefKind, Node)> = Vec::new();
+    let mut def_index: HashMap<usize, usize> = HashMap::new();
+    let mut refs: Vec<Node> = Vec::new();
+    let mut imports: Vec<(Node, Role)> = Vec::new();
+
+    let deadline = Instant::now() + PARSE_TIMEOUT;
+    let timed_out = Cell::new(false);
+    let mut progress = |_: &QueryCursorState| {
+        if Instant::now() >= deadline {
+            timed_out.set(true);
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let mut cursor = QueryCursor::new();
+    cursor.set_match_limit(2048);
+    let options = QueryCursorOptions::new().progress_callback(&mut progress);
+    let mut matches = cursor.matches_with_options(&compiled.query, root, text.as_bytes(), options);
+    while let Some(m) = matches.next() {
+        let mut def: Option<(Node, DefKind)> = None;
+        let mut name: Option<Node> = None;
+        for cap in m.captures() {
+            let node = cap.node;
+            match compiled
+                .roles
+                .get(cap.index as usize)
+                .unwrap_or(&Role::Ignore)
+            {
+                Role::Def(kind) => def = Some((node, kind.clone())),
+                Role::Name => name = Some(node),
+                Role::Ref => refs.push(node),
+                r @ (Role::ImportUse | Role::ImportMod | Role::ImportPython) => {
+                    imports.push((node, r.clone()));
+                }
+                Role::Ignore => {}
+            }
+        }
+        if let (Some((node, kind)), Some(name)) = (def, name) {
+            match def_index.get(&node.id()) {
+                Some(&i) => {
+                    if kind == DefKind::Method {
+                        defs[i].1 = kind;
+                    }
+                }
+                None => {
+                    def_index.insert(node.id(), defs.len());
+                    defs.push((node, kind, name));
+                }
+            }
+        }
+    }
+    drop(matches);
+
+    defs.sort_by_key(|(node, _, _)| node.start_byte());
+    let name_nodes: HashSet<usize> = defs
+        .iter()
+        .filter(|(_, kind, _)| *kind != DefKind::Impl)
+        .map(|(_, _, name)| name.id())
+        .collect();
+    let out_defs = defs
+        .iter()
+        .map(|&(node, ref kind, name)| Def {
+            name: node_text(name, text).to_string(),
+            kind: kind.clone(),
+            line: u32::try_from(node.start_position().row + 1).unwrap_or(u32::MAX),
+            doc: match lang {
+                Lang::Rust => rust_item_doc(node, text),
+                _ => python_docstring(node, text).and_then(|d| super::doc::summary(&d)),
+            },
+        })
+        .collect();
+
+    refs.sort_by_key(|n| n.start_byte());
+    let mut seen = HashSet::new();
+    let mut out_refs = Vec::new();
+    for node in refs {
+        if out_refs.len() >= MAX_REFS {
+            break;
+        }
+        let name = node_text(node, text);
+        if name_nodes.contains(&node.id()) || name.is_empty() || is_type_param_like(name) {
+            continue;
+        }
+        if seen.insert(name) {
+            out_refs.push(name.to_string());
+        }
+    }
+
+    imports.sort_by_key(|(n, _)| n.start_byte());
+    imports.dedup_by_key(|(n, _)| n.id());
+    let mut out_imports = Vec::new();
+    for (node, role) in imports {
+        match role {
+            Role::ImportUse => rust_use(node, text, &mut out_imports),
+            Role::ImportMod => {
+                if let Some(name) = node.child_by_field_name("name") {
+                    out_imports.push(Import::RustMod {
+                        name: node_text(name, text).to_string(),
+                    });
+                }
+            }
+            Role::ImportPython => python_import(node, text, &mut out_imports),
+            _ => {}
+        }
+        if out_imports.len() >= MAX_IMPORTS {
+            out_imports.truncate(MAX_IMPORTS);
+            break;
+        }
+    }
+
+    Some(Tagged {
+        defs: out_defs,
+        refs: out_refs,
+        imports: out_imports,
+        had_errors: root.has_error() || timed_out.get(),
+        module_doc: match lang {
+            Lang::Python => python_docstring(root, text),
+            _ => None,
+        },
+    })
+}
+
+/// Single capital letters (`T`, `E`) are generic parameters, not references.
+fn is_type_param_like(name: &str) -> bool {
+    name.len() == 1 && name.as_bytes()[0].is_ascii_uppercase()
+}
+
+/// Segments of a Rust path node (`a::b::c`, `crate`, `self`, ...), walking
+/// the left-nested `scoped_identifier` chain without recursion.
+fn rust_path(node: Node<'_>, text: &str) -> Vec<String> {
+    let mut segs = Vec::new();
+    let mut cur = Some(node);
+    while let Some(n) = cur {
+        match n.kind() {
+            "scoped_identifier" => {
+                if let Some(name) = n.child_by_field_name("name") {
+                    segs.push(node_text(name, text).to_string());
+                }
+                cur = n.child_by_field_name("path");
+            }
+            "identifier" | "crate" | "self" | "super" | "metavariable" => {
+                segs.push(node_text(n, text).to_string());
+                cur = None;
+            }
+            _ => cur = None,
+        }
+    }
+    segs.reverse();
+    segs
+}
+
+/// Expand the argument of a `use` declaration into one path per leaf.
+fn rust_use(arg: Node<'_>, text: &str, out: &mut Vec<Import>) {
+    let inline_mods = enclosing_inline_mods(arg, text);
+    let mut stack: Vec<(Node, Vec<String>)> = vec![(arg, Vec::new())];
+    let mut emit = |path: Vec<String>| {
+        if !path.is_empty() {
+            out.push(Import::RustUse {
+                path: relative_to_file(path, &inline_mods),
+            });
+        }
+    };
+    while let Some((node, prefix)) = stack.pop() {
+        match node.kind() {
+            "scoped_use_list" => {
+                let mut p = prefix;
+                if let Some(path) = node.child_by_field_name("path") {
+                    p.extend(rust_path(path, text));
+                }
+                if let Some(list) = node.child_by_field_name("list") {
+                    push_children_rev(list, &p, &mut stack);
+                }
+            }
+            "use_list" => push_children_rev(node, &prefix, &mut stack),
+            "use_as_clause" => {
+                if let Some(path) = node.child_by_field_name("path") {
+                    emit(join(prefix, rust_path(path, text)));
+                }
+            }
+            "use_wildcard" => {
+                let mut p = prefix;
+                if let Some(path) = node.named_child(0) {
+                    p.extend(rust_path(path, text));
+                }
+                p.push("*".to_string());
+                emit(p);
+            }
+            "self" if !prefix.is_empty() => emit(prefix),
+            "scoped_identifier" | "identifier" | "crate" | "self" | "super" | "metavariable" => {
+                emit(join(prefix, rust_path(node, text)));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn join(mut a: Vec<String>, b: Vec<String>) -> Vec<String> {
+    a.extend(b);
+    a
+}
+
+fn push_children_rev<'t>(
+    list: Node<'t>,
+    prefix: &[String],
+    stack: &mut Vec<(Node<'t>, Vec<String>)>,
+) {
+    let mut cursor = list.walk();
+    let children: Vec<Node> = list.named_children(&mut cursor).collect();
+    for child in children.into_iter().rev() {
+        stack.push((child, prefix.to_vec()));
+    }
+}
+
+/// Names of the inline `mod m { ... }` blocks around `node`, outermost first.
+fn enclosing_inline_mods(node: Node<'_>, text: &str) -> Vec<String> {
+    let mut mods = Vec::new();
+    let mut cur = node.parent();
+    while let Some(n) = cur {
+        if n.kind() == "mod_item" && n.child_by_field_name("body").is_some() {
+            if let Some(name) = n.child_by_field_name("name") {
+                mods.push(node_text(name, text).to_string());
+            }
+        }
+        cur = n.parent();
+    }
+    mods.reverse();
+    mods
+}
+
+/// Rewrite a `self::`/`super::` path written inside inline modules so it is
+/// relative to the file's own module.
+fn relative_to_file(path: Vec<String>, inline: &[String]) -> Vec<String> {
+    if inline.is_empty() {
+        return path;
+    }
+    let supers = path.iter().take_while(|s| *s == "super").count();
+    if path.first().is_some_and(|s| s == "self") {
+        let mut p = vec!["self".to_string()];
+        p.extend(inline.iter().cloned());
+        p.extend(path.into_iter().skip(1));
+        p
+    } else if supers > 0 && supers <= inline.len() {
+        let mut p = vec!["self".to_string()];
+        p.extend(inline[..inline.len() - supers].iter().cloned());
+        p.extend(path.into_iter().skip(supers));
+        p
+    } else if supers > inline.len() {
+        path.into_iter().skip(inline.len()).collect()
+    } else {
+        path
+    }
+}
+
+/// Dotted name text without whitespace (`a . b` → `a.b`).
+fn dotted(node: Node<'_>, text: &str) -> String {
+    node_text(node, text).split_whitespace().collect()
+}
+
+/// Decode an `import` / `from ... import` statement.
+fn python_import(node: Node<'_>, text: &str, out: &mut Vec<Import>) {
+    let mut cursor = node.walk();
+    let targets: Vec<String> = node
+        .children_by_field_name("name", &mut cursor)
+        .filter_map(|n| match n.kind() {
+            "aliased_import" => n.child_by_field_name("name"),
+            _ => Some(n),
+        })
+        .map(|n| dotted(n, text))
+        .collect();
+    if node.kind() == "import_statement" {
+        for module in targets {
+            out.push(Import::Python {
+                module,
+                level: 0,
+                names: Vec::new(),
+            });
+        }
+        return;
+    }
+    let Some(module_node) = node.child_by_field_name("module_name") else {
+        return;
+    };
+    let (module, level) = if module_node.kind() == "relative_import" {
+        let mut c = module_node.walk();
+        let mut module = String::new();
+        let mut level = 0;
+        for child in module_node.named_children(&mut c) {
+            match child.kind() {
+                "import_prefix" => {
+                    level = node_text(child, text).chars().filter(|&c| c == '.').count();
+                }
+                "dotted_name" => module = dotted(child, text),
+                _ => {}
+            }
+        }
+        (module, u32::try_from(level).unwrap_or(u32::MAX))
+    } else {
+        (dotted(module_node, text), 0)
+    };
+    let mut names = targets;
+    let mut c = node.walk();
+    if node
+        .named_children(&mut c)
+        .any(|n| n.kind() == "wildcard_import")
+    {
+        names.push("*".to_string());
+    }
+    out.push(Import::Python {
+        module,
+        level,
+        names,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_compile_rust() {
+        let c = compile(Lang::Rust)
+            .expect("rust has a query")
+            .expect("compiles");
+        assert!(
+            c.roles
+                .iter()
+                .any(|r| matches!(r, Role::Def(DefKind::Method)))
+        );
+    }
+
+    #[test]
+    fn queries_compile_python() {
+        let c = compile(Lang::Python)
+            .expect("python has a query")
+            .expect("compiles");
+        assert!(c.roles.iter().any(|r| matches!(r, Role::ImportPython)));
+        assert!(compile(Lang::Markdown).is_none());
+    }
+
+    #[test]
+    fn inline_mod_paths_are_file_relative() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let inline = s(&["tests"]);
+        assert_eq!(
+            relative_to_file(s(&["super", "*"]), &inline),
+            s(&["self", "*"])
+        );
+        assert_eq!(
+            relative_to_file(s(&["self", "x"]), &inline),
+            s(&["self", "tests", "x"])
+        );
+        assert_eq!(
+            relative_to_file(s(&["super", "super", "x"]), &inline),
+            s(&["super", "x"])
+        );
+        assert_eq!(
+            relative_to_file(s(&["crate", "x"]), &inline),
+            s(&["crate", "x"])
+        );
+        assert_eq!(
+            relative_to_file(s(&["super", "x"]), &[]),
+            s(&["super", "x"])
+        );
+    }
+}
