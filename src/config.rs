@@ -14,7 +14,10 @@ const RESERVED_ENV: &[&str] = &["SWE_SLEEP_LOG"];
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config in {origin}: {message}")]
     Invalid { origin: String, message: String },
 }
@@ -101,7 +104,10 @@ pub struct AgentConfig {
 
 impl Default for AgentConfig {
     fn default() -> Self {
-        AgentConfig { budget: 4000, steps: 12 }
+        AgentConfig {
+            budget: 4000,
+            steps: 12,
+        }
     }
 }
 
@@ -165,7 +171,10 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), Co
         else {
             return Err(ConfigError::Invalid {
                 origin: format!("environment variable {name}"),
-                message: format!("unknown setting `{lower}` (expected SWE_SLEEP_<SECTION>_<KEY> with a section of {})", SECTIONS.join(", ")),
+                message: format!(
+                    "unknown setting `{lower}` (expected SWE_SLEEP_<SECTION>_<KEY> with a section of {})",
+                    SECTIONS.join(", ")
+                ),
             });
         };
         let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
@@ -191,7 +200,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -212,7 +224,10 @@ mod tests {
         let c = Config::load_from(
             None,
             Some(dir.path()),
-            &env(&[("SWE_SLEEP_INDEX_MAX_FILE_BYTES", "20"), ("SWE_SLEEP_LOG", "debug")]),
+            &env(&[
+                ("SWE_SLEEP_INDEX_MAX_FILE_BYTES", "20"),
+                ("SWE_SLEEP_LOG", "debug"),
+            ]),
         )
         .expect("config loads");
         assert_eq!(c.index.max_file_bytes, 20);

@@ -8,7 +8,9 @@
 //!
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod agent;
 pub mod config;
+pub mod eval;
 pub mod git;
 pub mod notebook;
 pub mod parse;

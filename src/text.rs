@@ -193,7 +193,10 @@ mod tests {
     fn splits_identifiers() {
         assert_eq!(split_identifier("parseRecipe"), ["parse", "recipe"]);
         assert_eq!(split_identifier("HTTPServer"), ["http", "server"]);
-        assert_eq!(split_identifier("snake_case-word"), ["snake", "case", "word"]);
+        assert_eq!(
+            split_identifier("snake_case-word"),
+            ["snake", "case", "word"]
+        );
         assert_eq!(split_identifier("utf8_decode"), ["utf8", "decode"]);
         assert_eq!(split_identifier("Base64Encoder"), ["base64", "encoder"]);
     }
@@ -201,7 +204,10 @@ mod tests {
     #[test]
     fn terms_keep_compounds_and_drop_stop_words() {
         let t = terms("Add parse_recipe to the Recipes module");
-        assert_eq!(t, ["add", "parse_recipe", "pars", "recip", "recip", "modul"]);
+        assert_eq!(
+            t,
+            ["add", "parse_recipe", "pars", "recip", "recip", "modul"]
+        );
     }
 
     #[test]
@@ -220,7 +226,7 @@ mod tests {
     fn path_terms_split_segments() {
         assert_eq!(
             path_terms("helix-term/src/commands/typed.rs"),
-            ["command", "helix", "src", "term", "typed"]
+            ["command", "helix", "src", "term", "typ"]
         );
     }
 

@@ -81,9 +81,18 @@ fn pr_number(subject: &str) -> Option<u32> {
 
 // --- cookbook ----------------------------------------------------------------
 
+/// HEAD of each fixture, as documented in `fixtures/repos/README.md`:
+/// changing a script changes these; update the README with them.
+const COOKBOOK_HEAD: &str = "959c2c237ead11bf2286722428850ad71a5fb8c8";
+const HOSTILE_HEAD: &str = "c5e56d8726ad8709931c6db1051e65c1acec0350";
+
 #[test]
 fn cookbook_is_deterministic() {
     assert_deterministic("cookbook");
+    assert_eq!(
+        git(&fixture("cookbook"), &["rev-parse", "HEAD"]).trim(),
+        COOKBOOK_HEAD
+    );
 }
 
 #[test]
@@ -367,6 +376,10 @@ fn cookbook_pr_branches_are_not_all_linear() {
 #[test]
 fn hostile_is_deterministic() {
     assert_deterministic("hostile");
+    assert_eq!(
+        git(&fixture("hostile"), &["rev-parse", "HEAD"]).trim(),
+        HOSTILE_HEAD
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Command-line interface: one file per subcommand. Only this module writes
 //! to stdout; logs and progress go to stderr.
 
+mod eval;
+mod predict;
 mod progress;
 mod sleep;
 mod status;
@@ -14,7 +16,11 @@ use swe_sleep::config::Config;
 use swe_sleep::git::Repo;
 
 #[derive(Debug, Parser)]
-#[command(name = "swe-sleep", version, about = "Sleep-time compute for git repositories")]
+#[command(
+    name = "swe-sleep",
+    version,
+    about = "Sleep-time compute for git repositories"
+)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); SWE_SLEEP_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -29,6 +35,10 @@ pub enum Command {
     Sleep(sleep::SleepArgs),
     /// Say what is in the notebook, for which commit, and how stale it is.
     Status(status::StatusArgs),
+    /// Predict which existing files a request will modify.
+    Predict(predict::PredictArgs),
+    /// Run a benchmark: both arms, several budgets, report and Pareto charts.
+    Eval(eval::EvalArgs),
 }
 
 /// Options every subcommand that reads a repository shares.
@@ -76,6 +86,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Sleep(a) => sleep::run(a),
         Command::Status(a) => status::run(a),
+        Command::Predict(a) => predict::run(a),
+        Command::Eval(a) => eval::run(a),
     }
 }
 

@@ -13,7 +13,10 @@ pub struct Bars {
 
 impl Bars {
     pub fn new(enabled: bool) -> Bars {
-        Bars { bar: Mutex::new(None), enabled }
+        Bars {
+            bar: Mutex::new(None),
+            enabled,
+        }
     }
 }
 
@@ -24,13 +27,16 @@ impl Progress for Bars {
         }
         let bar = if total > 0 {
             ProgressBar::new(total).with_style(
-                ProgressStyle::with_template("{msg:>18} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-                    .expect("static template is valid")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{msg:>18} [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+                )
+                .expect("static template is valid")
+                .progress_chars("=> "),
             )
         } else {
             ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{msg:>18} {spinner} {pos} {per_sec}").expect("static template is valid"),
+                ProgressStyle::with_template("{msg:>18} {spinner} {pos} {per_sec}")
+                    .expect("static template is valid"),
             )
         };
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());

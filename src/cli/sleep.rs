@@ -42,7 +42,9 @@ pub fn run(args: SleepArgs) -> anyhow::Result<()> {
 pub fn summary(r: &SleepReport) -> String {
     let c = &r.counts;
     let at = match &r.commit {
-        Some(commit) if r.worktree => format!("the work tree (HEAD {})", &commit[..12.min(commit.len())]),
+        Some(commit) if r.worktree => {
+            format!("the work tree (HEAD {})", &commit[..12.min(commit.len())])
+        }
         Some(commit) => format!("{} ({})", r.rev, &commit[..12.min(commit.len())]),
         None => "the work tree (no commits yet)".to_string(),
     };

@@ -63,8 +63,14 @@ pub fn mine_commit(repo: &Repo, oid: Oid) -> Result<MinedCommit, GitError> {
                 Delta::Renamed => 'R',
                 _ => continue,
             };
-            let file = if status == 'D' { delta.old_file() } else { delta.new_file() };
-            let Some(path) = file.path().and_then(|p| p.to_str()) else { continue };
+            let file = if status == 'D' {
+                delta.old_file()
+            } else {
+                delta.new_file()
+            };
+            let Some(path) = file.path().and_then(|p| p.to_str()) else {
+                continue;
+            };
             file_count += 1;
             if files.len() < MAX_RECORDED_FILES {
                 files.push((path.to_string(), status));

@@ -134,7 +134,13 @@ mod tests {
 
     #[test]
     fn plain_commits() {
-        for msg in ["Fix typo", "Bump (#abc)", "(#12)", "Merge branch 'master'", "see #12 for details"] {
+        for msg in [
+            "Fix typo",
+            "Bump (#abc)",
+            "(#12)",
+            "Merge branch 'master'",
+            "see #12 for details",
+        ] {
             let m = parse_message(msg);
             assert_eq!(m.kind, CommitKind::Plain, "{msg}");
             assert_eq!(m.pr, None, "{msg}");

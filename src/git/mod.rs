@@ -27,7 +27,10 @@ pub enum GitError {
     #[error("git error in {repo}: {source}")]
     Git { repo: PathBuf, source: git2::Error },
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// An open repository and where it lives.
@@ -41,18 +44,28 @@ impl Repo {
     /// Opens the repository at `path` (a work tree, any directory inside
     /// one, or a git directory such as a bare clone).
     pub fn open(path: &Path) -> Result<Repo, GitError> {
-        let inner = git2::Repository::open_ext(path, git2::RepositoryOpenFlags::empty(), None::<&Path>)
-            .map_err(|e| GitError::NotARepository {
-                path: path.to_path_buf(),
-                message: e.message().to_string(),
-            })?;
+        let inner =
+            git2::Repository::open_ext(path, git2::RepositoryOpenFlags::empty(), None::<&Path>)
+                .map_err(|e| GitError::NotARepository {
+                    path: path.to_path_buf(),
+                    message: e.message().to_string(),
+                })?;
         let git_dir = inner.path().to_path_buf();
         // A git directory opened directly is read as bare even when its
         // config does not say `core.bare` (as in some mirrors): the caller
         // pointed at the object database, not at a work tree.
-        let opened_git_dir = same_dir(path, &git_dir) && git_dir.file_name() != Some(".git".as_ref());
-        let work_dir = if opened_git_dir { None } else { inner.workdir().map(Path::to_path_buf) };
-        Ok(Repo { inner, git_dir, work_dir })
+        let opened_git_dir =
+            same_dir(path, &git_dir) && git_dir.file_name() != Some(".git".as_ref());
+        let work_dir = if opened_git_dir {
+            None
+        } else {
+            inner.workdir().map(Path::to_path_buf)
+        };
+        Ok(Repo {
+            inner,
+            git_dir,
+            work_dir,
+        })
     }
 
     /// Opens another handle on the same repository (libgit2 handles are not
@@ -84,7 +97,10 @@ impl Repo {
     }
 
     fn err(&self, source: git2::Error) -> GitError {
-        GitError::Git { repo: self.display_path().to_path_buf(), source }
+        GitError::Git {
+            repo: self.display_path().to_path_buf(),
+            source,
+        }
     }
 
     /// The commit `rev` names (`HEAD`, a branch, a tag, an abbreviated id).
@@ -99,10 +115,12 @@ impl Repo {
                 rev: rev.to_string(),
                 repo: self.display_path().to_path_buf(),
             })?;
-        let commit = obj.peel_to_commit().map_err(|_| GitError::UnknownRevision {
-            rev: format!("{rev} (not a commit)"),
-            repo: self.display_path().to_path_buf(),
-        })?;
+        let commit = obj
+            .peel_to_commit()
+            .map_err(|_| GitError::UnknownRevision {
+                rev: format!("{rev} (not a commit)"),
+                repo: self.display_path().to_path_buf(),
+            })?;
         Ok(commit.id())
     }
 
@@ -110,7 +128,14 @@ impl Repo {
     pub fn head(&self) -> Result<Option<Oid>, GitError> {
         match self.inner.head() {
             Ok(r) => Ok(r.peel_to_commit().ok().map(|c| c.id())),
-            Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => Ok(None),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(self.err(e)),
         }
     }
@@ -154,7 +179,10 @@ impl Repo {
         if existing.lines().any(|l| l.trim() == pattern) {
             return Ok(());
         }
-        let io = |source| GitError::Io { path: path.clone(), source };
+        let io = |source| GitError::Io {
+            path: path.clone(),
+            source,
+        };
         std::fs::create_dir_all(path.parent().expect("exclude file has a parent")).map_err(io)?;
         let mut text = existing;
         if !text.is_empty() && !text.ends_with('\n') {

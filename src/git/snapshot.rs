@@ -74,7 +74,12 @@ pub fn list_commit(repo: &Repo, commit: Oid) -> Result<Listing, GitError> {
         } else {
             0
         };
-        entries.push(Entry { path, oid: e.id(), size, kind });
+        entries.push(Entry {
+            path,
+            oid: e.id(),
+            size,
+            kind,
+        });
         TreeWalkResult::Ok
     })
     .or_else(|e| if failure.is_some() { Ok(()) } else { Err(e) })
@@ -82,7 +87,10 @@ pub fn list_commit(repo: &Repo, commit: Oid) -> Result<Listing, GitError> {
     if let Some(e) = failure {
         return Err(repo.err(e));
     }
-    Ok(Listing { entries, commit: Some(commit) })
+    Ok(Listing {
+        entries,
+        commit: Some(commit),
+    })
 }
 
 /// Lists a work tree as a developer sees it: tracked and untracked files,
@@ -133,19 +141,29 @@ pub fn list_worktree(repo: &Repo, skip_dirs: &[&str]) -> Result<Listing, GitErro
             Ok(r) => r,
             Err(_) => continue,
         };
-        let Some(path) = rel.to_str().map(|s| s.replace(std::path::MAIN_SEPARATOR, "/")) else {
+        let Some(path) = rel
+            .to_str()
+            .map(|s| s.replace(std::path::MAIN_SEPARATOR, "/"))
+        else {
             tracing::debug!(path = %rel.display(), "skipping a path that is not UTF-8");
             continue;
         };
         if ft.is_symlink() {
-            entries.push(Entry { path, oid: Oid::ZERO_SHA1, size: 0, kind: EntryKind::Symlink });
+            entries.push(Entry {
+                path,
+                oid: Oid::ZERO_SHA1,
+                size: 0,
+                kind: EntryKind::Symlink,
+            });
             continue;
         }
         if !ft.is_file() {
             continue;
         }
         let full = dent.path();
-        let size = std::fs::symlink_metadata(full).map(|m| m.len()).unwrap_or(0);
+        let size = std::fs::symlink_metadata(full)
+            .map(|m| m.len())
+            .unwrap_or(0);
         let oid = match hash_file(full) {
             Ok(o) => o,
             Err(e) => {
@@ -153,10 +171,18 @@ pub fn list_worktree(repo: &Repo, skip_dirs: &[&str]) -> Result<Listing, GitErro
                 continue;
             }
         };
-        entries.push(Entry { path, oid, size, kind: EntryKind::File });
+        entries.push(Entry {
+            path,
+            oid,
+            size,
+            kind: EntryKind::File,
+        });
     }
     entries.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Listing { entries, commit: None })
+    Ok(Listing {
+        entries,
+        commit: None,
+    })
 }
 
 fn hash_file(path: &Path) -> Result<Oid, git2::Error> {

@@ -120,7 +120,10 @@ pub fn ingest(
         drop(tx);
         let mut terms = TermCache::load(&store.conn).map_err(|e| store.err(e))?;
         let mut pending = 0usize;
-        store.conn.execute_batch("BEGIN").map_err(|e| store.err(e))?;
+        store
+            .conn
+            .execute_batch("BEGIN")
+            .map_err(|e| store.err(e))?;
         for a in rx {
             stats.analysed += 1;
             stats.bytes += a.size;
@@ -133,11 +136,17 @@ pub fn ingest(
             progress(1);
             pending += 1;
             if pending >= 200 {
-                store.conn.execute_batch("COMMIT; BEGIN").map_err(|e| store.err(e))?;
+                store
+                    .conn
+                    .execute_batch("COMMIT; BEGIN")
+                    .map_err(|e| store.err(e))?;
                 pending = 0;
             }
         }
-        store.conn.execute_batch("COMMIT").map_err(|e| store.err(e))?;
+        store
+            .conn
+            .execute_batch("COMMIT")
+            .map_err(|e| store.err(e))?;
         Ok(())
     })?;
     Ok((stats, ids))
@@ -145,7 +154,10 @@ pub fn ingest(
 
 fn store_one(store: &Store, terms: &mut TermCache, a: &Analysed) -> rusqlite::Result<i64> {
     let conn = &store.conn;
-    let facts = a.facts.as_ref().map(|f| serde_json::to_string(f).expect("facts serialize"));
+    let facts = a
+        .facts
+        .as_ref()
+        .map(|f| serde_json::to_string(f).expect("facts serialize"));
     conn.prepare_cached(
         "INSERT OR REPLACE INTO blobs (oid, lang, size, status, facts, terms, tokens)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -160,7 +172,8 @@ fn store_one(store: &Store, terms: &mut TermCache, a: &Analysed) -> rusqlite::Re
         a.tokens as i64
     ])?;
     let id = conn.last_insert_rowid();
-    let mut insert = conn.prepare_cached("INSERT OR REPLACE INTO blob_terms (term, blob, tf) VALUES (?1, ?2, ?3)")?;
+    let mut insert = conn
+        .prepare_cached("INSERT OR REPLACE INTO blob_terms (term, blob, tf) VALUES (?1, ?2, ?3)")?;
     for (term, tf) in &a.terms {
         let tid = terms.id(conn, term)?;
         insert.execute(params![tid, id, tf])?;
@@ -168,7 +181,12 @@ fn store_one(store: &Store, terms: &mut TermCache, a: &Analysed) -> rusqlite::Re
     Ok(id)
 }
 
-fn analyse(entry: &Entry, repo: Option<&Repo>, source: ContentSource<'_>, max_bytes: u64) -> Analysed {
+fn analyse(
+    entry: &Entry,
+    repo: Option<&Repo>,
+    source: ContentSource<'_>,
+    max_bytes: u64,
+) -> Analysed {
     let lang = parse::detect_lang(&entry.path);
     let mut out = Analysed {
         oid: entry.oid,
@@ -186,7 +204,9 @@ fn analyse(entry: &Entry, repo: Option<&Repo>, source: ContentSource<'_>, max_by
         return out;
     }
     let bytes = match source {
-        ContentSource::Odb => repo.ok_or(()).and_then(|r| r.read_blob(entry.oid).map_err(|_| ())),
+        ContentSource::Odb => repo
+            .ok_or(())
+            .and_then(|r| r.read_blob(entry.oid).map_err(|_| ())),
         ContentSource::WorkTree(root) => std::fs::read(root.join(&entry.path)).map_err(|_| ()),
     };
     let Ok(bytes) = bytes else {

@@ -29,7 +29,10 @@ pub struct CardInput<'a> {
 pub fn render(c: &CardInput<'_>) -> String {
     let mut out = format!("## {} [{}]", c.path, c.lang);
     if c.status != "parsed" {
-        out.push_str(&format!(" (content not indexed: {})", c.status.replace('_', " ")));
+        out.push_str(&format!(
+            " (content not indexed: {})",
+            c.status.replace('_', " ")
+        ));
     }
     out.push('\n');
     if let Some(f) = c.facts {

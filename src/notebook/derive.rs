@@ -85,10 +85,19 @@ pub fn derive(
         list.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
         list.truncate(cfg.cochange_neighbors);
         for (b, w, n) in list {
-            edges.push(CoChange { a: a.to_string(), b: b.to_string(), weight: w, count: n });
+            edges.push(CoChange {
+                a: a.to_string(),
+                b: b.to_string(),
+                weight: w,
+                count: n,
+            });
         }
     }
-    edges.sort_by(|x, y| x.a.cmp(&y.a).then(y.weight.total_cmp(&x.weight)).then(x.b.cmp(&y.b)));
+    edges.sort_by(|x, y| {
+        x.a.cmp(&y.a)
+            .then(y.weight.total_cmp(&x.weight))
+            .then(x.b.cmp(&y.b))
+    });
     (stats, edges)
 }
 
@@ -102,7 +111,11 @@ mod tests {
             id: time,
             oid: format!("{time:040}"),
             time,
-            kind: if pr.is_some() { CommitKind::Squash } else { CommitKind::Plain },
+            kind: if pr.is_some() {
+                CommitKind::Squash
+            } else {
+                CommitKind::Plain
+            },
             pr,
             title: format!("change {time}"),
             files: files.iter().map(|f| (f.to_string(), 'M')).collect(),
@@ -123,23 +136,45 @@ mod tests {
         ];
         let mut paths: HashSet<&str> = ["a", "b", "c"].into_iter().collect();
         paths.extend(big_files.iter().copied());
-        let cfg = HistoryConfig { half_life_days: 1e9, ..HistoryConfig::default() };
+        let cfg = HistoryConfig {
+            half_life_days: 1e9,
+            ..HistoryConfig::default()
+        };
         let (stats, edges) = derive(&chain, &paths, &cfg);
         assert_eq!(stats["a"].changes, 3);
-        assert_eq!(stats["a"].prs, vec![(3, "change 300".into()), (2, "change 200".into())]);
-        let ab = edges.iter().find(|e| e.a == "a" && e.b == "b").expect("a-b edge");
+        assert_eq!(
+            stats["a"].prs,
+            vec![(3, "change 300".into()), (2, "change 200".into())]
+        );
+        let ab = edges
+            .iter()
+            .find(|e| e.a == "a" && e.b == "b")
+            .expect("a-b edge");
         assert_eq!(ab.count, 2);
         assert!((ab.weight - 1.5).abs() < 1e-6, "{}", ab.weight);
-        assert!(!edges.iter().any(|e| e.a.starts_with('x') || e.b.starts_with('x')));
+        assert!(
+            !edges
+                .iter()
+                .any(|e| e.a.starts_with('x') || e.b.starts_with('x'))
+        );
     }
 
     #[test]
     fn older_changes_weigh_less() {
         let day = 86_400;
-        let chain = vec![commit(730 * day, None, &["a", "b"]), commit(0, None, &["a", "c"])];
+        let chain = vec![
+            commit(730 * day, None, &["a", "b"]),
+            commit(0, None, &["a", "c"]),
+        ];
         let paths: HashSet<&str> = ["a", "b", "c"].into_iter().collect();
         let (_, edges) = derive(&chain, &paths, &HistoryConfig::default());
-        let w = |x: &str| edges.iter().find(|e| e.a == "a" && e.b == x).expect("edge").weight;
+        let w = |x: &str| {
+            edges
+                .iter()
+                .find(|e| e.a == "a" && e.b == x)
+                .expect("edge")
+                .weight
+        };
         assert!((w("b") - 1.0).abs() < 1e-9);
         assert!((w("c") - 0.25).abs() < 1e-9);
     }

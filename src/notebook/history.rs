@@ -62,7 +62,10 @@ pub fn update(
     let mut chain_ids = Vec::new();
     let mut cur = Some(tip.to_string());
     let mut pending = 0;
-    store.conn.execute_batch("BEGIN").map_err(|e| store.err(e))?;
+    store
+        .conn
+        .execute_batch("BEGIN")
+        .map_err(|e| store.err(e))?;
     while let Some(oid) = cur.take() {
         if max_commits > 0 && chain_ids.len() >= max_commits {
             break;
@@ -74,8 +77,9 @@ pub fn update(
                 cur = k.parent.clone();
             }
             _ => {
-                let parsed = Oid::from_str(&oid).map_err(|e| {
-                    StoreError::Corrupt { path: store.path().to_path_buf(), message: format!("bad commit id {oid}: {e}") }
+                let parsed = Oid::from_str(&oid).map_err(|e| StoreError::Corrupt {
+                    path: store.path().to_path_buf(),
+                    message: format!("bad commit id {oid}: {e}"),
                 })?;
                 let mined = git::mine_commit(repo, parsed)?;
                 let id = insert(store, &mut terms, &mined).map_err(|e| store.err(e))?;
@@ -85,22 +89,38 @@ pub fn update(
                     out.shallow_boundary = Some(oid.clone());
                 }
                 cur = mined.parent.map(|p| p.to_string());
-                known.insert(oid, Known { id, parent: cur.clone(), truncated: mined.truncated });
+                known.insert(
+                    oid,
+                    Known {
+                        id,
+                        parent: cur.clone(),
+                        truncated: mined.truncated,
+                    },
+                );
                 pending += 1;
                 if pending >= 500 {
-                    store.conn.execute_batch("COMMIT; BEGIN").map_err(|e| store.err(e))?;
+                    store
+                        .conn
+                        .execute_batch("COMMIT; BEGIN")
+                        .map_err(|e| store.err(e))?;
                     pending = 0;
                 }
             }
         }
         progress(1);
     }
-    store.conn.execute_batch("COMMIT").map_err(|e| store.err(e))?;
+    store
+        .conn
+        .execute_batch("COMMIT")
+        .map_err(|e| store.err(e))?;
     if out.shallow_boundary.is_none()
         && let Some(last) = chain_ids.last()
         && known.values().any(|k| k.id == *last && k.truncated)
     {
-        out.shallow_boundary = known.iter().find(|(_, k)| k.id == *last).map(|(o, _)| o.clone());
+        out.shallow_boundary = known
+            .iter()
+            .find(|(_, k)| k.id == *last)
+            .map(|(o, _)| o.clone());
     }
     out.chain = load_chain(store, &chain_ids)?;
     Ok(out)
@@ -115,11 +135,16 @@ fn load_known(store: &Store) -> Result<HashMap<String, Known>, StoreError> {
         .query_map([], |r| {
             Ok((
                 r.get::<_, String>(1)?,
-                Known { id: r.get(0)?, parent: r.get(2)?, truncated: r.get::<_, i64>(3)? != 0 },
+                Known {
+                    id: r.get(0)?,
+                    parent: r.get(2)?,
+                    truncated: r.get::<_, i64>(3)? != 0,
+                },
             ))
         })
         .map_err(|e| store.err(e))?;
-    rows.collect::<rusqlite::Result<_>>().map_err(|e| store.err(e))
+    rows.collect::<rusqlite::Result<_>>()
+        .map_err(|e| store.err(e))
 }
 
 fn insert(store: &Store, terms: &mut TermCache, c: &MinedCommit) -> rusqlite::Result<i64> {
@@ -148,11 +173,15 @@ fn insert(store: &Store, terms: &mut TermCache, c: &MinedCommit) -> rusqlite::Re
         total
     ])?;
     let id = conn.last_insert_rowid();
-    let mut files = conn.prepare_cached("INSERT OR REPLACE INTO commit_files (commit_id, path, status) VALUES (?1, ?2, ?3)")?;
+    let mut files = conn.prepare_cached(
+        "INSERT OR REPLACE INTO commit_files (commit_id, path, status) VALUES (?1, ?2, ?3)",
+    )?;
     for (path, status) in &c.files {
         files.execute(params![id, path, status.to_string()])?;
     }
-    let mut ins = conn.prepare_cached("INSERT OR REPLACE INTO commit_terms (term, commit_id, tf) VALUES (?1, ?2, ?3)")?;
+    let mut ins = conn.prepare_cached(
+        "INSERT OR REPLACE INTO commit_terms (term, commit_id, tf) VALUES (?1, ?2, ?3)",
+    )?;
     for (term, tf) in counts {
         ins.execute(params![terms.id(conn, &term)?, id, tf])?;
     }
@@ -194,7 +223,13 @@ pub fn load_chain(store: &Store, ids: &[i64]) -> Result<Vec<ChainCommit>, StoreE
         .prepare("SELECT commit_id, path, status FROM commit_files")
         .map_err(|e| store.err(e))?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
         .map_err(|e| store.err(e))?;
     for row in rows {
         let (id, path, status) = row.map_err(|e| store.err(e))?;

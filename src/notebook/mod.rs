@@ -13,6 +13,7 @@ pub mod blobs;
 pub mod card;
 pub mod derive;
 pub mod history;
+pub mod read;
 pub mod sleep;
 pub mod snapshot;
 pub mod status;
@@ -20,6 +21,7 @@ pub mod store;
 
 use std::path::{Path, PathBuf};
 
+pub use read::Notebook;
 pub use sleep::{SleepReport, Target, sleep};
 pub use status::{Status, status};
 pub use store::{Store, StoreError};

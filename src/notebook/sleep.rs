@@ -62,9 +62,12 @@ pub struct Timings {
 fn skip_set(globs: &[String]) -> Result<GlobSet, NotebookError> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
-        b.add(Glob::new(g).map_err(|e| NotebookError::Config(format!("index.skip_globs: bad glob `{g}`: {e}")))?);
+        b.add(Glob::new(g).map_err(|e| {
+            NotebookError::Config(format!("index.skip_globs: bad glob `{g}`: {e}"))
+        })?);
     }
-    b.build().map_err(|e| NotebookError::Config(format!("index.skip_globs: {e}")))
+    b.build()
+        .map_err(|e| NotebookError::Config(format!("index.skip_globs: {e}")))
 }
 
 /// Brings the notebook in `state_dir` to `target`.
@@ -84,7 +87,11 @@ pub fn sleep(
         }
         Target::WorkTree => {
             let head = repo.head()?;
-            (git::list_worktree(repo, &[".swe-sleep"])?, head, "work tree".to_string())
+            (
+                git::list_worktree(repo, &[".swe-sleep"])?,
+                head,
+                "work tree".to_string(),
+            )
         }
     };
     let mut store = Store::open(state_dir)?;
@@ -144,9 +151,15 @@ pub fn sleep(
         n => n,
     };
     progress.start("reading files", todo.len() as u64);
-    let (stats, new_ids) = blobs::ingest(&mut store, repo, source, &todo, cfg.index.max_file_bytes, threads, &|n| {
-        progress.inc(n)
-    })?;
+    let (stats, new_ids) = blobs::ingest(
+        &mut store,
+        repo,
+        source,
+        &todo,
+        cfg.index.max_file_bytes,
+        threads,
+        &|n| progress.inc(n),
+    )?;
     progress.finish();
     known.extend(new_ids);
     report.blobs_new = stats.analysed;
@@ -159,11 +172,13 @@ pub fn sleep(
     let chain = match tip {
         Some(tip) => {
             progress.start("reading history", 0);
-            let h = history::update(&mut store, repo, tip, cfg.history.max_commits, &|n| progress.inc(n))
-                .map_err(|e| match e {
-                    history::HistoryError::Store(s) => NotebookError::Store(s),
-                    history::HistoryError::Git(g) => NotebookError::Git(g),
-                })?;
+            let h = history::update(&mut store, repo, tip, cfg.history.max_commits, &|n| {
+                progress.inc(n)
+            })
+            .map_err(|e| match e {
+                history::HistoryError::Store(s) => NotebookError::Store(s),
+                history::HistoryError::Git(g) => NotebookError::Git(g),
+            })?;
             progress.finish();
             report.commits_mined = h.mined;
             report.commits_reused = h.reused;
@@ -184,13 +199,21 @@ pub fn sleep(
 
     // Snapshot.
     let t = Instant::now();
-    let ids: HashSet<i64> = entries.iter().filter_map(|e| known.get(&e.oid).copied()).collect();
+    let ids: HashSet<i64> = entries
+        .iter()
+        .filter_map(|e| known.get(&e.oid).copied())
+        .collect();
     let facts = snapshot::load_blob_facts(&store, &ids)?;
     let mut files = Vec::with_capacity(entries.len());
     let mut rust_crates = Vec::new();
     for e in &entries {
         let (blob, status, lang, f) = match e.kind {
-            EntryKind::Symlink => (None, "symlink".to_string(), crate::parse::detect_lang(&e.path).as_str().to_string(), None),
+            EntryKind::Symlink => (
+                None,
+                "symlink".to_string(),
+                crate::parse::detect_lang(&e.path).as_str().to_string(),
+                None,
+            ),
             _ => {
                 let id = known.get(&e.oid).copied();
                 let (status, lang, f) = id
@@ -203,12 +226,26 @@ pub fn sleep(
             report.skipped_content += 1;
         }
         if e.path == "Cargo.toml" || e.path.ends_with("/Cargo.toml") {
-            if let Some(name) = read_text(repo, &listing, e).as_deref().and_then(crate::parse::cargo_package_name) {
-                let dir = e.path.strip_suffix("Cargo.toml").unwrap_or("").trim_end_matches('/');
+            if let Some(name) = read_text(repo, &listing, e)
+                .as_deref()
+                .and_then(crate::parse::cargo_package_name)
+            {
+                let dir = e
+                    .path
+                    .strip_suffix("Cargo.toml")
+                    .unwrap_or("")
+                    .trim_end_matches('/');
                 rust_crates.push((name.replace('-', "_"), dir.to_string()));
             }
         }
-        files.push(SnapFile { path: e.path.clone(), blob, status, lang, size: e.size, facts: f });
+        files.push(SnapFile {
+            path: e.path.clone(),
+            blob,
+            status,
+            lang,
+            size: e.size,
+            facts: f,
+        });
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -224,10 +261,20 @@ pub fn sleep(
         ("worktree", report.worktree.to_string()),
         ("built_at", now.to_string()),
         ("repo", report.repo.clone()),
-        ("shallow_boundary", report.shallow_boundary.clone().unwrap_or_default()),
+        (
+            "shallow_boundary",
+            report.shallow_boundary.clone().unwrap_or_default(),
+        ),
     ];
     progress.start("writing notebook", 0);
-    report.counts = snapshot::write(&mut store, &files, &rust_crates, &chain, &cfg.history, &meta)?;
+    report.counts = snapshot::write(
+        &mut store,
+        &files,
+        &rust_crates,
+        &chain,
+        &cfg.history,
+        &meta,
+    )?;
     progress.finish();
     timings.snapshot_s = t.elapsed().as_secs_f64();
     report.seconds = started.elapsed().as_secs_f64();

@@ -36,11 +36,14 @@ pub struct SnapCounts {
     pub prs: usize,
 }
 
+/// Status, language and (for parsed blobs) facts of one blob.
+pub type BlobFacts = (String, String, Option<FileFacts>);
+
 /// Loads status, language and facts of the blobs `ids`.
 pub fn load_blob_facts(
     store: &Store,
     ids: &HashSet<i64>,
-) -> Result<HashMap<i64, (String, String, Option<FileFacts>)>, StoreError> {
+) -> Result<HashMap<i64, BlobFacts>, StoreError> {
     let mut out = HashMap::with_capacity(ids.len());
     let mut stmt = store
         .conn
@@ -50,13 +53,16 @@ pub fn load_blob_facts(
         let row: (String, Option<String>, Option<String>) = stmt
             .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .map_err(|e| store.err(e))?;
-        let facts = match row.2 {
-            Some(json) => Some(serde_json::from_str::<FileFacts>(&json).map_err(|e| StoreError::Corrupt {
-                path: store.path().to_path_buf(),
-                message: format!("facts of blob {id}: {e}"),
-            })?),
-            None => None,
-        };
+        let facts =
+            match row.2 {
+                Some(json) => Some(serde_json::from_str::<FileFacts>(&json).map_err(|e| {
+                    StoreError::Corrupt {
+                        path: store.path().to_path_buf(),
+                        message: format!("facts of blob {id}: {e}"),
+                    }
+                })?),
+                None => None,
+            };
         out.insert(*id, (row.0, row.1.unwrap_or_default(), facts));
     }
     Ok(out)
@@ -90,7 +96,11 @@ pub fn write(
     for e in &cochange {
         partners.entry(&e.a).or_default().push((&e.b, e.count));
     }
-    let mut counts = SnapCounts { files: files.len(), commits: chain.len(), ..Default::default() };
+    let mut counts = SnapCounts {
+        files: files.len(),
+        commits: chain.len(),
+        ..Default::default()
+    };
     counts.prs = chain.iter().filter(|c| c.pr.is_some()).count();
     counts.cochange_edges = cochange.len();
 
@@ -101,9 +111,13 @@ pub fn write(
             tx.execute(&format!("DELETE FROM {t}"), [])?;
         }
         tx.execute("DELETE FROM cards WHERE source = 'offline'", [])?;
-        let mut ins_file = tx.prepare("INSERT INTO snap_files (path, blob, status, lang, size) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-        let mut ins_sym = tx.prepare("INSERT INTO snap_symbols (name, path, kind, line) VALUES (?1, ?2, ?3, ?4)")?;
-        let mut ins_imp = tx.prepare("INSERT OR IGNORE INTO snap_imports (src, dst) VALUES (?1, ?2)")?;
+        let mut ins_file = tx.prepare(
+            "INSERT INTO snap_files (path, blob, status, lang, size) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut ins_sym = tx
+            .prepare("INSERT INTO snap_symbols (name, path, kind, line) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut ins_imp =
+            tx.prepare("INSERT OR IGNORE INTO snap_imports (src, dst) VALUES (?1, ?2)")?;
         let mut ins_card = tx.prepare("INSERT INTO cards (path, source, version, blob, text) VALUES (?1, 'offline', ?2, ?3, ?4)")?;
         let no_history = FileHistory::default();
         for f in files {
@@ -111,11 +125,19 @@ pub fn write(
             if let Some(facts) = &f.facts {
                 counts.parsed += 1;
                 for d in &facts.defs {
-                    ins_sym.execute(params![d.name, f.path, format!("{:?}", d.kind).to_lowercase(), d.line])?;
+                    ins_sym.execute(params![
+                        d.name,
+                        f.path,
+                        format!("{:?}", d.kind).to_lowercase(),
+                        d.line
+                    ])?;
                     counts.symbols += 1;
                 }
             }
-            let imps: Vec<&str> = imports.get(f.path.as_str()).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default();
+            let imps: Vec<&str> = imports
+                .get(f.path.as_str())
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default();
             for dst in &imps {
                 ins_imp.execute(params![f.path, dst])?;
                 counts.import_edges += 1;
@@ -135,11 +157,13 @@ pub fn write(
             });
             ins_card.execute(params![f.path, OFFLINE_CARD_VERSION, f.blob, text])?;
         }
-        let mut ins_commit = tx.prepare("INSERT INTO snap_commits (ord, commit_id) VALUES (?1, ?2)")?;
+        let mut ins_commit =
+            tx.prepare("INSERT INTO snap_commits (ord, commit_id) VALUES (?1, ?2)")?;
         for (i, c) in chain.iter().enumerate() {
             ins_commit.execute(params![i as i64, c.id])?;
         }
-        let mut ins_co = tx.prepare("INSERT INTO snap_cochange (a, b, weight, count) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut ins_co =
+            tx.prepare("INSERT INTO snap_cochange (a, b, weight, count) VALUES (?1, ?2, ?3, ?4)")?;
         for e in &cochange {
             ins_co.execute(params![e.a, e.b, e.weight, e.count])?;
         }
@@ -148,11 +172,15 @@ pub fn write(
             let prs = serde_json::to_string(&s.prs).expect("pr list serializes");
             ins_stat.execute(params![path, s.changes, s.decayed, s.last_time, prs])?;
         }
-        let mut ins_meta = tx.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
+        let mut ins_meta =
+            tx.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?;
         for (k, v) in meta {
             ins_meta.execute(params![k, v])?;
         }
-        ins_meta.execute(params!["counts", serde_json::to_string(&counts).expect("counts serialize")])?;
+        ins_meta.execute(params![
+            "counts",
+            serde_json::to_string(&counts).expect("counts serialize")
+        ])?;
         Ok(())
     };
     run().map_err(|e| store.err(e))?;

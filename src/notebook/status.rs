@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::git::Repo;
 
+use super::NotebookError;
 use super::snapshot::SnapCounts;
 use super::store::Store;
-use super::NotebookError;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
@@ -33,7 +33,11 @@ pub struct Status {
 
 /// Reads the notebook in `state_dir` and compares it with `current` (HEAD
 /// when `None`).
-pub fn status(repo: &Repo, state_dir: &Path, current: Option<&str>) -> Result<Status, NotebookError> {
+pub fn status(
+    repo: &Repo,
+    state_dir: &Path,
+    current: Option<&str>,
+) -> Result<Status, NotebookError> {
     let current = match current {
         Some(rev) => Some(repo.resolve(rev)?),
         None => repo.head()?,
@@ -66,11 +70,18 @@ pub fn status(repo: &Repo, state_dir: &Path, current: Option<&str>) -> Result<St
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     s.age_seconds = s.built_at.map(|b| now.saturating_sub(b));
-    s.counts = store.meta("counts")?.and_then(|c| serde_json::from_str(&c).ok());
+    s.counts = store
+        .meta("counts")?
+        .and_then(|c| serde_json::from_str(&c).ok());
     s.blobs_stored = store.count("blobs")?;
     s.commits_stored = store.count("commits")?;
     s.shallow_boundary = store.meta("shallow_boundary")?.filter(|b| !b.is_empty());
-    if let (Some(cur), Some(nb)) = (current, commit.as_deref().and_then(|c| crate::git::Oid::from_str(c).ok())) {
+    if let (Some(cur), Some(nb)) = (
+        current,
+        commit
+            .as_deref()
+            .and_then(|c| crate::git::Oid::from_str(c).ok()),
+    ) {
         s.commits_behind = repo.first_parent_distance(cur, nb, 100_000);
         s.up_to_date = cur == nb;
     }

@@ -23,9 +23,15 @@ pub const DB_FILE: &str = "notebook.sqlite";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("notebook database {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("cannot create state directory {path}: {source}")]
-    Dir { path: PathBuf, source: std::io::Error },
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("corrupt notebook data in {path}: {message}")]
     Corrupt { path: PathBuf, message: String },
 }
@@ -81,10 +87,13 @@ CREATE TABLE IF NOT EXISTS snap_files (
     lang TEXT,
     size INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS snap_files_blob ON snap_files (blob);
 CREATE TABLE IF NOT EXISTS snap_commits (ord INTEGER PRIMARY KEY, commit_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS snap_commits_commit ON snap_commits (commit_id);
 CREATE TABLE IF NOT EXISTS snap_imports (src TEXT NOT NULL, dst TEXT NOT NULL, PRIMARY KEY (src, dst)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS snap_imports_dst ON snap_imports (dst);
 CREATE TABLE IF NOT EXISTS snap_symbols (name TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, line INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS snap_symbols_path ON snap_symbols (path);
 CREATE INDEX IF NOT EXISTS snap_symbols_name ON snap_symbols (name COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS snap_cochange (
     a TEXT NOT NULL, b TEXT NOT NULL, weight REAL NOT NULL, count INTEGER NOT NULL,
@@ -148,7 +157,10 @@ impl Store {
     }
 
     pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite { path: self.path.clone(), source }
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     fn init(&mut self) -> Result<(), StoreError> {
@@ -162,7 +174,11 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
         if version != SCHEMA_VERSION && version != 0 {
-            tracing::info!(old = version, new = SCHEMA_VERSION, "notebook schema changed; rebuilding it");
+            tracing::info!(
+                old = version,
+                new = SCHEMA_VERSION,
+                "notebook schema changed; rebuilding it"
+            );
             let tables: Vec<String> = {
                 let mut stmt = conn
                     .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -184,7 +200,9 @@ impl Store {
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(|e| self.err(e))
     }

@@ -1,5 +1,5 @@
 //! Doc extraction: a file's purpose ([`file_doc`], lexical, for every
-//! language) and item docs from tree-sitter nodes ([`rust_item_doc`],
+//! language) and item-doc helpers for tree-sitter nodes ([`rust_doc_comment`],
 //! [`python_docstring`]). Nothing here recurses over the tree.
 
 use super::{Lang, MAX_DEF_DOC_CHARS};
@@ -27,11 +27,7 @@ pub(crate) fn summary(doc: &str) -> Option<String> {
         .take_while(|l| !l.is_empty())
         .collect();
     let joined = para.join(" ");
-    let mut end = joined.len();
-    for (i, _) in joined.match_indices(". ") {
-        end = i + 1;
-        break;
-    }
+    let end = joined.find(". ").map_or(joined.len(), |i| i + 1);
     let first = truncate_chars(&joined[..end], MAX_DEF_DOC_CHARS);
     (!first.is_empty()).then_some(first)
 }
@@ -41,32 +37,24 @@ pub(crate) fn node_text<'a>(node: Node<'_>, text: &'a str) -> &'a str {
     text.get(node.byte_range()).unwrap_or("")
 }
 
-/// Summary of the `///` / `/** */` comments right before a Rust item
-/// (attributes in between are skipped).
-pub(crate) fn rust_item_doc(item: Node<'_>, text: &str) -> Option<String> {
-    let mut lines = Vec::new();
-    let mut cur = item.prev_sibling();
-    while let Some(node) = cur {
-        let t = node_text(node, text).trim();
-        match node.kind() {
-            "attribute_item" => {}
-            "line_comment" if t.starts_with("///") && !t.starts_with("////") => {
-                lines.push(t[3..].trim().to_string());
-            }
-            "block_comment" if t.starts_with("/**") && !t.starts_with("/***") => {
-                let body = t.trim_start_matches("/**").trim_end_matches("*/");
-                let cleaned: Vec<&str> = body
-                    .lines()
-                    .map(|l| l.trim().trim_start_matches('*').trim())
-                    .collect();
-                lines.push(cleaned.join("\n"));
-            }
-            _ => break,
+/// Text of a Rust outer doc comment node (`///`, `/** */`) without its
+/// markers; `None` for any other node.
+pub(crate) fn rust_doc_comment(node: Node<'_>, text: &str) -> Option<String> {
+    let t = node_text(node, text).trim();
+    match node.kind() {
+        "line_comment" if t.starts_with("///") && !t.starts_with("////") => {
+            Some(t[3..].trim().to_string())
         }
-        cur = node.prev_sibling();
+        "block_comment" if t.starts_with("/**") && !t.starts_with("/***") && t.len() > 4 => {
+            let body = t.trim_start_matches("/**").trim_end_matches("*/");
+            let cleaned: Vec<&str> = body
+                .lines()
+                .map(|l| l.trim().trim_start_matches('*').trim())
+                .collect();
+            Some(cleaned.join("\n"))
+        }
+        _ => None,
     }
-    lines.reverse();
-    summary(&lines.join("\n"))
 }
 
 /// The full docstring of a Python `function_definition`/`class_definition`

@@ -79,7 +79,8 @@ pub enum Import {
     /// paths are rewritten relative to the file's module (`super::x` in an
     /// inline `mod tests` becomes `self::x`, `self::x` becomes `self::m::x`).
     RustUse { path: Vec<String> },
-    /// `mod foo;` (declaration without a body).
+    /// `mod foo;` (declaration without a body). One nested in an inline
+    /// `mod a { mod foo; }` is resolved as if it were at the file's top level.
     RustMod { name: String },
     /// `import a.b` → module "a.b", level 0, names []; `from ..x import y, z`
     /// → module "x", level 2, names ["y","z"]; `from a import *` → names ["*"].
@@ -104,6 +105,8 @@ pub struct FileFacts {
     pub defs: Vec<Def>,
     /// Identifiers referenced (calls, type uses, macro invocations, attribute
     /// accesses), deduplicated, first-appearance order, capped at [`MAX_REFS`].
+    /// Definition names are not references (except a Rust `impl`'s type);
+    /// single capital letters (generic parameters) are left out.
     pub refs: Vec<String>,
     pub imports: Vec<Import>,
     /// The tree had ERROR/MISSING nodes, or tree-sitter timed out.

@@ -404,13 +404,7 @@ mod tests {
 
     #[test]
     fn rust_workspace_crates() {
-        let m = map(
-            RUST_TREE,
-            &[
-                ("helix_core".into(), "helix-core".into()),
-                ("root".into(), ".".into()),
-            ],
-        );
+        let m = map(RUST_TREE, &[("helix_core", "helix-core"), ("root", ".")]);
         let imports = [
             use_(&["helix_core", "rope", "Rope"]),
             use_(&["helix_core", "Tendril"]),
@@ -427,7 +421,7 @@ mod tests {
             ),
             ["helix-core/src/rope.rs"]
         );
-        let dashed = map(RUST_TREE, &[("helix-core".into(), "helix-core".into())]);
+        let dashed = map(RUST_TREE, &[("helix-core", "helix-core")]);
         assert_eq!(
             dashed.resolve("src/a.rs", &imports[..1]),
             ["helix-core/src/rope.rs"]

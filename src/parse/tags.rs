@@ -2,7 +2,7 @@
 //! queries compiled once) and turns the captures of `queries/<lang>/tags.scm`
 //! into definitions, references and imports. All tree walks are iterative.
 
-use super::doc::{node_text, python_docstring, rust_item_doc};
+use super::doc::{node_text, python_docstring, rust_doc_comment, summary};
 use super::{Def, DefKind, Import, Lang, MAX_IMPORTS, MAX_REFS, PARSE_TIMEOUT};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -139,7 +139,7 @@ pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
     let tree = parse_tree(lang, text)?;
     let root = tree.root_node();
 
-    // node id -> (definition node, kind, name node)
+    // (definition node, kind, name node); `def_index`: definition node id -> index
     let mut defs: Vec<(Node, DefKind, Node)> = Vec::new();
     let mut def_index: HashMap<usize, usize> = HashMap::new();
     let mut refs: Vec<Node> = Vec::new();
@@ -200,6 +200,10 @@ pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
         .filter(|(_, kind, _)| *kind != DefKind::Impl)
         .map(|(_, _, name)| name.id())
         .collect();
+    let mut walk = match lang {
+        Lang::Rust => rust_walk(root, text, &def_index),
+        _ => RustContext::default(),
+    };
     let out_defs = defs
         .iter()
         .map(|&(node, ref kind, name)| Def {
@@ -207,8 +211,8 @@ pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
             kind: kind.clone(),
             line: u32::try_from(node.start_position().row + 1).unwrap_or(u32::MAX),
             doc: match lang {
-                Lang::Rust => rust_item_doc(node, text),
-                _ => python_docstring(node, text).and_then(|d| super::doc::summary(&d)),
+                Lang::Rust => walk.docs.remove(&node.id()),
+                _ => python_docstring(node, text).and_then(|d| summary(&d)),
             },
         })
         .collect();
@@ -234,7 +238,10 @@ pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
     let mut out_imports = Vec::new();
     for (node, role) in imports {
         match role {
-            Role::ImportUse => rust_use(node, text, &mut out_imports),
+            Role::ImportUse => {
+                let inline = walk.inline_mods.get(&node.id()).map_or(&[][..], |v| &v[..]);
+                rust_use(node, text, inline, &mut out_imports);
+            }
             Role::ImportMod => {
                 if let Some(name) = node.child_by_field_name("name") {
                     out_imports.push(Import::RustMod {
@@ -293,13 +300,12 @@ fn rust_path(node: Node<'_>, text: &str) -> Vec<String> {
 }
 
 /// Expand the argument of a `use` declaration into one path per leaf.
-fn rust_use(arg: Node<'_>, text: &str, out: &mut Vec<Import>) {
-    let inline_mods = enclosing_inline_mods(arg, text);
+fn rust_use(arg: Node<'_>, text: &str, inline_mods: &[String], out: &mut Vec<Import>) {
     let mut stack: Vec<(Node, Vec<String>)> = vec![(arg, Vec::new())];
     let mut emit = |path: Vec<String>| {
         if !path.is_empty() {
             out.push(Import::RustUse {
-                path: relative_to_file(path, &inline_mods),
+                path: relative_to_file(path, inline_mods),
             });
         }
     };
@@ -354,20 +360,72 @@ fn push_children_rev<'t>(
     }
 }
 
-/// Names of the inline `mod m { ... }` blocks around `node`, outermost first.
-fn enclosing_inline_mods(node: Node<'_>, text: &str) -> Vec<String> {
-    let mut mods = Vec::new();
-    let mut cur = node.parent();
-    while let Some(n) = cur {
-        if n.kind() == "mod_item" && n.child_by_field_name("body").is_some() {
-            if let Some(name) = n.child_by_field_name("name") {
-                mods.push(node_text(name, text).to_string());
+/// What one pass over a Rust tree learns about context that would otherwise
+/// need `Node::parent`/`prev_sibling` (both linear in depth or width).
+#[derive(Default)]
+struct RustContext {
+    /// Definition node id → summary of the doc comments right before it.
+    docs: HashMap<usize, String>,
+    /// `use` argument node id → enclosing inline module names, outermost first.
+    inline_mods: HashMap<usize, Vec<String>>,
+}
+
+/// Iterative depth-first walk with a [`tree_sitter::TreeCursor`].
+fn rust_walk(root: Node<'_>, text: &str, defs: &HashMap<usize, usize>) -> RustContext {
+    let mut ctx = RustContext::default();
+    let mut cursor = root.walk();
+    // Doc comments seen since the last other sibling, one list per depth.
+    let mut pending: Vec<Vec<String>> = vec![Vec::new()];
+    // (depth of the `mod_item`, its name) for inline modules being visited.
+    let mut mods: Vec<(usize, String)> = Vec::new();
+    loop {
+        let node = cursor.node();
+        let depth = pending.len() - 1;
+        let here = pending.last_mut().expect("pending is never empty");
+        match node.kind() {
+            "attribute_item" => {}
+            "line_comment" | "block_comment" => match rust_doc_comment(node, text) {
+                Some(doc) => here.push(doc),
+                None => here.clear(),
+            },
+            kind => {
+                if defs.contains_key(&node.id()) && !here.is_empty() {
+                    if let Some(doc) = summary(&here.join("\n")) {
+                        ctx.docs.insert(node.id(), doc);
+                    }
+                }
+                here.clear();
+                if kind == "use_declaration" && !mods.is_empty() {
+                    if let Some(arg) = node.child_by_field_name("argument") {
+                        let chain = mods.iter().map(|(_, m)| m.clone()).collect();
+                        ctx.inline_mods.insert(arg.id(), chain);
+                    }
+                }
+                if kind == "mod_item" && node.child_by_field_name("body").is_some() {
+                    if let Some(name) = node.child_by_field_name("name") {
+                        mods.push((depth, node_text(name, text).to_string()));
+                    }
+                }
             }
         }
-        cur = n.parent();
+        if cursor.goto_first_child() {
+            pending.push(Vec::new());
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return ctx;
+            }
+            pending.pop();
+            let depth = pending.len() - 1;
+            while mods.last().is_some_and(|(d, _)| *d >= depth) {
+                mods.pop();
+            }
+        }
     }
-    mods.reverse();
-    mods
 }
 
 /// Rewrite a `self::`/`super::` path written inside inline modules so it is

@@ -1,0 +1,350 @@
+//! The offline policy: a deterministic agent with no model. It searches,
+//! asks history which past pull requests resemble the request, follows
+//! co-change from its strongest candidates, reads the cards of the leading
+//! candidates while budget remains, then fuses everything it read into one
+//! score and cuts the ranking into a set (a calibrated relative threshold,
+//! not a fixed k). Its knobs live in `calibration/offline.toml`.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+
+use super::rank;
+use super::request::Request;
+use super::run::{Action, Policy, Scored, View};
+use super::tools::{FileItem, PrItem, ToolCall, ToolData};
+
+const CALIBRATION: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/calibration/offline.toml"
+));
+
+/// The policy's knobs; see `calibration/offline.toml` for the reasons.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    pub search_share: f64,
+    pub prs_share: f64,
+    pub cochange_share: f64,
+    pub search_line_tokens: f64,
+    pub pr_line_tokens: f64,
+    pub search_k_min: usize,
+    pub search_k_max: usize,
+    pub prs_k_min: usize,
+    pub prs_k_max: usize,
+    pub cochange_seeds: usize,
+    pub w_search: f64,
+    pub w_history: f64,
+    pub w_cochange: f64,
+    pub w_card: f64,
+    pub peripheral_factor: f64,
+    pub cut_ratio: f64,
+    pub max_files: usize,
+    pub min_files: usize,
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        toml::from_str(CALIBRATION).expect("calibration/offline.toml is valid (a test checks it)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Search,
+    Prs,
+    Cochange,
+    Cards,
+    Done,
+}
+
+/// Everything the policy has read, per file.
+#[derive(Debug, Default, Clone)]
+struct Evidence {
+    search: Option<(usize, f64, String)>,
+    history: f64,
+    history_prs: Vec<u64>,
+    cochange: f64,
+    cochange_with: Vec<String>,
+    card_hits: Vec<String>,
+}
+
+pub struct OfflinePolicy {
+    cal: Calibration,
+    phase: Phase,
+    req: Option<Request>,
+    files: HashMap<String, Evidence>,
+    seeds: Option<Vec<String>>,
+    cards_read: HashSet<String>,
+}
+
+impl Default for OfflinePolicy {
+    fn default() -> Self {
+        OfflinePolicy::new(Calibration::default())
+    }
+}
+
+impl OfflinePolicy {
+    pub fn new(cal: Calibration) -> OfflinePolicy {
+        OfflinePolicy {
+            cal,
+            phase: Phase::Search,
+            req: None,
+            files: HashMap::new(),
+            seeds: None,
+            cards_read: HashSet::new(),
+        }
+    }
+
+    fn absorb(&mut self, call: &ToolCall, data: &ToolData) {
+        match (call, data) {
+            (ToolCall::Search { .. }, ToolData::Files { items }) => self.absorb_search(items),
+            (ToolCall::SimilarPrs { .. }, ToolData::Prs { items }) => self.absorb_prs(items),
+            (ToolCall::Cochange { path }, ToolData::Files { items }) => {
+                self.absorb_cochange(path, items)
+            }
+            (ToolCall::Card { path }, ToolData::Card { text, .. }) => self.absorb_card(path, text),
+            _ => {}
+        }
+    }
+
+    fn absorb_search(&mut self, items: &[FileItem]) {
+        for (i, it) in items.iter().enumerate() {
+            let e = self.files.entry(it.path.clone()).or_default();
+            e.search = Some((i, it.score, it.evidence.clone()));
+        }
+    }
+
+    /// Each similar PR votes for the files it modified, in proportion to its
+    /// similarity and inversely to how many files it spread over.
+    fn absorb_prs(&mut self, items: &[PrItem]) {
+        let top = items.iter().map(|p| p.score).fold(0.0, f64::max);
+        if top <= 0.0 {
+            return;
+        }
+        for p in items {
+            if p.files.is_empty() {
+                continue;
+            }
+            let w = (p.score / top) / (p.files.len() as f64).sqrt();
+            for f in &p.files {
+                let e = self.files.entry(f.clone()).or_default();
+                e.history += w;
+                if let Some(n) = p.pr {
+                    e.history_prs.push(n);
+                }
+            }
+        }
+    }
+
+    fn absorb_cochange(&mut self, seed: &str, items: &[FileItem]) {
+        let top = items.iter().map(|i| i.score).fold(0.0, f64::max);
+        if top <= 0.0 {
+            return;
+        }
+        for it in items {
+            let e = self.files.entry(it.path.clone()).or_default();
+            e.cochange += it.score / top;
+            e.cochange_with.push(seed.to_string());
+        }
+    }
+
+    fn absorb_card(&mut self, path: &str, text: &str) {
+        let Some(req) = &self.req else { return };
+        let card_terms: HashSet<String> = crate::text::terms(text).into_iter().collect();
+        let mut wanted: Vec<&String> = req.terms.iter().collect();
+        wanted.sort();
+        wanted.dedup();
+        let hits: Vec<String> = wanted
+            .into_iter()
+            .filter(|t| card_terms.contains(*t))
+            .cloned()
+            .collect();
+        self.files.entry(path.to_string()).or_default().card_hits = hits;
+    }
+
+    /// The fused score of every file read about, best first, with reasons.
+    fn ranking(&self) -> Vec<Scored> {
+        let c = &self.cal;
+        let max_search = self
+            .files
+            .values()
+            .filter_map(|e| e.search.as_ref().map(|s| s.1))
+            .fold(0.0, f64::max);
+        let max_hist = self.files.values().map(|e| e.history).fold(0.0, f64::max);
+        let max_co = self.files.values().map(|e| e.cochange).fold(0.0, f64::max);
+        let n_terms = self.req.as_ref().map_or(1, |r| {
+            let mut t = r.terms.clone();
+            t.sort();
+            t.dedup();
+            t.len().max(1)
+        });
+        let mut out: Vec<Scored> = self
+            .files
+            .iter()
+            .map(|(path, e)| {
+                let peripheral = rank::is_peripheral(path);
+                let mut s = 0.0;
+                let mut reasons = Vec::new();
+                if let Some((rank, score, ev)) = &e.search {
+                    let mut v = c.w_search * score / max_search.max(1e-9);
+                    if peripheral {
+                        v *= c.peripheral_factor;
+                    }
+                    s += v;
+                    reasons.push(if ev.is_empty() {
+                        format!("search rank {}", rank + 1)
+                    } else {
+                        ev.clone()
+                    });
+                }
+                if e.history > 0.0 {
+                    s += c.w_history * e.history / max_hist.max(1e-9);
+                    let mut prs = e.history_prs.clone();
+                    prs.sort();
+                    prs.dedup();
+                    if prs.is_empty() {
+                        reasons.push("modified by similar past commits".into());
+                    } else {
+                        let shown: Vec<String> =
+                            prs.iter().rev().take(3).map(|n| format!("#{n}")).collect();
+                        reasons.push(format!("modified by similar PRs {}", shown.join(" ")));
+                    }
+                }
+                if e.cochange > 0.0 {
+                    s += c.w_cochange * e.cochange / max_co.max(1e-9);
+                    reasons.push(format!("changes with {}", e.cochange_with.join(", ")));
+                }
+                if !e.card_hits.is_empty() {
+                    s += c.w_card * (e.card_hits.len() as f64 / n_terms as f64).min(1.0);
+                    reasons.push(format!(
+                        "card mentions {}",
+                        e.card_hits
+                            .iter()
+                            .take(4)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ));
+                }
+                Scored {
+                    path: path.clone(),
+                    score: s,
+                    reason: reasons.join("; "),
+                }
+            })
+            .filter(|s| s.score > 0.0)
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
+        out
+    }
+
+    /// The calibrated cut: a relative threshold on the fused score.
+    fn choose(&self) -> Vec<Scored> {
+        let ranked = self.ranking();
+        let Some(top) = ranked.first().map(|s| s.score) else {
+            return Vec::new();
+        };
+        let c = &self.cal;
+        ranked
+            .into_iter()
+            .enumerate()
+            .filter(|(i, s)| *i < c.min_files || s.score >= c.cut_ratio * top)
+            .take(c.max_files)
+            .map(|(_, s)| s)
+            .collect()
+    }
+
+    fn next_card(&self) -> Option<String> {
+        self.ranking()
+            .into_iter()
+            .take(self.cal.max_files + 4)
+            .map(|s| s.path)
+            .find(|p| !self.cards_read.contains(p))
+    }
+}
+
+impl Policy for OfflinePolicy {
+    fn name(&self) -> &'static str {
+        "offline"
+    }
+
+    fn next(&mut self, view: &View<'_>) -> Action {
+        if self.req.is_none() {
+            self.req = Some(Request::new(view.request));
+        }
+        if let Some((call, out)) = view.last {
+            self.absorb(call, &out.data);
+        }
+        let req_empty = self.req.as_ref().is_none_or(Request::is_empty);
+        if view.must_submit || req_empty {
+            return Action::Submit(self.choose());
+        }
+        let remaining = view.budget.remaining() as f64;
+        let c = self.cal.clone();
+        loop {
+            match self.phase {
+                Phase::Search => {
+                    self.phase = Phase::Prs;
+                    let k = ((remaining * c.search_share) / c.search_line_tokens) as usize;
+                    let k = k.clamp(c.search_k_min, c.search_k_max);
+                    return Action::Call(ToolCall::Search {
+                        query: view.request.to_string(),
+                        k,
+                    });
+                }
+                Phase::Prs => {
+                    self.phase = Phase::Cochange;
+                    let k = ((remaining * c.prs_share) / c.pr_line_tokens) as usize;
+                    if k < c.prs_k_min {
+                        continue;
+                    }
+                    let k = k.min(c.prs_k_max);
+                    return Action::Call(ToolCall::SimilarPrs {
+                        text: view.request.to_string(),
+                        k,
+                    });
+                }
+                Phase::Cochange => {
+                    let ranking = self.ranking();
+                    let seeds = self.seeds.get_or_insert_with(|| {
+                        let mut s: Vec<String> = ranking
+                            .into_iter()
+                            .filter(|s| !rank::is_peripheral(&s.path))
+                            .take(c.cochange_seeds)
+                            .map(|s| s.path)
+                            .collect();
+                        s.reverse();
+                        s
+                    });
+                    match seeds.pop() {
+                        Some(seed) if remaining * c.cochange_share > 120.0 => {
+                            return Action::Call(ToolCall::Cochange { path: seed });
+                        }
+                        _ => self.phase = Phase::Cards,
+                    }
+                }
+                Phase::Cards => match self.next_card() {
+                    Some(path) if remaining > 150.0 => {
+                        self.cards_read.insert(path.clone());
+                        return Action::Call(ToolCall::Card { path });
+                    }
+                    _ => self.phase = Phase::Done,
+                },
+                Phase::Done => return Action::Submit(self.choose()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_file_parses() {
+        let c = Calibration::default();
+        assert!(c.cut_ratio > 0.0 && c.cut_ratio < 1.0);
+        assert!(c.max_files >= c.min_files);
+    }
+}

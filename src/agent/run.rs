@@ -1,0 +1,162 @@
+//! One agent run: read the request, call tools under the budget, submit.
+//! The loop is the same for every policy and every arm; it does the
+//! accounting, so no policy can read more than the budget allows.
+
+use serde::Serialize;
+
+use crate::tokens;
+
+use super::budget::Budget;
+use super::tools::{ToolCall, ToolOutput, Toolbox};
+
+/// A submitted file with its score and the evidence behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scored {
+    pub path: String,
+    pub score: f64,
+    pub reason: String,
+}
+
+/// What a policy decides next.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Call(ToolCall),
+    Submit(Vec<Scored>),
+}
+
+/// What a policy sees when it decides.
+pub struct View<'a> {
+    /// The request as read (cut when it did not fit the budget).
+    pub request: &'a str,
+    pub budget: &'a Budget,
+    /// The previous call and its result.
+    pub last: Option<(&'a ToolCall, &'a ToolOutput)>,
+    /// True when the run must end now: the next action must be `Submit`.
+    pub must_submit: bool,
+}
+
+/// Chooses the next call. The offline policy and a model-driven policy
+/// implement this with the same tools and accounting.
+pub trait Policy {
+    fn name(&self) -> &'static str;
+    fn next(&mut self, view: &View<'_>) -> Action;
+}
+
+/// One call of the run, for the audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceStep {
+    pub step: u32,
+    pub call: ToolCall,
+    pub tokens: u64,
+    pub truncated: bool,
+    pub position: String,
+    /// The text the policy read.
+    pub result: String,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prediction {
+    pub policy: String,
+    pub arm: String,
+    pub files: Vec<Scored>,
+    pub budget: u64,
+    pub max_steps: u32,
+    pub tokens_used: u64,
+    pub request_tokens: u64,
+    pub steps: u32,
+    pub trace: Vec<TraceStep>,
+    /// Anything the caller should know (request cut, files dropped, ...).
+    pub notes: Vec<String>,
+}
+
+/// Tokens kept back for the position line after a call.
+const POSITION_RESERVE: u64 = 24;
+
+/// Runs `policy` with `tools` on `request` inside `budget` tokens and `max_steps` calls.
+pub fn run(
+    policy: &mut dyn Policy,
+    tools: &mut dyn Toolbox,
+    request: &str,
+    budget: u64,
+    max_steps: u32,
+) -> Prediction {
+    let mut b = Budget::new(budget, max_steps);
+    let mut notes = Vec::new();
+    let (req, req_tokens) = tokens::truncate(request, budget);
+    if req.len() < request.len() {
+        notes.push(format!(
+            "the request ({} tokens) is larger than the budget ({budget}); only its first {req_tokens} tokens were read",
+            tokens::count(request)
+        ));
+    }
+    b.charge(req_tokens);
+    let mut trace: Vec<TraceStep> = Vec::new();
+    let mut last: Option<(ToolCall, ToolOutput)> = None;
+    let files = loop {
+        let must_submit = b.steps_left() == 0 || b.remaining() <= POSITION_RESERVE;
+        let view = View {
+            request: req,
+            budget: &b,
+            last: last.as_ref().map(|(c, o)| (c, o)),
+            must_submit,
+        };
+        let action = policy.next(&view);
+        let call = match action {
+            Action::Submit(files) => break files,
+            Action::Call(_) if must_submit => {
+                notes.push("the policy asked for another call after the budget was spent; it submitted nothing".into());
+                break Vec::new();
+            }
+            Action::Call(ToolCall::Submit { files }) => {
+                break files
+                    .into_iter()
+                    .map(|path| Scored {
+                        path,
+                        score: 1.0,
+                        reason: String::new(),
+                    })
+                    .collect();
+            }
+            Action::Call(call) => call,
+        };
+        let max = b.remaining().saturating_sub(POSITION_RESERVE);
+        let out = tools.call(&call, max);
+        b.charge(out.tokens);
+        b.step += 1;
+        let position = b.position();
+        let cost = tokens::count(&position);
+        if cost <= b.remaining() {
+            b.charge(cost);
+        }
+        trace.push(TraceStep {
+            step: b.step,
+            call: call.clone(),
+            tokens: out.tokens + cost,
+            truncated: out.truncated,
+            position,
+            result: out.text.clone(),
+        });
+        last = Some((call, out));
+    };
+    let mut kept = Vec::new();
+    for f in files {
+        if !tools.exists(&f.path) {
+            notes.push(format!("dropped {}: not a file of this snapshot", f.path));
+        } else if !kept.iter().any(|k: &Scored| k.path == f.path) {
+            kept.push(f);
+        }
+    }
+    Prediction {
+        policy: policy.name().to_string(),
+        arm: tools.arm().to_string(),
+        files: kept,
+        budget,
+        max_steps,
+        tokens_used: b.used,
+        request_tokens: req_tokens,
+        steps: b.step,
+        trace,
+        notes,
+    }
+}

@@ -1,0 +1,355 @@
+//! The sleep arm's tools: everything answered from the notebook written at
+//! sleep time (indexes, cards, history digests), plus file reads from the
+//! object database.
+
+use std::collections::HashMap;
+
+use crate::git::{Oid, Repo};
+use crate::notebook::Notebook;
+use crate::text;
+
+use super::rank::{self, Bm25};
+use super::request::Request;
+use super::tools::{
+    FileItem, PrItem, ToolCall, ToolData, ToolOutput, Toolbox, files_output, prs_output,
+};
+
+/// Lists fused by `search`, with their RRF weights. Code and paths carry
+/// most; cards add history words (PR titles) and purposes; symbols add
+/// exact identifier hits.
+const W_CODE: f64 = 1.0;
+const W_PATH: f64 = 1.0;
+const W_SYMBOL: f64 = 0.8;
+const W_CARD: f64 = 0.8;
+/// Depth of each list before fusion.
+const LIST_DEPTH: usize = 60;
+
+pub struct NotebookTools<'a> {
+    nb: &'a Notebook,
+    repo: Option<&'a Repo>,
+    paths: Vec<String>,
+    cards: Option<Bm25>,
+    symbols: Option<HashMap<String, Vec<(String, String)>>>,
+}
+
+impl<'a> NotebookTools<'a> {
+    /// `repo` is needed only for `read` (file content comes from the object
+    /// database or the work tree).
+    pub fn new(nb: &'a Notebook, repo: Option<&'a Repo>) -> NotebookTools<'a> {
+        let paths = nb.files().iter().map(|f| f.path.clone()).collect();
+        NotebookTools {
+            nb,
+            repo,
+            paths,
+            cards: None,
+            symbols: None,
+        }
+    }
+
+    fn card_index(&mut self) -> &Bm25 {
+        if self.cards.is_none() {
+            let cards = self.nb.all_cards().unwrap_or_default();
+            self.cards = Some(Bm25::new(cards));
+        }
+        self.cards.as_ref().expect("just built")
+    }
+
+    fn symbol_map(&mut self) -> &HashMap<String, Vec<(String, String)>> {
+        if self.symbols.is_none() {
+            let mut map: HashMap<String, Vec<(String, String)>> = HashMap::new();
+            for (name, path, kind) in self.nb.all_symbols().unwrap_or_default() {
+                let key = symbol_key(&name);
+                let e = map.entry(key).or_default();
+                if !e.iter().any(|(p, _)| *p == path) {
+                    e.push((path, kind));
+                }
+            }
+            self.symbols = Some(map);
+        }
+        self.symbols.as_ref().expect("just built")
+    }
+
+    /// The fused search behind the `search` tool.
+    pub fn fused_search(&mut self, query: &str, k: usize) -> Vec<FileItem> {
+        let req = Request::new(query);
+        let code = self
+            .nb
+            .search_code(&req.terms, LIST_DEPTH)
+            .unwrap_or_default();
+        let paths = rank::path_matches(&req.terms, &req.paths, &self.paths);
+        let cards = self.card_index().search(&req.terms, LIST_DEPTH);
+        let syms = self.symbol_hits(&req);
+        let mut evidence: HashMap<String, Vec<String>> = HashMap::new();
+        let mut add = |p: &str, e: String| evidence.entry(p.to_string()).or_default().push(e);
+        for h in code.iter().take(LIST_DEPTH) {
+            add(
+                &h.path,
+                format!(
+                    "code: {}",
+                    h.matched
+                        .iter()
+                        .take(4)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            );
+        }
+        for (p, _, m) in paths.iter().take(LIST_DEPTH) {
+            add(p, format!("path: {}", m.join(" ")));
+        }
+        for (p, _, names) in syms.iter().take(LIST_DEPTH) {
+            add(
+                p,
+                format!(
+                    "defines {}",
+                    names.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+        for (p, _, m) in cards.iter().take(LIST_DEPTH) {
+            add(
+                p,
+                format!(
+                    "card: {}",
+                    m.iter().take(4).cloned().collect::<Vec<_>>().join(" ")
+                ),
+            );
+        }
+        let code_list: Vec<String> = code.into_iter().map(|h| h.path).collect();
+        let path_list: Vec<String> = paths.into_iter().take(LIST_DEPTH).map(|p| p.0).collect();
+        let sym_list: Vec<String> = syms.into_iter().take(LIST_DEPTH).map(|p| p.0).collect();
+        let card_list: Vec<String> = cards.into_iter().map(|p| p.0).collect();
+        let fused = rank::rrf(&[
+            (&code_list, W_CODE),
+            (&path_list, W_PATH),
+            (&sym_list, W_SYMBOL),
+            (&card_list, W_CARD),
+        ]);
+        fused
+            .into_iter()
+            .take(k)
+            .map(|(path, score)| {
+                let mut parts = evidence.remove(&path).unwrap_or_default();
+                if parts.len() > 1 {
+                    parts.retain(|p| !p.starts_with("card:"));
+                }
+                let ev = parts.join("; ");
+                FileItem {
+                    path,
+                    score: score * 100.0,
+                    evidence: ev,
+                }
+            })
+            .collect()
+    }
+
+    /// Files defining symbols the request names (identifiers, or words equal
+    /// to a symbol name), scored by how specific the symbol is.
+    fn symbol_hits(&mut self, req: &Request) -> Vec<(String, f64, Vec<String>)> {
+        let mut keys: Vec<String> = req.identifiers.iter().map(|i| symbol_key(i)).collect();
+        for t in &req.terms {
+            if t.len() >= 4 {
+                keys.push(t.clone());
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        let map = self.symbol_map();
+        let mut scores: HashMap<String, (f64, Vec<String>)> = HashMap::new();
+        for key in &keys {
+            let Some(defs) = map.get(key) else { continue };
+            if defs.len() > 40 {
+                continue;
+            }
+            let w = 1.0 / (1.0 + defs.len() as f64).ln().max(0.5);
+            for (path, kind) in defs {
+                let kw = match kind.as_str() {
+                    "field" | "variant" | "impl" => 0.5,
+                    _ => 1.0,
+                };
+                let e = scores.entry(path.clone()).or_default();
+                e.0 += w * kw;
+                e.1.push(key.clone());
+            }
+        }
+        let mut out: Vec<(String, f64, Vec<String>)> =
+            scores.into_iter().map(|(p, (s, n))| (p, s, n)).collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    fn read(&self, path: &str, start: u32, end: u32, max: u64) -> ToolOutput {
+        let Some(repo) = self.repo else {
+            return ToolOutput::error("file content is not available here", max);
+        };
+        let content = match (self.nb.info.worktree, repo.work_dir()) {
+            (true, Some(root)) => std::fs::read(root.join(path)).ok(),
+            _ => self
+                .nb
+                .blob_oid(path)
+                .ok()
+                .flatten()
+                .and_then(|o| Oid::from_str(&o).ok())
+                .and_then(|o| repo.read_blob(o).ok()),
+        };
+        match content {
+            Some(bytes) => ToolOutput::text(
+                &numbered_lines(&String::from_utf8_lossy(&bytes), start, end),
+                max,
+            ),
+            None => ToolOutput::error(format!("no readable file {path}"), max),
+        }
+    }
+}
+
+/// Symbol names are matched lower-cased and stemmed when single words, so
+/// `Flags` meets the request word "flag".
+fn symbol_key(name: &str) -> String {
+    let lower = name.to_lowercase();
+    if lower.contains('_') || text::split_identifier(name).len() > 1 {
+        lower
+    } else {
+        text::stem(&lower)
+    }
+}
+
+/// Lines `start..=end` (1-based), each prefixed with its number.
+pub fn numbered_lines(text: &str, start: u32, end: u32) -> String {
+    let start = start.max(1);
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i as u32 + 1;
+        if n < start {
+            continue;
+        }
+        if n > end {
+            break;
+        }
+        out.push_str(&format!("{n:>5} {line}\n"));
+    }
+    out
+}
+
+/// Directory listing from a path list: immediate children of `dir`.
+pub fn list_dir(paths: &[String], dir: &str) -> String {
+    let prefix = if dir.is_empty() || dir == "." {
+        String::new()
+    } else {
+        format!("{}/", dir.trim_end_matches('/'))
+    };
+    let mut children: Vec<String> = paths
+        .iter()
+        .filter_map(|p| p.strip_prefix(&prefix))
+        .map(|rest| match rest.split_once('/') {
+            Some((d, _)) => format!("{d}/"),
+            None => rest.to_string(),
+        })
+        .collect();
+    children.dedup();
+    children.sort();
+    children.dedup();
+    if children.is_empty() {
+        return format!("no such directory: {dir}\n");
+    }
+    children.join("\n") + "\n"
+}
+
+impl Toolbox for NotebookTools<'_> {
+    fn arm(&self) -> &'static str {
+        "sleep"
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        self.nb.file(path).is_some()
+    }
+
+    fn call(&mut self, call: &ToolCall, max: u64) -> ToolOutput {
+        match call {
+            ToolCall::Search { query, k } => {
+                let items = self.fused_search(query, *k);
+                files_output("search results (path (score): evidence):\n", items, max)
+            }
+            ToolCall::Card { path } => match self.nb.card(path) {
+                Ok(Some(text)) => {
+                    let out = ToolOutput::text(&text, max);
+                    let data = if out.truncated {
+                        ToolData::Text
+                    } else {
+                        ToolData::Card {
+                            path: path.clone(),
+                            text: out.text.clone(),
+                        }
+                    };
+                    ToolOutput { data, ..out }
+                }
+                _ => ToolOutput::error(
+                    format!("no card for {path}: not a file of this snapshot"),
+                    max,
+                ),
+            },
+            ToolCall::Read { path, start, end } => self.read(path, *start, *end, max),
+            ToolCall::List { dir } => ToolOutput::text(&list_dir(&self.paths, dir), max),
+            ToolCall::Symbol { name } => {
+                let defs = self.nb.symbol_defs(name).unwrap_or_default();
+                let users = self
+                    .nb
+                    .search_code(&text::terms(name), 15)
+                    .unwrap_or_default();
+                let mut items: Vec<FileItem> = defs
+                    .iter()
+                    .map(|(p, kind, line)| FileItem {
+                        path: p.clone(),
+                        score: 1.0,
+                        evidence: format!("defines {kind} {name} at line {line}"),
+                    })
+                    .collect();
+                for u in users {
+                    if !items.iter().any(|i| i.path == u.path) {
+                        items.push(FileItem {
+                            path: u.path,
+                            score: 0.5,
+                            evidence: format!("mentions {name}"),
+                        });
+                    }
+                }
+                files_output(&format!("symbol {name}:\n"), items, max)
+            }
+            ToolCall::Cochange { path } => {
+                let items = self
+                    .nb
+                    .cochange(path)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(p, w, n)| FileItem {
+                        path: p,
+                        score: w,
+                        evidence: format!("{n} commits together"),
+                    })
+                    .collect();
+                files_output(&format!("files that change with {path}:\n"), items, max)
+            }
+            ToolCall::SimilarPrs { text: q, k } => {
+                let req = Request::new(q);
+                let items = self
+                    .nb
+                    .search_history(&req.terms, *k)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| PrItem {
+                        pr: c.pr,
+                        title: c.title,
+                        score: c.score,
+                        files: c.files.into_iter().take(12).collect(),
+                    })
+                    .collect();
+                prs_output(
+                    "similar past changes (#PR title (score): files it modified):\n",
+                    items,
+                    max,
+                )
+            }
+            ToolCall::Submit { .. } => ToolOutput::text("submitted\n", max),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The agent's tools: what a policy may call, what it gets back, and the
+//! rendering of results into the text a policy reads (and pays for).
+//!
+//! A result is text plus the structured items the text lists. The text is
+//! what is charged; when it must be cut to fit the budget, whole items are
+//! dropped from the end, so the items never say more than the text did.
+
+use serde::{Deserialize, Serialize};
+
+use crate::tokens;
+
+/// One call a policy can make.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "tool", rename_all = "snake_case")]
+pub enum ToolCall {
+    /// Ranked files for a text: lexical over code, cards, paths and symbols.
+    Search { query: String, k: usize },
+    /// A file's card.
+    Card { path: String },
+    /// Lines `start..=end` (1-based) of a file.
+    Read { path: String, start: u32, end: u32 },
+    /// Entries of a directory ("" for the root).
+    List { dir: String },
+    /// Where a symbol is defined and which files use it.
+    Symbol { name: String },
+    /// Files that change together with a file.
+    Cochange { path: String },
+    /// Past pull requests whose text resembles `text`, with the files they modified.
+    SimilarPrs { text: String, k: usize },
+    /// The final answer.
+    Submit { files: Vec<String> },
+}
+
+impl ToolCall {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ToolCall::Search { .. } => "search",
+            ToolCall::Card { .. } => "card",
+            ToolCall::Read { .. } => "read",
+            ToolCall::List { .. } => "list",
+            ToolCall::Symbol { .. } => "symbol",
+            ToolCall::Cochange { .. } => "cochange",
+            ToolCall::SimilarPrs { .. } => "similar_prs",
+            ToolCall::Submit { .. } => "submit",
+        }
+    }
+}
+
+/// A ranked file in a result, with the evidence the text shows for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileItem {
+    pub path: String,
+    pub score: f64,
+    pub evidence: String,
+}
+
+/// A past change in a result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrItem {
+    pub pr: Option<u64>,
+    pub title: String,
+    pub score: f64,
+    pub files: Vec<String>,
+}
+
+/// The structured side of a result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ToolData {
+    Files { items: Vec<FileItem> },
+    Prs { items: Vec<PrItem> },
+    Card { path: String, text: String },
+    Text,
+    Error { message: String },
+}
+
+/// What a call returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolOutput {
+    pub text: String,
+    pub data: ToolData,
+    /// cl100k tokens of `text`.
+    pub tokens: u64,
+    /// True when the result was cut to fit the budget.
+    pub truncated: bool,
+}
+
+impl ToolOutput {
+    pub fn error(message: impl Into<String>, max_tokens: u64) -> ToolOutput {
+        let message = message.into();
+        let full = format!("error: {message}");
+        let (text, tokens) = tokens::truncate(&full, max_tokens);
+        ToolOutput {
+            text: text.to_string(),
+            data: ToolData::Error { message },
+            tokens,
+            truncated: false,
+        }
+    }
+
+    pub fn text(text: &str, max_tokens: u64) -> ToolOutput {
+        let (cut, tokens) = tokens::truncate(text, max_tokens);
+        ToolOutput {
+            text: cut.to_string(),
+            data: ToolData::Text,
+            tokens,
+            truncated: cut.len() < text.len(),
+        }
+    }
+}
+
+/// The tools of one arm.
+pub trait Toolbox {
+    /// "sleep" or "no-sleep".
+    fn arm(&self) -> &'static str;
+    /// Runs `call`; the text returned costs at most `max_tokens`.
+    fn call(&mut self, call: &ToolCall, max_tokens: u64) -> ToolOutput;
+    /// Whether `path` is a file of the snapshot (to validate submissions).
+    fn exists(&self, path: &str) -> bool;
+}
+
+/// Joins a header and one block per item, keeping the longest prefix of
+/// items that fits `max_tokens`. Returns the text, how many items were kept,
+/// and its token count.
+pub fn render_blocks(header: &str, blocks: &[String], max_tokens: u64) -> (String, usize, u64) {
+    let mut text = String::new();
+    let (head, head_tokens) = tokens::truncate(header, max_tokens);
+    text.push_str(head);
+    let mut used = head_tokens;
+    let mut kept = 0;
+    for b in blocks {
+        let cost = tokens::count(b);
+        if used + cost > max_tokens {
+            break;
+        }
+        text.push_str(b);
+        used += cost;
+        kept += 1;
+    }
+    // Token counts of concatenations can differ slightly from the sum of
+    // parts; recount and drop items until the whole fits.
+    let mut total = tokens::count(&text);
+    while total > max_tokens && kept > 0 {
+        kept -= 1;
+        text = format!("{head}{}", blocks[..kept].concat());
+        total = tokens::count(&text);
+    }
+    if total > max_tokens {
+        return (String::new(), 0, 0);
+    }
+    (text, kept, total)
+}
+
+/// Renders ranked files: one line each, `path (score): evidence`.
+pub fn files_output(header: &str, mut items: Vec<FileItem>, max_tokens: u64) -> ToolOutput {
+    let blocks: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            format!(
+                "{}. {} ({:.2}){}\n",
+                i + 1,
+                it.path,
+                it.score,
+                evidence_suffix(&it.evidence)
+            )
+        })
+        .collect();
+    let (text, kept, tokens) = render_blocks(header, &blocks, max_tokens);
+    let truncated = kept < items.len();
+    items.truncate(kept);
+    ToolOutput {
+        text,
+        data: ToolData::Files { items },
+        tokens,
+        truncated,
+    }
+}
+
+fn evidence_suffix(e: &str) -> String {
+    if e.is_empty() {
+        String::new()
+    } else {
+        format!(": {e}")
+    }
+}
+
+/// Renders past changes: `#N title (score): files`.
+pub fn prs_output(header: &str, mut items: Vec<PrItem>, max_tokens: u64) -> ToolOutput {
+    let blocks: Vec<String> = items
+        .iter()
+        .map(|p| {
+            let id =
+                p.pr.map_or_else(|| "commit".to_string(), |n| format!("#{n}"));
+            format!(
+                "{id} {} ({:.2}): {}\n",
+                crate::notebook::card::one_line(&p.title, 90),
+                p.score,
+                p.files.join(", ")
+            )
+        })
+        .collect();
+    let (text, kept, tokens) = render_blocks(header, &blocks, max_tokens);
+    let truncated = kept < items.len();
+    items.truncate(kept);
+    ToolOutput {
+        text,
+        data: ToolData::Prs { items },
+        tokens,
+        truncated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_results_never_exceed_the_budget_and_keep_whole_items() {
+        let items: Vec<FileItem> = (0..50)
+            .map(|i| FileItem {
+                path: format!("src/module_{i}.rs"),
+                score: 1.0 / (i + 1) as f64,
+                evidence: "code: parse, recipe".into(),
+            })
+            .collect();
+        for max in [0, 5, 20, 57, 200, 10_000] {
+            let out = files_output("search results:\n", items.clone(), max);
+            assert!(out.tokens <= max, "{} > {max}", out.tokens);
+            assert_eq!(out.tokens, tokens::count(&out.text));
+            let ToolData::Files { items: kept } = &out.data else {
+                panic!("files")
+            };
+            for it in kept {
+                assert!(out.text.contains(&it.path));
+            }
+            assert_eq!(out.truncated, kept.len() < 50);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! `swe-sleep predict`: which existing files will a request modify?
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use swe_sleep::agent::raw_tools::RawTools;
+use swe_sleep::agent::sleep_tools::NotebookTools;
+use swe_sleep::agent::{self, OfflinePolicy, Prediction};
+use swe_sleep::notebook::{self, Notebook, Target};
+
+use super::{RepoArgs, print_json, progress::Bars};
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The request: a pull-request title, a blank line, and its description.
+    pub request: Option<String>,
+    /// Read the request from a file ("-" for stdin).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Revision the request applies to (default: the notebook's, or HEAD).
+    #[arg(long)]
+    pub rev: Option<String>,
+    /// Test-time token budget (default from config: agent.budget).
+    #[arg(long)]
+    pub budget: Option<u64>,
+    /// Step cap (default from config: agent.steps).
+    #[arg(long)]
+    pub steps: Option<u32>,
+    /// Use nothing precomputed: the tools read the raw repository.
+    #[arg(long)]
+    pub no_sleep: bool,
+    /// Print one JSON object (schema in README.md), with the full trace.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: PredictArgs) -> anyhow::Result<()> {
+    let request = match (&args.request, &args.file) {
+        (Some(r), None) => r.clone(),
+        (None, Some(f)) if f.as_os_str() == "-" => {
+            std::io::read_to_string(std::io::stdin()).context("reading the request from stdin")?
+        }
+        (None, Some(f)) => std::fs::read_to_string(f)
+            .with_context(|| format!("reading the request from {}", f.display()))?,
+        (Some(_), Some(_)) => {
+            bail!("give the request either as an argument or with --file, not both")
+        }
+        (None, None) => bail!("no request: give it as an argument or with --file"),
+    };
+    if request.trim().is_empty() {
+        bail!("the request is empty: say what the change should do");
+    }
+    let (repo, config, state_dir) = args.repo.open()?;
+    let budget = args.budget.unwrap_or(config.agent.budget);
+    let steps = args.steps.unwrap_or(config.agent.steps);
+    if budget == 0 {
+        bail!(
+            "a budget of 0 tokens cannot even read the request; give --budget of at least a few hundred"
+        );
+    }
+    let mut policy = OfflinePolicy::default();
+    let prediction = if args.no_sleep {
+        let rev = args.rev.clone().unwrap_or_else(|| "HEAD".into());
+        let commit = repo.resolve(&rev)?;
+        let mut tools = RawTools::new(&repo, commit, &config);
+        agent::run(&mut policy, &mut tools, &request, budget, steps)
+    } else {
+        let nb = ensure_notebook(&repo, &state_dir, &config, args.rev.as_deref(), args.json)?;
+        let mut tools = NotebookTools::new(&nb, Some(&repo));
+        agent::run(&mut policy, &mut tools, &request, budget, steps)
+    };
+    if args.json {
+        print_json(&prediction)
+    } else {
+        print!("{}", describe(&prediction));
+        Ok(())
+    }
+}
+
+/// Opens the notebook, sleeping first when it is missing or not at `rev`.
+fn ensure_notebook(
+    repo: &swe_sleep::git::Repo,
+    state_dir: &std::path::Path,
+    config: &swe_sleep::config::Config,
+    rev: Option<&str>,
+    quiet: bool,
+) -> anyhow::Result<Notebook> {
+    let wanted = match rev {
+        Some(r) => Some(repo.resolve(r)?.to_string()),
+        None => None,
+    };
+    if let Some(nb) = Notebook::open(state_dir)? {
+        let fresh = match &wanted {
+            Some(w) => nb.info.commit.as_deref() == Some(w.as_str()) && !nb.info.worktree,
+            None => true,
+        };
+        if fresh {
+            return Ok(nb);
+        }
+    }
+    let target = match (rev, repo.work_dir()) {
+        (Some(r), _) => Target::Rev(r.to_string()),
+        (None, Some(_)) => Target::WorkTree,
+        (None, None) => Target::Rev("HEAD".into()),
+    };
+    eprintln!("no notebook for this revision yet: sleeping first");
+    let bars = Bars::new(!quiet);
+    notebook::sleep(repo, state_dir, &target, config, &bars)?;
+    Notebook::open(state_dir)?.context("the notebook is missing right after sleeping")
+}
+
+fn describe(p: &Prediction) -> String {
+    let mut out = String::new();
+    if p.files.is_empty() {
+        out.push_str("No files predicted.\n");
+    }
+    for f in &p.files {
+        out.push_str(&format!("{:.3}  {}  ({})\n", f.score, f.path, f.reason));
+    }
+    out.push_str(&format!(
+        "-- {} arm, {} policy: {} of {} tokens, {} of {} steps\n",
+        p.arm, p.policy, p.tokens_used, p.budget, p.steps, p.max_steps
+    ));
+    for n in &p.notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
+    out
+}

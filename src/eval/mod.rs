@@ -1,0 +1,15 @@
+//! The measuring instrument: SWE-Features-style benchmarks ([`instance`]),
+//! file-set scoring ([`score`]), the runner over repositories, arms and
+//! budgets ([`runner`]), and the reports ([`report`]).
+//!
+//! Honest use: the predictor sees only the query, the repository at
+//! `base_commit` and history reachable from it; never `head_commit`,
+//! `changed_files` or anything later.
+
+pub mod instance;
+pub mod report;
+pub mod runner;
+pub mod score;
+
+pub use instance::Instance;
+pub use runner::{Arm, EvalOptions, RunRecord, SleepRecord};

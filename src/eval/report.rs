@@ -1,0 +1,348 @@
+//! Aggregates run records into the report: macro P/R/F1 per repository,
+//! arm and budget; test-time tokens and wall time; sleep-time cost; the
+//! amortized cost per query as in the paper; and the Pareto charts. Pure
+//! except for the writers at the bottom.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::runner::{Arm, RunRecord, SleepRecord};
+use super::score::{Prf, macro_avg};
+
+/// Label of the row that averages every instance.
+pub const ALL: &str = "all";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub repo: String,
+    pub arm: Arm,
+    pub budget: u64,
+    pub instances: usize,
+    #[serde(flatten)]
+    pub prf: Prf,
+    pub mean_tokens: f64,
+    pub mean_steps: f64,
+    pub mean_wall_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SleepCost {
+    pub repo: String,
+    pub sleeps: usize,
+    /// Tokens read by the first (cold) sleep: the cost of one context.
+    pub cold_tokens: u64,
+    pub cold_seconds: f64,
+    /// All sleeps of the run (cold plus incremental).
+    pub total_tokens: u64,
+    pub total_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Amortized {
+    pub repo: String,
+    pub budget: u64,
+    /// Queries sharing one context.
+    pub queries: usize,
+    pub sleep_cost: f64,
+    pub no_sleep_cost: f64,
+    /// sleep / no-sleep (below 1: sleeping pays).
+    pub ratio: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub rows: Vec<Row>,
+    pub sleep: Vec<SleepCost>,
+    /// Test-time tokens priced at `t` times sleep-time tokens.
+    pub t: f64,
+    pub amortized: Vec<Amortized>,
+}
+
+pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
+    let mut groups: BTreeMap<(String, String, u64), Vec<&RunRecord>> = BTreeMap::new();
+    for r in records {
+        let arm = r.arm.as_str().to_string();
+        groups
+            .entry((r.repo.clone(), arm.clone(), r.budget))
+            .or_default()
+            .push(r);
+        groups
+            .entry((ALL.to_string(), arm, r.budget))
+            .or_default()
+            .push(r);
+    }
+    let rows: Vec<Row> = groups
+        .into_iter()
+        .map(|((repo, arm, budget), rs)| {
+            let n = rs.len().max(1) as f64;
+            Row {
+                repo,
+                arm: Arm::parse(&arm).expect("arm names round-trip"),
+                budget,
+                instances: rs.len(),
+                prf: macro_avg(&rs.iter().map(|r| r.prf).collect::<Vec<_>>()),
+                mean_tokens: rs.iter().map(|r| r.tokens as f64).sum::<f64>() / n,
+                mean_steps: rs.iter().map(|r| r.steps as f64).sum::<f64>() / n,
+                mean_wall_ms: rs.iter().map(|r| r.wall_ms).sum::<f64>() / n,
+            }
+        })
+        .collect();
+    let mut by_repo: BTreeMap<&str, Vec<&SleepRecord>> = BTreeMap::new();
+    for s in sleeps {
+        by_repo.entry(&s.repo).or_default().push(s);
+    }
+    let sleep: Vec<SleepCost> = by_repo
+        .into_iter()
+        .map(|(repo, ss)| SleepCost {
+            repo: repo.to_string(),
+            sleeps: ss.len(),
+            cold_tokens: ss.first().map_or(0, |s| s.sleep_tokens),
+            cold_seconds: ss.first().map_or(0.0, |s| s.sleep_seconds),
+            total_tokens: ss.iter().map(|s| s.sleep_tokens).sum(),
+            total_seconds: ss.iter().map(|s| s.sleep_seconds).sum(),
+        })
+        .collect();
+    let amortized = amortize(&rows, &sleep, t);
+    Report {
+        rows,
+        sleep,
+        t,
+        amortized,
+    }
+}
+
+/// Cost per query = sleep tokens / N + t × test-time tokens, against the
+/// no-sleep arm at the same budget (which pays no sleep).
+fn amortize(rows: &[Row], sleep: &[SleepCost], t: f64) -> Vec<Amortized> {
+    let mut out = Vec::new();
+    for s in sleep {
+        let actual = rows
+            .iter()
+            .filter(|r| r.repo == s.repo)
+            .map(|r| r.instances)
+            .max()
+            .unwrap_or(0);
+        let mut ns: BTreeSet<usize> = [1, 2, 5, 10].into_iter().collect();
+        if actual > 0 {
+            ns.insert(actual);
+        }
+        for r in rows
+            .iter()
+            .filter(|r| r.repo == s.repo && r.arm == Arm::Sleep)
+        {
+            let Some(base) = rows
+                .iter()
+                .find(|b| b.repo == s.repo && b.arm == Arm::NoSleep && b.budget == r.budget)
+            else {
+                continue;
+            };
+            for n in &ns {
+                let sleep_cost = s.cold_tokens as f64 / *n as f64 + t * r.mean_tokens;
+                let no_sleep_cost = t * base.mean_tokens;
+                out.push(Amortized {
+                    repo: s.repo.clone(),
+                    budget: r.budget,
+                    queries: *n,
+                    sleep_cost,
+                    no_sleep_cost,
+                    ratio: if no_sleep_cost > 0.0 {
+                        sleep_cost / no_sleep_cost
+                    } else {
+                        f64::NAN
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The report as Markdown: one table per repository and one overall.
+pub fn markdown(r: &Report) -> String {
+    let mut out = String::from("# swe-sleep eval\n\n");
+    let mut repos: Vec<&str> = r
+        .rows
+        .iter()
+        .map(|x| x.repo.as_str())
+        .filter(|x| *x != ALL)
+        .collect();
+    repos.sort();
+    repos.dedup();
+    repos.push(ALL);
+    for repo in repos {
+        out.push_str(&format!(
+            "## {}\n\n",
+            if repo == ALL { "Overall" } else { repo }
+        ));
+        out.push_str("| arm | budget | n | P | R | F1 | test tokens/query | steps | wall ms/query |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for row in r.rows.iter().filter(|x| x.repo == repo) {
+            out.push_str(&format!(
+                "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.0} | {:.1} | {:.1} |\n",
+                row.arm.as_str(),
+                row.budget,
+                row.instances,
+                row.prf.precision,
+                row.prf.recall,
+                row.prf.f1,
+                row.mean_tokens,
+                row.mean_steps,
+                row.mean_wall_ms
+            ));
+        }
+        if let Some(s) = r.sleep.iter().find(|s| s.repo == repo) {
+            out.push_str(&format!(
+                "\nSleep time: cold {} tokens in {:.2}s; {} sleeps in all, {} tokens, {:.2}s.\n",
+                s.cold_tokens, s.cold_seconds, s.sleeps, s.total_tokens, s.total_seconds
+            ));
+        }
+        out.push('\n');
+    }
+    if !r.amortized.is_empty() {
+        out.push_str(&format!(
+            "## Amortized cost per query (test-time tokens priced at t = {} × sleep-time tokens)\n\n| repo | budget | N queries | sleep arm | no-sleep arm | ratio |\n|---|---:|---:|---:|---:|---:|\n",
+            r.t
+        ));
+        for a in &r.amortized {
+            out.push_str(&format!(
+                "| {} | {} | {} | {:.0} | {:.0} | {:.2} |\n",
+                a.repo, a.budget, a.queries, a.sleep_cost, a.no_sleep_cost, a.ratio
+            ));
+        }
+    }
+    out
+}
+
+/// Which axis a Pareto chart uses.
+#[derive(Debug, Clone, Copy)]
+pub enum Axis {
+    Tokens,
+    WallMs,
+}
+
+/// F1 against mean test-time cost, one curve per arm, budgets labelled.
+pub fn pareto_svg(r: &Report, axis: Axis) -> String {
+    let (w, h, ml, mr, mt, mb) = (720.0, 460.0, 70.0, 30.0, 40.0, 60.0);
+    let rows: Vec<&Row> = r.rows.iter().filter(|x| x.repo == ALL).collect();
+    let xval = |row: &Row| match axis {
+        Axis::Tokens => row.mean_tokens.max(1.0),
+        Axis::WallMs => row.mean_wall_ms.max(0.01),
+    };
+    let (xmin, xmax) = rows.iter().fold((f64::MAX, f64::MIN), |(a, b), r| {
+        (a.min(xval(r)), b.max(xval(r)))
+    });
+    let (xmin, xmax) = if rows.is_empty() {
+        (1.0, 10.0)
+    } else {
+        (xmin / 1.3, xmax * 1.3)
+    };
+    let ymax = rows.iter().map(|r| r.prf.f1).fold(0.0, f64::max).max(0.1) * 1.15;
+    let lx = |x: f64| ml + (x.ln() - xmin.ln()) / (xmax.ln() - xmin.ln()).max(1e-9) * (w - ml - mr);
+    let ly = |y: f64| h - mb - y / ymax * (h - mt - mb);
+    let xlabel = match axis {
+        Axis::Tokens => "mean test-time tokens per query (log scale)",
+        Axis::WallMs => "mean wall time per query, ms (log scale)",
+    };
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">F1 against test-time cost (all repositories)</text>\n",
+        w / 2.0
+    );
+    s.push_str(&format!(
+        "<line x1=\"{ml}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{ml}\" y1=\"{mt}\" x2=\"{ml}\" y2=\"{}\" stroke=\"black\"/>\n",
+        h - mb,
+        w - mr,
+        h - mb,
+        h - mb
+    ));
+    for i in 0..=5 {
+        let y = ymax * i as f64 / 5.0;
+        s.push_str(&format!(
+            "<line x1=\"{}\" y1=\"{:.1}\" x2=\"{}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{y:.2}</text>\n",
+            ml,
+            ly(y),
+            w - mr,
+            ly(y),
+            ml - 6.0,
+            ly(y) + 4.0
+        ));
+    }
+    let mut tick = 10f64.powf(xmin.log10().floor());
+    while tick <= xmax {
+        for m in [1.0, 2.0, 5.0] {
+            let x = tick * m;
+            if x >= xmin && x <= xmax {
+                s.push_str(&format!(
+                    "<line x1=\"{:.1}\" y1=\"{}\" x2=\"{:.1}\" y2=\"{}\" stroke=\"#eee\"/><text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
+                    lx(x),
+                    mt,
+                    lx(x),
+                    h - mb,
+                    lx(x),
+                    h - mb + 16.0,
+                    x
+                ));
+            }
+        }
+        tick *= 10.0;
+    }
+    s.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{xlabel}</text>\n",
+        (ml + w - mr) / 2.0,
+        h - 18.0
+    ));
+    s.push_str(&format!(
+        "<text transform=\"translate(18 {}) rotate(-90)\" text-anchor=\"middle\">macro F1</text>\n",
+        (mt + h - mb) / 2.0
+    ));
+    for (i, (arm, color)) in [(Arm::Sleep, "#1f77b4"), (Arm::NoSleep, "#d62728")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut pts: Vec<&&Row> = rows.iter().filter(|r| r.arm == arm).collect();
+        if pts.is_empty() {
+            continue;
+        }
+        pts.sort_by_key(|r| r.budget);
+        let poly: Vec<String> = pts
+            .iter()
+            .map(|r| format!("{:.1},{:.1}", lx(xval(r)), ly(r.prf.f1)))
+            .collect();
+        s.push_str(&format!(
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\n",
+            poly.join(" ")
+        ));
+        for r in &pts {
+            let (x, y) = (lx(xval(r)), ly(r.prf.f1));
+            s.push_str(&format!(
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"{color}\" font-size=\"10\">{}</text>\n",
+                x + 5.0,
+                y - 6.0 + 14.0 * i as f64,
+                r.budget
+            ));
+        }
+        let ly0 = mt + 8.0 + 18.0 * i as f64;
+        s.push_str(&format!(
+            "<line x1=\"{}\" y1=\"{ly0}\" x2=\"{}\" y2=\"{ly0}\" stroke=\"{color}\" stroke-width=\"2\"/><text x=\"{}\" y=\"{}\">{} arm (labels: budget)</text>\n",
+            w - mr - 200.0,
+            w - mr - 175.0,
+            w - mr - 170.0,
+            ly0 + 4.0,
+            arm.as_str()
+        ));
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+/// Writes report.json, report.md, pareto.svg and pareto-time.svg into `dir`.
+pub fn write_all(r: &Report, dir: &Path) -> std::io::Result<()> {
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_string_pretty(r).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::write(dir.join("report.md"), markdown(r))?;
+    std::fs::write(dir.join("pareto.svg"), pareto_svg(r, Axis::Tokens))?;
+    std::fs::write(dir.join("pareto-time.svg"), pareto_svg(r, Axis::WallMs))?;
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! Runs a benchmark: for each repository, instances in time order; for each
+//! instance, bring the notebook to `base_commit` (incrementally), run the
+//! agent at every budget in every arm, score, and append one line per run to
+//! `predictions.jsonl`. Re-running with the same output directory resumes.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent::raw_tools::RawTools;
+use crate::agent::sleep_tools::NotebookTools;
+use crate::agent::{self, OfflinePolicy};
+use crate::config::Config;
+use crate::git::Repo;
+use crate::notebook::{self, NoProgress, Notebook, Target};
+
+use super::instance::Instance;
+use super::score::{Prf, score};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arm {
+    Sleep,
+    NoSleep,
+}
+
+impl Arm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arm::Sleep => "sleep",
+            Arm::NoSleep => "no-sleep",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Arm> {
+        match s {
+            "sleep" => Some(Arm::Sleep),
+            "no-sleep" | "nosleep" => Some(Arm::NoSleep),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub budgets: Vec<u64>,
+    pub arms: Vec<Arm>,
+    pub steps: u32,
+    pub out: PathBuf,
+    pub jobs: usize,
+    pub limit: Option<usize>,
+    pub config: Config,
+}
+
+/// One line of `predictions.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub instance_id: String,
+    pub repo: String,
+    pub arm: Arm,
+    pub budget: u64,
+    pub predicted: Vec<String>,
+    pub gold: Vec<String>,
+    #[serde(flatten)]
+    pub prf: Prf,
+    pub tokens: u64,
+    pub steps: u32,
+    pub wall_ms: f64,
+}
+
+/// One line of `sleep.jsonl`: the sleep before an instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SleepRecord {
+    pub instance_id: String,
+    pub repo: String,
+    pub base_commit: String,
+    pub sleep_tokens: u64,
+    pub sleep_seconds: f64,
+    pub blobs_new: usize,
+    pub commits_mined: usize,
+}
+
+/// Progress per repository (the CLI draws bars).
+pub trait EvalProgress: Sync {
+    fn repo_started(&self, repo: &str, instances: usize);
+    fn instance_done(&self, repo: &str);
+    fn repo_finished(&self, repo: &str);
+}
+
+/// Appends JSON lines, one writer shared by the workers.
+struct Sink {
+    file: Mutex<std::fs::File>,
+}
+
+impl Sink {
+    fn open(path: &Path) -> std::io::Result<Sink> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Sink {
+            file: Mutex::new(file),
+        })
+    }
+
+    fn write<T: Serialize>(&self, value: &T) -> std::io::Result<()> {
+        let mut line = serde_json::to_string(value).map_err(std::io::Error::other)?;
+        line.push('\n');
+        let mut f = self.file.lock().expect("sink lock");
+        f.write_all(line.as_bytes())?;
+        f.flush()
+    }
+}
+
+/// Reads the JSON lines of `path` that parse (a line cut by a kill is ignored).
+pub fn read_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Vec<T> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("no repository given for {0}: pass --repo {0}=PATH")]
+    MissingRepo(String),
+    #[error("cannot write to {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{repo}: {message}")]
+    Repo { repo: String, message: String },
+}
+
+/// Runs every instance; returns all records (old ones included when resuming).
+pub fn run(
+    instances: &[Instance],
+    repos: &HashMap<String, PathBuf>,
+    opts: &EvalOptions,
+    progress: &dyn EvalProgress,
+) -> Result<(Vec<RunRecord>, Vec<SleepRecord>), EvalError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| EvalError::Io { path, source }
+    };
+    std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
+    let pred_path = opts.out.join("predictions.jsonl");
+    let sleep_path = opts.out.join("sleep.jsonl");
+    let done: HashSet<(String, Arm, u64)> = read_lines::<RunRecord>(&pred_path)
+        .into_iter()
+        .map(|r| (r.instance_id, r.arm, r.budget))
+        .collect();
+    let preds = Sink::open(&pred_path).map_err(io(&pred_path))?;
+    let sleeps = Sink::open(&sleep_path).map_err(io(&sleep_path))?;
+
+    let mut by_repo: HashMap<&str, Vec<&Instance>> = HashMap::new();
+    for i in instances {
+        by_repo.entry(i.repo.as_str()).or_default().push(i);
+    }
+    let mut groups: Vec<(&str, Vec<&Instance>)> = by_repo.into_iter().collect();
+    groups.sort_by_key(|(r, list)| (std::cmp::Reverse(list.len()), r.to_string()));
+    for (name, list) in &mut groups {
+        if !repos.contains_key(*name) {
+            return Err(EvalError::MissingRepo(name.to_string()));
+        }
+        list.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then(a.instance_id.cmp(&b.instance_id))
+        });
+        if let Some(n) = opts.limit {
+            list.truncate(n);
+        }
+    }
+    let queue = Mutex::new(groups.into_iter());
+    let failure: Mutex<Option<EvalError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.max(1) {
+            s.spawn(|| {
+                loop {
+                    let next = queue.lock().expect("queue lock").next();
+                    let Some((name, list)) = next else { break };
+                    let r = run_repo(
+                        name,
+                        &repos[name],
+                        &list,
+                        opts,
+                        &done,
+                        &preds,
+                        &sleeps,
+                        progress,
+                    );
+                    if let Err(e) = r {
+                        failure.lock().expect("failure lock").get_or_insert(e);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = failure.into_inner().expect("failure lock") {
+        return Err(e);
+    }
+    Ok((read_lines(&pred_path), read_lines(&sleep_path)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_repo(
+    name: &str,
+    path: &Path,
+    list: &[&Instance],
+    opts: &EvalOptions,
+    done: &HashSet<(String, Arm, u64)>,
+    preds: &Sink,
+    sleeps: &Sink,
+    progress: &dyn EvalProgress,
+) -> Result<(), EvalError> {
+    let repo_err = |message: String| EvalError::Repo {
+        repo: name.to_string(),
+        message,
+    };
+    let repo = Repo::open(path).map_err(|e| repo_err(e.to_string()))?;
+    let state = opts.out.join("state").join(name.replace('/', "+"));
+    progress.repo_started(name, list.len());
+    for inst in list {
+        let todo: Vec<(Arm, u64)> = opts
+            .arms
+            .iter()
+            .flat_map(|a| opts.budgets.iter().map(move |b| (*a, *b)))
+            .filter(|(a, b)| !done.contains(&(inst.instance_id.clone(), *a, *b)))
+            .collect();
+        if todo.is_empty() {
+            progress.instance_done(name);
+            continue;
+        }
+        let base = match repo.resolve(&inst.base_commit) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(instance = %inst.instance_id, "skipping: {e}");
+                progress.instance_done(name);
+                continue;
+            }
+        };
+        let query = inst.query();
+        let gold = inst.gold();
+        let mut nb = None;
+        if todo.iter().any(|(a, _)| *a == Arm::Sleep) {
+            let report = notebook::sleep(
+                &repo,
+                &state,
+                &Target::Rev(inst.base_commit.clone()),
+                &opts.config,
+                &NoProgress,
+            )
+            .map_err(|e| repo_err(format!("sleeping at {}: {e}", inst.base_commit)))?;
+            sleeps
+                .write(&SleepRecord {
+                    instance_id: inst.instance_id.clone(),
+                    repo: name.to_string(),
+                    base_commit: inst.base_commit.clone(),
+                    sleep_tokens: report.sleep_tokens,
+                    sleep_seconds: report.seconds,
+                    blobs_new: report.blobs_new,
+                    commits_mined: report.commits_mined,
+                })
+                .map_err(|e| repo_err(e.to_string()))?;
+            nb = Some(
+                Notebook::open(&state)
+                    .map_err(|e| repo_err(e.to_string()))?
+                    .ok_or_else(|| repo_err("notebook missing after sleep".into()))?,
+            );
+        }
+        let mut raw: Option<RawTools> = None;
+        for (arm, budget) in todo {
+            let mut policy = OfflinePolicy::default();
+            let t = Instant::now();
+            let prediction = match arm {
+                Arm::Sleep => {
+                    let nb = nb.as_ref().expect("slept above");
+                    let mut tools = NotebookTools::new(nb, Some(&repo));
+                    agent::run(&mut policy, &mut tools, &query, budget, opts.steps)
+                }
+                Arm::NoSleep => {
+                    let tools = raw.get_or_insert_with(|| RawTools::new(&repo, base, &opts.config));
+                    tools.reset_run_clock();
+                    agent::run(&mut policy, tools, &query, budget, opts.steps)
+                }
+            };
+            let mut wall = t.elapsed().as_secs_f64();
+            if arm == Arm::NoSleep {
+                // Later budgets reuse the scans of the first; charge them the
+                // scan time measured when it was paid.
+                wall += raw.as_ref().map_or(0.0, |r| r.reused_seconds());
+            }
+            let predicted: Vec<String> = prediction.files.iter().map(|f| f.path.clone()).collect();
+            let record = RunRecord {
+                instance_id: inst.instance_id.clone(),
+                repo: name.to_string(),
+                arm,
+                budget,
+                prf: score(&predicted, &gold),
+                predicted,
+                gold: gold.clone(),
+                tokens: prediction.tokens_used,
+                steps: prediction.steps,
+                wall_ms: wall * 1000.0,
+            };
+            preds.write(&record).map_err(|e| repo_err(e.to_string()))?;
+        }
+        progress.instance_done(name);
+    }
+    progress.repo_finished(name);
+    Ok(())
+}

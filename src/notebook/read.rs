@@ -1,0 +1,458 @@
+//! Reading the notebook at test time: the snapshot's files, BM25 over code
+//! and over past pull requests, the symbol index, cards, co-change, imports
+//! and per-file history. Queries only; never writes.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::store::{Store, StoreError};
+
+/// BM25 parameters (Robertson's usual values).
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// Per file: total score and (score, term) contributions.
+type Scores<'a> = HashMap<&'a str, (f64, Vec<(f64, String)>)>;
+
+/// One file of the snapshot.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    pub path: String,
+    pub blob: Option<i64>,
+    pub status: String,
+    pub lang: String,
+    pub size: u64,
+}
+
+/// A file matched by a lexical query.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub path: String,
+    pub score: f64,
+    /// Query terms found in the file, best first.
+    pub matched: Vec<String>,
+}
+
+/// A past commit (usually a pull request) matched by a lexical query.
+#[derive(Debug, Clone)]
+pub struct PastChange {
+    pub commit: String,
+    pub pr: Option<u64>,
+    pub title: String,
+    pub time: i64,
+    pub score: f64,
+    /// Files it added or modified that exist in the snapshot.
+    pub files: Vec<String>,
+    /// All files it changed, including ones gone since.
+    pub file_count: usize,
+}
+
+/// History of one file.
+#[derive(Debug, Clone, Default)]
+pub struct FileStat {
+    pub changes: u32,
+    pub decayed: f64,
+    pub last_time: i64,
+    pub prs: Vec<(u64, String)>,
+}
+
+/// Which commit a notebook describes.
+#[derive(Debug, Clone)]
+pub struct NotebookInfo {
+    pub rev: String,
+    pub commit: Option<String>,
+    pub commit_time: i64,
+    pub worktree: bool,
+    pub built_at: u64,
+}
+
+/// An open notebook, ready for queries.
+pub struct Notebook {
+    store: Store,
+    pub info: NotebookInfo,
+    files: Vec<FileInfo>,
+    by_path: HashMap<String, usize>,
+    parsed: usize,
+    avg_len: f64,
+}
+
+impl Notebook {
+    /// Opens the notebook in `state_dir`; `None` when no sleep has finished.
+    pub fn open(state_dir: &Path) -> Result<Option<Notebook>, StoreError> {
+        let Some(store) = Store::open_existing(state_dir)? else {
+            return Ok(None);
+        };
+        let Some(built_at) = store.meta("built_at")? else {
+            return Ok(None);
+        };
+        let info = NotebookInfo {
+            rev: store.meta("rev")?.unwrap_or_default(),
+            commit: store.meta("commit")?.filter(|c| !c.is_empty()),
+            commit_time: store
+                .meta("commit_time")?
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
+            worktree: store.meta("worktree")?.as_deref() == Some("true"),
+            built_at: built_at.parse().unwrap_or(0),
+        };
+        let files: Vec<FileInfo> = {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT path, blob, status, lang, size FROM snap_files ORDER BY path")
+                .map_err(|e| store.err(e))?;
+            stmt.query_map([], |r| {
+                Ok(FileInfo {
+                    path: r.get(0)?,
+                    blob: r.get(1)?,
+                    status: r.get(2)?,
+                    lang: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    size: r.get::<_, i64>(4)? as u64,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<_>>())
+            .map_err(|e| store.err(e))?
+        };
+        let by_path = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.clone(), i))
+            .collect();
+        let (parsed, total_len): (i64, f64) = store
+            .conn
+            .query_row(
+                "SELECT count(*), coalesce(sum(b.terms), 0) FROM snap_files f JOIN blobs b ON b.id = f.blob WHERE f.status = 'parsed'",
+                [],
+                |r| Ok((r.get(0)?, r.get::<_, f64>(1)?)),
+            )
+            .map_err(|e| store.err(e))?;
+        let avg_len = if parsed > 0 {
+            total_len / parsed as f64
+        } else {
+            1.0
+        };
+        Ok(Some(Notebook {
+            store,
+            info,
+            files,
+            by_path,
+            parsed: parsed as usize,
+            avg_len,
+        }))
+    }
+
+    pub fn files(&self) -> &[FileInfo] {
+        &self.files
+    }
+
+    pub fn file(&self, path: &str) -> Option<&FileInfo> {
+        self.by_path.get(path).map(|i| &self.files[*i])
+    }
+
+    fn term_id(&self, term: &str) -> Result<Option<i64>, StoreError> {
+        self.store
+            .conn
+            .prepare_cached("SELECT id FROM terms WHERE term = ?1")
+            .and_then(|mut s| s.query_row(params![term], |r| r.get(0)).optional())
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// BM25 over file content for `terms` (repeats count as query weight).
+    pub fn search_code(&self, terms: &[String], k: usize) -> Result<Vec<Hit>, StoreError> {
+        let n = self.parsed.max(1) as f64;
+        let mut scores: Scores = HashMap::new();
+        for (term, qtf) in weighted(terms) {
+            let Some(tid) = self.term_id(&term)? else {
+                continue;
+            };
+            let mut stmt = self
+                .store
+                .conn
+                .prepare_cached(
+                    "SELECT f.path, bt.tf, b.terms FROM blob_terms bt
+                     JOIN snap_files f ON f.blob = bt.blob JOIN blobs b ON b.id = bt.blob
+                     WHERE bt.term = ?1",
+                )
+                .map_err(|e| self.store.err(e))?;
+            let rows: Vec<(String, f64, f64)> = stmt
+                .query_map(params![tid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.store.err(e))?;
+            let df = rows.len() as f64;
+            if df == 0.0 {
+                continue;
+            }
+            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+            for (path, tf, len) in rows {
+                let Some(i) = self.by_path.get(&path) else {
+                    continue;
+                };
+                let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / self.avg_len));
+                let s = idf * norm * qtf;
+                let e = scores.entry(self.files[*i].path.as_str()).or_default();
+                e.0 += s;
+                e.1.push((s, term.clone()));
+            }
+        }
+        Ok(top_hits(scores, k))
+    }
+
+    /// BM25 over the title and body of past commits in the snapshot's
+    /// history, each with the files it changed that still exist.
+    pub fn search_history(
+        &self,
+        terms: &[String],
+        k: usize,
+    ) -> Result<Vec<PastChange>, StoreError> {
+        let conn = &self.store.conn;
+        let (n, avg): (f64, f64) = conn
+            .prepare_cached("SELECT count(*), coalesce(avg(c.terms), 1) FROM snap_commits s JOIN commits c ON c.id = s.commit_id")
+            .and_then(|mut s| s.query_row([], |r| Ok((r.get::<_, i64>(0)? as f64, r.get(1)?))))
+            .map_err(|e| self.store.err(e))?;
+        let mut scores: HashMap<i64, f64> = HashMap::new();
+        for (term, qtf) in weighted(terms) {
+            let Some(tid) = self.term_id(&term)? else {
+                continue;
+            };
+            let rows: Vec<(i64, f64, f64)> = conn
+                .prepare_cached(
+                    "SELECT ct.commit_id, ct.tf, c.terms FROM commit_terms ct
+                     JOIN snap_commits s ON s.commit_id = ct.commit_id JOIN commits c ON c.id = ct.commit_id
+                     WHERE ct.term = ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![tid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        .collect()
+                })
+                .map_err(|e| self.store.err(e))?;
+            let df = rows.len() as f64;
+            if df == 0.0 {
+                continue;
+            }
+            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+            for (id, tf, len) in rows {
+                let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg.max(1.0)));
+                *scores.entry(id).or_default() += idf * norm * qtf;
+            }
+        }
+        let mut ranked: Vec<(i64, f64)> = scores.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(k);
+        let mut out = Vec::with_capacity(ranked.len());
+        for (id, score) in ranked {
+            out.push(self.past_change(id, score)?);
+        }
+        Ok(out)
+    }
+
+    fn past_change(&self, id: i64, score: f64) -> Result<PastChange, StoreError> {
+        let conn = &self.store.conn;
+        let (commit, pr, title, time, file_count): (String, Option<i64>, String, i64, i64) = conn
+            .prepare_cached("SELECT oid, pr, title, time, file_count FROM commits WHERE id = ?1")
+            .and_then(|mut s| {
+                s.query_row(params![id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+            })
+            .map_err(|e| self.store.err(e))?;
+        let files: Vec<String> = conn
+            .prepare_cached("SELECT path FROM commit_files WHERE commit_id = ?1 AND status != 'D' ORDER BY path")
+            .and_then(|mut s| s.query_map(params![id], |r| r.get(0))?.collect())
+            .map_err(|e| self.store.err(e))?;
+        let files = files
+            .into_iter()
+            .filter(|p| self.by_path.contains_key(p))
+            .collect();
+        Ok(PastChange {
+            commit,
+            pr: pr.map(|n| n as u64),
+            title,
+            time,
+            score,
+            files,
+            file_count: file_count as usize,
+        })
+    }
+
+    /// Files defining a symbol named `name` (case-insensitive), with kind and line.
+    pub fn symbol_defs(&self, name: &str) -> Result<Vec<(String, String, u32)>, StoreError> {
+        self.store
+            .conn
+            .prepare_cached("SELECT path, kind, line FROM snap_symbols WHERE name = ?1 COLLATE NOCASE ORDER BY path, line LIMIT 200")
+            .and_then(|mut s| s.query_map(params![name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// All symbol names with their defining files (for matching request words).
+    pub fn all_symbols(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        self.store
+            .conn
+            .prepare_cached("SELECT name, path, kind FROM snap_symbols")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// The card of `path` (the newest of any source; offline by default).
+    pub fn card(&self, path: &str) -> Result<Option<String>, StoreError> {
+        self.store
+            .conn
+            .prepare_cached(
+                "SELECT text FROM cards WHERE path = ?1 ORDER BY source = 'offline' LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row(params![path], |r| r.get(0)).optional())
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// Every offline card, by path.
+    pub fn all_cards(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.store
+            .conn
+            .prepare_cached("SELECT path, text FROM cards WHERE source = 'offline'")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// Files that change with `path`: (partner, decayed weight, commits in common).
+    pub fn cochange(&self, path: &str) -> Result<Vec<(String, f64, u32)>, StoreError> {
+        self.store
+            .conn
+            .prepare_cached(
+                "SELECT b, weight, count FROM snap_cochange WHERE a = ?1 ORDER BY weight DESC, b",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![path], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect()
+            })
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// Files `path` imports.
+    pub fn imports(&self, path: &str) -> Result<Vec<String>, StoreError> {
+        self.store
+            .conn
+            .prepare_cached("SELECT dst FROM snap_imports WHERE src = ?1 ORDER BY dst")
+            .and_then(|mut s| s.query_map(params![path], |r| r.get(0))?.collect())
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// Files that import `path`.
+    pub fn imported_by(&self, path: &str) -> Result<Vec<String>, StoreError> {
+        self.store
+            .conn
+            .prepare_cached("SELECT src FROM snap_imports WHERE dst = ?1 ORDER BY src")
+            .and_then(|mut s| s.query_map(params![path], |r| r.get(0))?.collect())
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// History of every file that has any.
+    pub fn file_stats(&self) -> Result<HashMap<String, FileStat>, StoreError> {
+        let rows: Vec<(String, u32, f64, i64, String)> = self
+            .store
+            .conn
+            .prepare_cached("SELECT path, changes, decayed, last_time, prs FROM snap_filestats")
+            .and_then(|mut s| {
+                s.query_map([], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?
+                .collect()
+            })
+            .map_err(|e| self.store.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(p, changes, decayed, last_time, prs)| {
+                let prs = serde_json::from_str(&prs).unwrap_or_default();
+                (
+                    p,
+                    FileStat {
+                        changes,
+                        decayed,
+                        last_time,
+                        prs,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// How often each file was changed by the `window` most recent commits
+    /// that changed between 2 and `max_files` files: the base rate of a file
+    /// going along with a change.
+    pub fn recent_rates(
+        &self,
+        window: usize,
+        max_files: usize,
+    ) -> Result<(HashMap<String, f64>, usize), StoreError> {
+        let rows: Vec<(i64, String)> = self
+            .store
+            .conn
+            .prepare_cached(
+                "SELECT s.ord, cf.path FROM snap_commits s JOIN commits c ON c.id = s.commit_id
+                 JOIN commit_files cf ON cf.commit_id = c.id
+                 WHERE c.file_count BETWEEN 2 AND ?1 AND cf.status != 'D'
+                   AND s.ord IN (SELECT s2.ord FROM snap_commits s2 JOIN commits c2 ON c2.id = s2.commit_id
+                                 WHERE c2.file_count BETWEEN 2 AND ?1 ORDER BY s2.ord LIMIT ?2)",
+            )
+            .and_then(|mut s| s.query_map(params![max_files as i64, window as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(|e| self.store.err(e))?;
+        let commits: std::collections::HashSet<i64> = rows.iter().map(|r| r.0).collect();
+        let n = commits.len().max(1) as f64;
+        let mut rates: HashMap<String, f64> = HashMap::new();
+        for (_, path) in rows {
+            if self.by_path.contains_key(&path) {
+                *rates.entry(path).or_default() += 1.0 / n;
+            }
+        }
+        Ok((rates, commits.len()))
+    }
+
+    /// The blob id (hex) of `path`, to read its content from the repository.
+    pub fn blob_oid(&self, path: &str) -> Result<Option<String>, StoreError> {
+        let Some(blob) = self.file(path).and_then(|f| f.blob) else {
+            return Ok(None);
+        };
+        self.store
+            .conn
+            .prepare_cached("SELECT oid FROM blobs WHERE id = ?1")
+            .and_then(|mut s| s.query_row(params![blob], |r| r.get(0)).optional())
+            .map_err(|e| self.store.err(e))
+    }
+}
+
+/// Distinct terms with their repeat count as weight (capped, so a word
+/// repeated many times does not drown the rest).
+fn weighted(terms: &[String]) -> Vec<(String, f64)> {
+    let mut counts: HashMap<&str, f64> = HashMap::new();
+    let mut order = Vec::new();
+    for t in terms {
+        let e = counts.entry(t.as_str()).or_insert_with(|| {
+            order.push(t.as_str());
+            0.0
+        });
+        *e += 1.0;
+    }
+    order
+        .into_iter()
+        .map(|t| (t.to_string(), (1.0 + counts[t].ln()).min(3.0)))
+        .collect()
+}
+
+fn top_hits(scores: Scores, k: usize) -> Vec<Hit> {
+    let mut hits: Vec<Hit> = scores
+        .into_iter()
+        .map(|(path, (score, mut m))| {
+            m.sort_by(|a, b| b.0.total_cmp(&a.0));
+            Hit {
+                path: path.to_string(),
+                score,
+                matched: m.into_iter().map(|(_, t)| t).collect(),
+            }
+        })
+        .collect();
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
+    hits.truncate(k);
+    hits
+}
