@@ -138,9 +138,13 @@ impl Config {
             origin: origin.clone(),
             message: e.to_string(),
         })?;
-        apply_env(&mut table, env)?;
+        let from_env = apply_env(&mut table, env)?;
         Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
-            origin,
+            origin: match (from_env.is_empty(), text.is_empty()) {
+                (true, _) => origin,
+                (false, true) => format!("environment {}", from_env.join(", ")),
+                (false, false) => format!("{origin} or environment {}", from_env.join(", ")),
+            },
             message: e.to_string(),
         })
     }
@@ -155,8 +159,14 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 
 /// `SWE_SLEEP_INDEX_MAX_FILE_BYTES=5000` sets `index.max_file_bytes`. The
 /// value is read as a TOML value (number, bool, array) or else as a string.
-fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), ConfigError> {
+/// Returns the names of the variables applied.
+fn apply_env(
+    table: &mut toml::Table,
+    env: &[(String, String)],
+) -> Result<Vec<String>, ConfigError> {
     const SECTIONS: &[&str] = &["index", "history", "agent"];
+    let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
+    let mut applied = Vec::new();
     for (name, value) in env {
         let Some(rest) = name.strip_prefix("SWE_SLEEP_") else {
             continue;
@@ -177,6 +187,24 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), Co
                 ),
             });
         };
+        let known: Vec<&String> = defaults
+            .get(section)
+            .and_then(toml::Value::as_table)
+            .map(|t| t.keys().collect())
+            .unwrap_or_default();
+        if !known.iter().any(|k| k.as_str() == key) {
+            return Err(ConfigError::Invalid {
+                origin: format!("environment variable {name}"),
+                message: format!(
+                    "unknown setting `{section}.{key}` (expected one of {})",
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
         let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
@@ -191,8 +219,9 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), Co
             });
         };
         section_table.insert(key.to_string(), parsed);
+        applied.push(name.clone());
     }
-    Ok(())
+    Ok(applied)
 }
 
 #[cfg(test)]
@@ -248,6 +277,8 @@ mod tests {
         let err = Config::load_from(None, None, &env(&[("SWE_SLEEP_INDEX_SPEED", "1")]))
             .expect_err("unknown key");
         assert!(err.to_string().contains("speed"), "{err}");
+        assert!(err.to_string().contains("SWE_SLEEP_INDEX_SPEED"), "{err}");
+        assert!(!err.to_string().contains("defaults"), "{err}");
         let err = Config::load_from(None, None, &env(&[("SWE_SLEEP_BOGUS", "1")]))
             .expect_err("unknown section");
         assert!(err.to_string().contains("SWE_SLEEP_BOGUS"), "{err}");

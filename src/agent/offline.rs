@@ -59,9 +59,10 @@ enum Phase {
 }
 
 /// Everything the policy has read, per file.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize)]
 struct Evidence {
     search: Option<(usize, f64, String)>,
+    changes: Option<u32>,
     history: f64,
     history_prs: Vec<u64>,
     cochange: f64,
@@ -112,6 +113,7 @@ impl OfflinePolicy {
         for (i, it) in items.iter().enumerate() {
             let e = self.files.entry(it.path.clone()).or_default();
             e.search = Some((i, it.score, it.evidence.clone()));
+            e.changes = it.changes.or(e.changes);
         }
     }
 
@@ -267,6 +269,16 @@ impl OfflinePolicy {
 impl Policy for OfflinePolicy {
     fn name(&self) -> &'static str {
         "offline"
+    }
+
+    fn explain(&self) -> serde_json::Value {
+        let mut files: Vec<(&String, &Evidence)> = self.files.iter().collect();
+        files.sort_by(|a, b| a.0.cmp(b.0));
+        let list: Vec<serde_json::Value> = files
+            .into_iter()
+            .map(|(path, e)| serde_json::json!({ "path": path, "peripheral": rank::is_peripheral(path), "evidence": e }))
+            .collect();
+        serde_json::json!({ "candidates": list })
     }
 
     fn next(&mut self, view: &View<'_>) -> Action {

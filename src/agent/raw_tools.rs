@@ -178,6 +178,7 @@ impl<'a> RawTools<'a> {
                     path,
                     score: score * 100.0,
                     evidence: lines,
+                    changes: None,
                 }
             })
             .collect()
@@ -265,6 +266,7 @@ impl Toolbox for RawTools<'_> {
                             path: p.clone(),
                             score: 1.0,
                             evidence: format!("defines {name} at line {}", line + 1),
+                            changes: None,
                         })
                     })
                     .collect();
@@ -289,6 +291,7 @@ impl Toolbox for RawTools<'_> {
                         path: p,
                         score: n as f64,
                         evidence: format!("{n} commits together"),
+                        changes: None,
                     })
                     .collect();
                 items.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));

@@ -40,6 +40,10 @@ pub struct View<'a> {
 pub trait Policy {
     fn name(&self) -> &'static str;
     fn next(&mut self, view: &View<'_>) -> Action;
+    /// What the policy knew when it submitted (for audits and calibration).
+    fn explain(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
 }
 
 /// One call of the run, for the audit trail.
@@ -68,6 +72,9 @@ pub struct Prediction {
     pub trace: Vec<TraceStep>,
     /// Anything the caller should know (request cut, files dropped, ...).
     pub notes: Vec<String>,
+    /// The policy's own account of its candidates ([`Policy::explain`]).
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub explain: serde_json::Value,
 }
 
 /// Tokens kept back for the position line after a call.
@@ -158,5 +165,6 @@ pub fn run(
         steps: b.step,
         trace,
         notes,
+        explain: policy.explain(),
     }
 }

@@ -21,6 +21,9 @@ const W_CODE: f64 = 1.0;
 const W_PATH: f64 = 1.0;
 const W_SYMBOL: f64 = 0.8;
 const W_CARD: f64 = 0.8;
+const W_HISTORY: f64 = 1.0;
+/// Commits larger than this say little about any one file.
+const HISTORY_MAX_FILES: usize = 30;
 /// Depth of each list before fusion.
 const LIST_DEPTH: usize = 60;
 
@@ -30,6 +33,7 @@ pub struct NotebookTools<'a> {
     paths: Vec<String>,
     cards: Option<Bm25>,
     symbols: Option<HashMap<String, Vec<(String, String)>>>,
+    changes: Option<HashMap<String, u32>>,
 }
 
 impl<'a> NotebookTools<'a> {
@@ -43,6 +47,7 @@ impl<'a> NotebookTools<'a> {
             paths,
             cards: None,
             symbols: None,
+            changes: None,
         }
     }
 
@@ -52,6 +57,18 @@ impl<'a> NotebookTools<'a> {
             self.cards = Some(Bm25::new(cards));
         }
         self.cards.as_ref().expect("just built")
+    }
+
+    /// Commits that changed each file (from the notebook's history digest).
+    fn change_counts(&mut self) -> &HashMap<String, u32> {
+        self.changes.get_or_insert_with(|| {
+            self.nb
+                .file_stats()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(p, s)| (p, s.changes))
+                .collect()
+        })
     }
 
     fn symbol_map(&mut self) -> &HashMap<String, Vec<(String, String)>> {
@@ -75,6 +92,10 @@ impl<'a> NotebookTools<'a> {
         let code = self
             .nb
             .search_code(&req.terms, LIST_DEPTH)
+            .unwrap_or_default();
+        let hist = self
+            .nb
+            .search_file_history(&req.terms, HISTORY_MAX_FILES, LIST_DEPTH)
             .unwrap_or_default();
         let paths = rank::path_matches(&req.terms, &req.paths, &self.paths);
         let cards = self.card_index().search(&req.terms, LIST_DEPTH);
@@ -116,7 +137,22 @@ impl<'a> NotebookTools<'a> {
                 ),
             );
         }
+        for h in &hist {
+            add(
+                &h.path,
+                format!(
+                    "past PRs: {}",
+                    h.matched
+                        .iter()
+                        .take(3)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            );
+        }
         let code_list: Vec<String> = code.into_iter().map(|h| h.path).collect();
+        let hist_list: Vec<String> = hist.into_iter().map(|h| h.path).collect();
         let path_list: Vec<String> = paths.into_iter().take(LIST_DEPTH).map(|p| p.0).collect();
         let sym_list: Vec<String> = syms.into_iter().take(LIST_DEPTH).map(|p| p.0).collect();
         let card_list: Vec<String> = cards.into_iter().map(|p| p.0).collect();
@@ -125,7 +161,9 @@ impl<'a> NotebookTools<'a> {
             (&path_list, W_PATH),
             (&sym_list, W_SYMBOL),
             (&card_list, W_CARD),
+            (&hist_list, W_HISTORY),
         ]);
+        let changes = self.change_counts();
         fused
             .into_iter()
             .take(k)
@@ -135,10 +173,12 @@ impl<'a> NotebookTools<'a> {
                     parts.retain(|p| !p.starts_with("card:"));
                 }
                 let ev = parts.join("; ");
+                let n = changes.get(&path).copied().unwrap_or(0);
                 FileItem {
                     path,
                     score: score * 100.0,
                     evidence: ev,
+                    changes: Some(n),
                 }
             })
             .collect()
@@ -302,6 +342,7 @@ impl Toolbox for NotebookTools<'_> {
                         path: p.clone(),
                         score: 1.0,
                         evidence: format!("defines {kind} {name} at line {line}"),
+                        changes: None,
                     })
                     .collect();
                 for u in users {
@@ -310,6 +351,7 @@ impl Toolbox for NotebookTools<'_> {
                             path: u.path,
                             score: 0.5,
                             evidence: format!("mentions {name}"),
+                            changes: None,
                         });
                     }
                 }
@@ -325,6 +367,7 @@ impl Toolbox for NotebookTools<'_> {
                         path: p,
                         score: w,
                         evidence: format!("{n} commits together"),
+                        changes: None,
                     })
                     .collect();
                 files_output(&format!("files that change with {path}:\n"), items, max)

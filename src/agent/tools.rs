@@ -52,6 +52,20 @@ pub struct FileItem {
     pub path: String,
     pub score: f64,
     pub evidence: String,
+    /// How many commits changed the file (shown when the notebook knows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<u32>,
+}
+
+impl FileItem {
+    pub fn new(path: impl Into<String>, score: f64, evidence: impl Into<String>) -> FileItem {
+        FileItem {
+            path: path.into(),
+            score,
+            evidence: evidence.into(),
+            changes: None,
+        }
+    }
 }
 
 /// A past change in a result.
@@ -218,10 +232,12 @@ mod tests {
     #[test]
     fn cut_results_never_exceed_the_budget_and_keep_whole_items() {
         let items: Vec<FileItem> = (0..50)
-            .map(|i| FileItem {
-                path: format!("src/module_{i}.rs"),
-                score: 1.0 / (i + 1) as f64,
-                evidence: "code: parse, recipe".into(),
+            .map(|i| {
+                FileItem::new(
+                    format!("src/module_{i}.rs"),
+                    1.0 / (i + 1) as f64,
+                    "code: parse, recipe",
+                )
             })
             .collect();
         for max in [0, 5, 20, 57, 200, 10_000] {

@@ -44,6 +44,9 @@ pub struct EvalArgs {
     /// Configuration file.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Also write every run's candidates and evidence to candidates.jsonl.
+    #[arg(long, hide = true)]
+    pub dump_candidates: bool,
     /// Output directory; re-running with the same one resumes.
     #[arg(long)]
     pub out: PathBuf,
@@ -118,6 +121,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         jobs: args.jobs,
         limit: args.limit,
         config,
+        dump_candidates: args.dump_candidates,
     };
     let bars = Bars {
         multi: MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr()),

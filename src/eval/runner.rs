@@ -54,6 +54,9 @@ pub struct EvalOptions {
     pub jobs: usize,
     pub limit: Option<usize>,
     pub config: Config,
+    /// Also write each run's candidates with their evidence to
+    /// `candidates.jsonl` (for calibration).
+    pub dump_candidates: bool,
 }
 
 /// One line of `predictions.jsonl`.
@@ -157,6 +160,12 @@ pub fn run(
         .map(|r| (r.instance_id, r.arm, r.budget))
         .collect();
     let preds = Sink::open(&pred_path).map_err(io(&pred_path))?;
+    let cand_path = opts.out.join("candidates.jsonl");
+    let cands = if opts.dump_candidates {
+        Some(Sink::open(&cand_path).map_err(io(&cand_path))?)
+    } else {
+        None
+    };
     let sleeps = Sink::open(&sleep_path).map_err(io(&sleep_path))?;
 
     let mut by_repo: HashMap<&str, Vec<&Instance>> = HashMap::new();
@@ -186,16 +195,12 @@ pub fn run(
                 loop {
                     let next = queue.lock().expect("queue lock").next();
                     let Some((name, list)) = next else { break };
-                    let r = run_repo(
-                        name,
-                        &repos[name],
-                        &list,
-                        opts,
-                        &done,
-                        &preds,
-                        &sleeps,
-                        progress,
-                    );
+                    let sinks = Sinks {
+                        preds: &preds,
+                        sleeps: &sleeps,
+                        cands: cands.as_ref(),
+                    };
+                    let r = run_repo(name, &repos[name], &list, opts, &done, &sinks, progress);
                     if let Err(e) = r {
                         failure.lock().expect("failure lock").get_or_insert(e);
                         break;
@@ -210,17 +215,22 @@ pub fn run(
     Ok((read_lines(&pred_path), read_lines(&sleep_path)))
 }
 
-#[allow(clippy::too_many_arguments)]
+struct Sinks<'a> {
+    preds: &'a Sink,
+    sleeps: &'a Sink,
+    cands: Option<&'a Sink>,
+}
+
 fn run_repo(
     name: &str,
     path: &Path,
     list: &[&Instance],
     opts: &EvalOptions,
     done: &HashSet<(String, Arm, u64)>,
-    preds: &Sink,
-    sleeps: &Sink,
+    sinks: &Sinks<'_>,
     progress: &dyn EvalProgress,
 ) -> Result<(), EvalError> {
+    let (preds, sleeps) = (sinks.preds, sinks.sleeps);
     let repo_err = |message: String| EvalError::Repo {
         repo: name.to_string(),
         message,
@@ -312,6 +322,13 @@ fn run_repo(
                 wall_ms: wall * 1000.0,
             };
             preds.write(&record).map_err(|e| repo_err(e.to_string()))?;
+            if let Some(c) = sinks.cands {
+                let line = serde_json::json!({
+                    "instance_id": record.instance_id, "repo": name, "arm": arm, "budget": budget,
+                    "gold": record.gold, "explain": prediction.explain,
+                });
+                c.write(&line).map_err(|e| repo_err(e.to_string()))?;
+            }
         }
         progress.instance_done(name);
     }

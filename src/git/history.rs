@@ -35,7 +35,9 @@ pub fn mine_commit(repo: &Repo, oid: Oid) -> Result<MinedCommit, GitError> {
     let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
     let parsed = parse_message(&message);
     let (parent, truncated) = if commit.parent_count() == 0 {
-        (None, false)
+        // In a shallow clone libgit2 grafts the boundary commits to have no
+        // parents, but their own header still names the parent it lacks.
+        (None, repo.is_shallow() && header_names_parent(&commit))
     } else {
         match commit.parent(0) {
             Ok(p) => (Some(p), false),
@@ -90,4 +92,13 @@ pub fn mine_commit(repo: &Repo, oid: Oid) -> Result<MinedCommit, GitError> {
         files,
         file_count,
     })
+}
+
+/// Whether the commit object's own header has a `parent` line (whatever
+/// grafts or the shallow file say).
+fn header_names_parent(commit: &git2::Commit<'_>) -> bool {
+    commit
+        .raw_header_bytes()
+        .split(|b| *b == b'\n')
+        .any(|line| line.starts_with(b"parent "))
 }

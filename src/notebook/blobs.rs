@@ -126,7 +126,10 @@ pub fn ingest(
             .map_err(|e| store.err(e))?;
         for a in rx {
             stats.analysed += 1;
-            stats.bytes += a.size;
+            // Content over the size limit, or unreadable, was never read.
+            if matches!(a.status, BlobStatus::Parsed | BlobStatus::Binary) {
+                stats.bytes += a.size;
+            }
             stats.tokens += a.tokens;
             if a.status != BlobStatus::Parsed {
                 stats.skipped += 1;

@@ -82,7 +82,8 @@ pub fn update(
                     message: format!("bad commit id {oid}: {e}"),
                 })?;
                 let mined = git::mine_commit(repo, parsed)?;
-                let id = insert(store, &mut terms, &mined).map_err(|e| store.err(e))?;
+                let id = insert(store, &mut terms, &mined, known.contains_key(&oid))
+                    .map_err(|e| store.err(e))?;
                 chain_ids.push(id);
                 out.mined += 1;
                 if mined.truncated {
@@ -147,7 +148,15 @@ fn load_known(store: &Store) -> Result<HashMap<String, Known>, StoreError> {
         .map_err(|e| store.err(e))
 }
 
-fn insert(store: &Store, terms: &mut TermCache, c: &MinedCommit) -> rusqlite::Result<i64> {
+/// Stores `c`; `replacing` when the commit is stored already (mined at a
+/// shallow boundary and now deepened): it keeps its id, so the current
+/// snapshot's references stay valid, and loses its old files and terms.
+fn insert(
+    store: &Store,
+    terms: &mut TermCache,
+    c: &MinedCommit,
+    replacing: bool,
+) -> rusqlite::Result<i64> {
     let conn = &store.conn;
     let text = format!("{}\n{}", c.title, c.body);
     let mut counts: HashMap<String, u32> = HashMap::new();
@@ -156,11 +165,13 @@ fn insert(store: &Store, terms: &mut TermCache, c: &MinedCommit) -> rusqlite::Re
         total += 1;
         *counts.entry(t.to_string()).or_default() += 1;
     });
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO commits (oid, parent, truncated, time, kind, pr, title, body, file_count, terms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
+    let sql = "INSERT INTO commits (oid, parent, truncated, time, kind, pr, title, body, file_count, terms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (oid) DO UPDATE SET parent = excluded.parent, truncated = excluded.truncated,
+             time = excluded.time, kind = excluded.kind, pr = excluded.pr, title = excluded.title,
+             body = excluded.body, file_count = excluded.file_count, terms = excluded.terms
+         RETURNING id";
+    let values = params![
         c.oid.to_string(),
         c.parent.map(|p| p.to_string()),
         c.truncated as i64,
@@ -171,8 +182,14 @@ fn insert(store: &Store, terms: &mut TermCache, c: &MinedCommit) -> rusqlite::Re
         c.body,
         c.file_count as i64,
         total
-    ])?;
-    let id = conn.last_insert_rowid();
+    ];
+    let id: i64 = conn.prepare_cached(sql)?.query_row(values, |r| r.get(0))?;
+    if replacing {
+        conn.prepare_cached("DELETE FROM commit_files WHERE commit_id = ?1")?
+            .execute(params![id])?;
+        conn.prepare_cached("DELETE FROM commit_terms WHERE commit_id = ?1")?
+            .execute(params![id])?;
+    }
     let mut files = conn.prepare_cached(
         "INSERT OR REPLACE INTO commit_files (commit_id, path, status) VALUES (?1, ?2, ?3)",
     )?;

@@ -275,6 +275,72 @@ impl Notebook {
         })
     }
 
+    /// BM25 over each file's history document: the titles and bodies of
+    /// the past commits (at most `max_files` files each) that changed it.
+    /// A file that keeps being changed for requests like this one ranks high
+    /// even when its code shares no words with the request.
+    pub fn search_file_history(
+        &self,
+        terms: &[String],
+        max_files: usize,
+        k: usize,
+    ) -> Result<Vec<Hit>, StoreError> {
+        let conn = &self.store.conn;
+        let lens: HashMap<String, f64> = conn
+            .prepare_cached(
+                "SELECT cf.path, sum(c.terms) FROM snap_commits s JOIN commits c ON c.id = s.commit_id
+                 JOIN commit_files cf ON cf.commit_id = c.id
+                 WHERE c.file_count <= ?1 AND cf.status != 'D' GROUP BY cf.path",
+            )
+            .and_then(|mut s| s.query_map(params![max_files as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(|e| self.store.err(e))?;
+        let lens: HashMap<String, f64> = lens
+            .into_iter()
+            .filter(|(p, _)| self.by_path.contains_key(p))
+            .collect();
+        if lens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = lens.len() as f64;
+        let avg = lens.values().sum::<f64>() / n;
+        let mut scores: Scores = HashMap::new();
+        for (term, qtf) in weighted(terms) {
+            let Some(tid) = self.term_id(&term)? else {
+                continue;
+            };
+            let rows: Vec<(String, f64)> = conn
+                .prepare_cached(
+                    "SELECT cf.path, sum(ct.tf) FROM commit_terms ct
+                     JOIN snap_commits s ON s.commit_id = ct.commit_id JOIN commits c ON c.id = ct.commit_id
+                     JOIN commit_files cf ON cf.commit_id = ct.commit_id
+                     WHERE ct.term = ?1 AND c.file_count <= ?2 AND cf.status != 'D' GROUP BY cf.path",
+                )
+                .and_then(|mut s| s.query_map(params![tid, max_files as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+                .map_err(|e| self.store.err(e))?;
+            let rows: Vec<(String, f64)> = rows
+                .into_iter()
+                .filter(|(p, _)| lens.contains_key(p))
+                .collect();
+            let df = rows.len() as f64;
+            if df == 0.0 {
+                continue;
+            }
+            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+            for (path, tf) in rows {
+                let Some(i) = self.by_path.get(&path) else {
+                    continue;
+                };
+                let len = lens.get(&path).copied().unwrap_or(avg);
+                let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg.max(1.0)));
+                let s = idf * norm * qtf;
+                let e = scores.entry(self.files[*i].path.as_str()).or_default();
+                e.0 += s;
+                e.1.push((s, term.clone()));
+            }
+        }
+        Ok(top_hits(scores, k))
+    }
+
     /// Files defining a symbol named `name` (case-insensitive), with kind and line.
     pub fn symbol_defs(&self, name: &str) -> Result<Vec<(String, String, u32)>, StoreError> {
         self.store

@@ -173,7 +173,12 @@ impl Store {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| self.err(e))?;
-        if version != SCHEMA_VERSION && version != 0 {
+        if version == SCHEMA_VERSION {
+            // Nothing to write: a reader must not wait for the write lock
+            // that a running sleep holds.
+            return Ok(());
+        }
+        if version != 0 {
             tracing::info!(
                 old = version,
                 new = SCHEMA_VERSION,
