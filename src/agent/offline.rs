@@ -33,6 +33,9 @@ pub struct Calibration {
     pub prs_k_min: usize,
     pub prs_k_max: usize,
     pub cochange_seeds: usize,
+    pub pr_similarity_power: f64,
+    pub pr_half_life_days: f64,
+    pub pr_spread_power: f64,
     pub w_search: f64,
     pub w_history: f64,
     pub w_cochange: f64,
@@ -65,6 +68,8 @@ struct Evidence {
     changes: Option<u32>,
     history: f64,
     history_prs: Vec<u64>,
+    /// Each vote: (similarity relative to the best PR, age in days, files it touched).
+    votes: Vec<(f64, u32, usize)>,
     cochange: f64,
     cochange_with: Vec<String>,
     card_hits: Vec<String>,
@@ -128,10 +133,14 @@ impl OfflinePolicy {
             if p.files.is_empty() {
                 continue;
             }
-            let w = (p.score / top) / (p.files.len() as f64).sqrt();
+            let decay = 0.5f64.powf(p.age_days as f64 / self.cal.pr_half_life_days.max(1.0));
+            let c = &self.cal;
+            let w = (p.score / top).powf(c.pr_similarity_power) * decay
+                / (p.files.len() as f64).powf(c.pr_spread_power);
             for f in &p.files {
                 let e = self.files.entry(f.clone()).or_default();
                 e.history += w;
+                e.votes.push((p.score / top, p.age_days, p.files.len()));
                 if let Some(n) = p.pr {
                     e.history_prs.push(n);
                 }

@@ -14,7 +14,7 @@ use crate::text;
 
 use super::rank::{self, Bm25};
 use super::request::Request;
-use super::sleep_tools::{list_dir, numbered_lines};
+use super::sleep_tools::{age_days, list_dir, numbered_lines};
 use super::tools::{FileItem, PrItem, ToolCall, ToolOutput, Toolbox, files_output, prs_output};
 
 /// Lines of a file shown in place of a card.
@@ -311,6 +311,7 @@ impl Toolbox for RawTools<'_> {
                         .enumerate()
                         .map(|(i, c)| (i.to_string(), format!("{}\n{}", c.title, c.body))),
                 );
+                let now = history.first().map_or(0, |c| c.time);
                 let items: Vec<PrItem> = index
                     .search(&req.terms, *k)
                     .into_iter()
@@ -328,6 +329,7 @@ impl Toolbox for RawTools<'_> {
                             title: c.title.clone(),
                             score,
                             files,
+                            age_days: age_days(now, c.time),
                         })
                     })
                     .collect();

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::tokens;
 
 use super::budget::Budget;
+use super::request::MAX_REQUEST_BYTES;
 use super::tools::{ToolCall, ToolOutput, Toolbox};
 
 /// A submitted file with its score and the evidence behind it.
@@ -90,6 +91,19 @@ pub fn run(
 ) -> Prediction {
     let mut b = Budget::new(budget, max_steps);
     let mut notes = Vec::new();
+    // The agent reads at most MAX_REQUEST_BYTES of a request: cut (and say
+    // so) before counting, so it is never charged for text it does not read.
+    let mut cut = request.len().min(MAX_REQUEST_BYTES);
+    while !request.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    if cut < request.len() {
+        notes.push(format!(
+            "the request ({} bytes) is longer than the {MAX_REQUEST_BYTES} bytes the agent reads; the rest was cut",
+            request.len()
+        ));
+    }
+    let request = &request[..cut];
     let (req, req_tokens) = tokens::truncate(request, budget);
     if req.len() < request.len() {
         notes.push(format!(
@@ -111,19 +125,21 @@ pub fn run(
         let action = policy.next(&view);
         let call = match action {
             Action::Submit(files) => break files,
-            Action::Call(_) if must_submit => {
-                notes.push("the policy asked for another call after the budget was spent; it submitted nothing".into());
-                break Vec::new();
-            }
+            // Submitting through the tool is always allowed, even when the
+            // run must end: it is the answer, not another call.
             Action::Call(ToolCall::Submit { files }) => {
                 break files
                     .into_iter()
                     .map(|path| Scored {
                         path,
                         score: 1.0,
-                        reason: String::new(),
+                        reason: "submitted by the policy without a reason".into(),
                     })
                     .collect();
+            }
+            Action::Call(_) if must_submit => {
+                notes.push("the policy asked for another call after the budget was spent; it submitted nothing".into());
+                break Vec::new();
             }
             Action::Call(call) => call,
         };

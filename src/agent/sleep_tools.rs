@@ -243,6 +243,11 @@ impl<'a> NotebookTools<'a> {
     }
 }
 
+/// Whole days from `then` to `now` (0 when `then` is later).
+pub fn age_days(now: i64, then: i64) -> u32 {
+    ((now - then).max(0) / 86_400) as u32
+}
+
 /// Symbol names are matched lower-cased and stemmed when single words, so
 /// `Flags` meets the request word "flag".
 fn symbol_key(name: &str) -> String {
@@ -374,6 +379,7 @@ impl Toolbox for NotebookTools<'_> {
             }
             ToolCall::SimilarPrs { text: q, k } => {
                 let req = Request::new(q);
+                let now = self.nb.info.commit_time;
                 let items = self
                     .nb
                     .search_history(&req.terms, *k)
@@ -384,6 +390,7 @@ impl Toolbox for NotebookTools<'_> {
                         title: c.title,
                         score: c.score,
                         files: c.files.into_iter().take(12).collect(),
+                        age_days: age_days(now, c.time),
                     })
                     .collect();
                 prs_output(

@@ -75,6 +75,8 @@ pub struct PrItem {
     pub title: String,
     pub score: f64,
     pub files: Vec<String>,
+    /// Days between the change and the snapshot's commit.
+    pub age_days: u32,
 }
 
 /// The structured side of a result.
@@ -207,9 +209,10 @@ pub fn prs_output(header: &str, mut items: Vec<PrItem>, max_tokens: u64) -> Tool
             let id =
                 p.pr.map_or_else(|| "commit".to_string(), |n| format!("#{n}"));
             format!(
-                "{id} {} ({:.2}): {}\n",
+                "{id} {} ({:.2}, {}d ago): {}\n",
                 crate::notebook::card::one_line(&p.title, 90),
                 p.score,
+                p.age_days,
                 p.files.join(", ")
             )
         })

@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand. Only this module writes
 //! to stdout; logs and progress go to stderr.
 
+mod bench;
 mod eval;
 mod predict;
 mod progress;
@@ -39,6 +40,8 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Run a benchmark: both arms, several budgets, report and Pareto charts.
     Eval(eval::EvalArgs),
+    /// Benchmark tools: mine instances from a repository's history.
+    Bench(bench::BenchArgs),
 }
 
 /// Options every subcommand that reads a repository shares.
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(a) => status::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Bench(a) => bench::run(a),
     }
 }
 

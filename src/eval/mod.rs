@@ -1,12 +1,14 @@
 //! The measuring instrument: SWE-Features-style benchmarks ([`instance`]),
-//! file-set scoring ([`score`]), the runner over repositories, arms and
-//! budgets ([`runner`]), and the reports ([`report`]).
+//! mined from a repository's history ([`mine`]), file-set scoring
+//! ([`score`]), the runner over repositories, arms and budgets ([`runner`]),
+//! and the reports ([`report`]).
 //!
 //! Honest use: the predictor sees only the query, the repository at
 //! `base_commit` and history reachable from it; never `head_commit`,
 //! `changed_files` or anything later.
 
 pub mod instance;
+pub mod mine;
 pub mod report;
 pub mod runner;
 pub mod score;

@@ -101,6 +101,17 @@ struct Sink {
 
 impl Sink {
     fn open(path: &Path) -> std::io::Result<Sink> {
+        // A run killed mid-write leaves a partial last line; cut it off so
+        // the next record does not glue onto it (its run is redone).
+        if let Ok(bytes) = std::fs::read(path) {
+            if bytes.last().is_some_and(|b| *b != b'\n') {
+                let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)?
+                    .set_len(keep as u64)?;
+            }
+        }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -1,0 +1,1067 @@
+//! `swe-sleep predict` end to end: the real binary on the fixture
+//! repositories of `fixtures/repos/` (facts from its README), the JSON
+//! contract of `docs/predict-json.md`, every bad input, and the agent loop
+//! driven through the library with policies and toolboxes written here.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex, Weak};
+
+use serde_json::Value;
+use swe_sleep::agent::request::MAX_REQUEST_BYTES;
+use swe_sleep::agent::run::{Action, View};
+use swe_sleep::agent::sleep_tools::NotebookTools;
+use swe_sleep::agent::tools::{ToolData, ToolOutput};
+use swe_sleep::agent::{OfflinePolicy, Policy, ToolCall, Toolbox, run};
+use swe_sleep::config::Config;
+use swe_sleep::git::Repo;
+use swe_sleep::notebook::{self, NoProgress, Notebook, Target};
+use swe_sleep::tokens;
+
+use support::{fixture, fixture_copy, git, temp_dir};
+
+const COOKBOOK_HEAD: &str = "959c2c237ead11bf2286722428850ad71a5fb8c8";
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/// The binary, with no `SWE_SLEEP_*` setting inherited from the caller.
+fn swe_sleep() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swe-sleep"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SWE_SLEEP_") {
+            cmd.env_remove(&name);
+        }
+    }
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_CEILING_DIRECTORIES",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
+}
+
+/// `swe-sleep predict --repo REPO --state-dir STATE args...`.
+fn predict(repo: &Path, state: &Path, args: &[&str]) -> Output {
+    swe_sleep()
+        .arg("predict")
+        .args(["--repo", p(repo), "--state-dir", p(state)])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the swe-sleep binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Panics with both streams unless the command exited 0.
+fn ok(o: Output, what: &str) -> Output {
+    assert!(
+        o.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
+
+/// Panics unless the command exited with code 1 (an error, not a panic,
+/// which exits 101) and printed an `error:` line; returns stderr.
+fn fails(o: Output, what: &str) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{what}: expected exit code 1, got {}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(&o),
+        stderr(&o)
+    );
+    let err = stderr(&o);
+    assert!(err.contains("error:"), "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert!(stdout(&o).is_empty(), "{what}: nothing on stdout");
+    err
+}
+
+/// Stdout must be exactly one JSON object on one line.
+fn one_json_object(o: &Output) -> Value {
+    let out = stdout(o);
+    assert_eq!(out.lines().count(), 1, "one line of JSON: {out}");
+    let v: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(v.is_object(), "{v}");
+    v
+}
+
+/// `predict --json`, which must succeed; returns the object and stderr.
+fn predict_json(repo: &Path, state: &Path, args: &[&str]) -> (Value, String) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let o = ok(predict(repo, state, &all), &format!("predict {args:?}"));
+    (one_json_object(&o), stderr(&o))
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("not an unsigned integer: {v}"))
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
+}
+
+fn paths(v: &Value) -> Vec<String> {
+    v["files"]
+        .as_array()
+        .expect("files is an array")
+        .iter()
+        .map(|f| s(&f["path"]).to_string())
+        .collect()
+}
+
+fn notes(v: &Value) -> Vec<String> {
+    v["notes"]
+        .as_array()
+        .expect("notes is an array")
+        .iter()
+        .map(|x| s(x).to_string())
+        .collect()
+}
+
+/// Files of `rev` in `repo` (`git ls-tree -r --name-only`).
+fn tree_files(repo: &Path, rev: &str) -> BTreeSet<String> {
+    git(repo, &["ls-tree", "-r", "--name-only", rev])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Parses `[Step: i/N, tokens: used/budget]`.
+fn parse_position(line: &str) -> (u64, u64, u64, u64) {
+    let parsed = line
+        .strip_prefix("[Step: ")
+        .and_then(|r| r.strip_suffix(']'))
+        .and_then(|r| r.split_once(", tokens: "))
+        .and_then(|(steps, toks)| Some((steps.split_once('/')?, toks.split_once('/')?)))
+        .and_then(|((i, big_n), (used, budget))| {
+            Some((
+                i.parse().ok()?,
+                big_n.parse().ok()?,
+                used.parse().ok()?,
+                budget.parse().ok()?,
+            ))
+        });
+    parsed.unwrap_or_else(|| panic!("not a position line: {line:?}"))
+}
+
+/// Every documented invariant of a `predict --json` object. `files_at` is
+/// the set of paths a prediction may name (the snapshot's files).
+fn check_prediction(v: &Value, files_at: &BTreeSet<String>) {
+    for key in [
+        "policy",
+        "arm",
+        "files",
+        "budget",
+        "max_steps",
+        "tokens_used",
+        "request_tokens",
+        "steps",
+        "trace",
+        "notes",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert!(!s(&v["policy"]).is_empty(), "{v}");
+    assert!(!s(&v["arm"]).is_empty(), "{v}");
+    let budget = n(&v["budget"]);
+    let max_steps = n(&v["max_steps"]);
+    let used = n(&v["tokens_used"]);
+    let request_tokens = n(&v["request_tokens"]);
+    let steps = n(&v["steps"]);
+    assert!(used <= budget, "over budget: {used} > {budget}");
+    assert!(
+        steps <= max_steps,
+        "over the step cap: {steps} > {max_steps}"
+    );
+    assert!(request_tokens <= used, "{v}");
+
+    let trace = v["trace"].as_array().expect("trace is an array");
+    assert_eq!(trace.len() as u64, steps, "one trace entry per step");
+    let mut running = request_tokens;
+    let mut last_used = 0;
+    for (k, t) in trace.iter().enumerate() {
+        let step = n(&t["step"]);
+        assert_eq!(step, k as u64 + 1, "steps count from 1: {t}");
+        let call = &t["call"];
+        let tool = s(&call["tool"]);
+        assert!(
+            [
+                "search",
+                "card",
+                "read",
+                "list",
+                "symbol",
+                "cochange",
+                "similar_prs"
+            ]
+            .contains(&tool),
+            "unknown tool: {call}"
+        );
+        assert!(t["truncated"].is_boolean(), "{t}");
+        let position = s(&t["position"]);
+        let result = s(&t["result"]);
+        let tokens = n(&t["tokens"]);
+        let (i, big_n, line_used, line_budget) = parse_position(position);
+        assert_eq!(i, step, "{position}");
+        assert_eq!(big_n, max_steps, "{position}");
+        assert_eq!(line_budget, budget, "{position}");
+        assert!(line_used >= last_used, "used goes down: {position}");
+        assert!(line_used <= budget, "{position}");
+        last_used = line_used;
+        // A step costs its result and its position line, both counted in
+        // cl100k tokens; the line shows the total before its own cost.
+        assert_eq!(
+            tokens,
+            tokens::count(result) + tokens::count(position),
+            "step {step} tokens"
+        );
+        assert_eq!(
+            line_used,
+            running + tokens::count(result),
+            "step {step}: {position}"
+        );
+        running += tokens;
+    }
+    assert_eq!(running, used, "request + trace tokens == tokens_used");
+
+    let files = v["files"].as_array().expect("files is an array");
+    let mut seen = BTreeSet::new();
+    for f in files {
+        let path = s(&f["path"]);
+        assert!(seen.insert(path.to_string()), "{path} twice: {v}");
+        assert!(
+            files_at.contains(path),
+            "{path} is not a file of the snapshot"
+        );
+        let score = f["score"].as_f64().expect("score is a number");
+        assert!(score.is_finite(), "{f}");
+        assert!(!s(&f["reason"]).trim().is_empty(), "empty reason: {f}");
+    }
+    for note in v["notes"].as_array().expect("notes is an array") {
+        assert!(!s(note).is_empty());
+    }
+}
+
+/// Checks a CLI prediction `v` against the cookbook's files at HEAD.
+fn check_cookbook(v: &Value) {
+    check_cli(v, &tree_files(&fixture("cookbook"), "HEAD"));
+}
+
+/// `check_prediction`, plus what the CLI always says.
+fn check_cli(v: &Value, files_at: &BTreeSet<String>) {
+    assert_eq!(v["policy"], "offline", "{v}");
+    assert!(matches!(s(&v["arm"]), "sleep" | "no-sleep"), "{v}");
+    check_prediction(v, files_at);
+}
+
+/// The state directory of [`shared_cookbook`] while some test holds it.
+static SHARED: Mutex<Weak<tempfile::TempDir>> = Mutex::new(Weak::new());
+
+/// A notebook of the cookbook at HEAD (slept through the library), shared
+/// by the tests that run at the same time and removed when the last of them
+/// is done. Read-only: only predictions without `--rev` may use it.
+fn shared_cookbook() -> Arc<tempfile::TempDir> {
+    let mut slot = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = slot.upgrade() {
+        return dir;
+    }
+    let state = temp_dir("predict-shared-");
+    let repo = Repo::open(&fixture("cookbook")).expect("open the cookbook");
+    notebook::sleep(
+        &repo,
+        state.path(),
+        &Target::Rev("HEAD".into()),
+        &Config::default(),
+        &NoProgress,
+    )
+    .expect("sleep");
+    let dir = Arc::new(state);
+    *slot = Arc::downgrade(&dir);
+    dir
+}
+
+// ---------------------------------------------------------------------------
+// 1. Known answers on the cookbook (both arms).
+
+#[test]
+fn unit_conversion_request_predicts_units_rs() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    for arm in [&[][..], &["--no-sleep"][..]] {
+        let (v, _) = predict_json(
+            &repo,
+            state.path(),
+            &[&["Add unit conversion for teaspoons"], arm].concat(),
+        );
+        check_cookbook(&v);
+        let files = paths(&v);
+        // Every PR titled "unit conversion" changed src/units.rs.
+        assert!(files.contains(&"src/units.rs".into()), "{arm:?}: {files:?}");
+    }
+}
+
+#[test]
+fn ingredient_notes_request_predicts_the_parser_and_its_partner() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    let request = "Keep ingredient notes when `parse_ingredients` splits a line\n\n\
+                   Text in parentheses after an ingredient should stay as its note.";
+    for arm in [&[][..], &["--no-sleep"][..]] {
+        let (v, _) = predict_json(&repo, state.path(), &[&[request], arm].concat());
+        check_cookbook(&v);
+        let files = paths(&v);
+        assert!(
+            files.contains(&"src/parser.rs".into()),
+            "parse_ingredients is defined in src/parser.rs ({arm:?}): {files:?}"
+        );
+        // src/parser.rs never changes without src/recipe.rs (8 commits). The
+        // partner must show: as a co-change call on the parser that lists it
+        // (8 commits together), or as a predicted file; when both, the
+        // prediction's reason cites the co-change.
+        let cochange: Vec<&Value> = v["trace"]
+            .as_array()
+            .expect("trace")
+            .iter()
+            .filter(|t| t["call"]["tool"] == "cochange" && t["call"]["path"] == "src/parser.rs")
+            .collect();
+        for t in &cochange {
+            let result = s(&t["result"]);
+            assert!(
+                result
+                    .lines()
+                    .any(|l| l.contains("src/recipe.rs") && l.contains("8 commits together")),
+                "{arm:?}: {result}"
+            );
+        }
+        let recipe = v["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .find(|f| f["path"] == "src/recipe.rs");
+        assert!(
+            !cochange.is_empty() || recipe.is_some(),
+            "the parser's partner shows in the trace or the answer ({arm:?}): {v}"
+        );
+        if let Some(r) = recipe
+            && !cochange.is_empty()
+        {
+            assert!(
+                s(&r["reason"]).contains("src/parser.rs"),
+                "the reason cites the co-change: {r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn python_request_predicts_the_python_package() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    for arm in [&[][..], &["--no-sleep"][..]] {
+        let (v, _) = predict_json(
+            &repo,
+            state.path(),
+            &[&["Scale recipes by a fraction in the Python package"], arm].concat(),
+        );
+        check_cookbook(&v);
+        let files = paths(&v);
+        assert!(
+            files.iter().any(|f| f.starts_with("py/cookbook_tools/")),
+            "{arm:?}: {files:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 2. The JSON object and the budget.
+
+#[test]
+fn json_object_has_the_documented_shape() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    let request = "Add unit conversion for teaspoons";
+    let (v, _) = predict_json(
+        &repo,
+        state.path(),
+        &[request, "--budget", "3000", "--steps", "7"],
+    );
+    check_cookbook(&v);
+    assert_eq!(v["arm"], "sleep");
+    assert_eq!(n(&v["budget"]), 3000);
+    assert_eq!(n(&v["max_steps"]), 7);
+    assert_eq!(n(&v["request_tokens"]), tokens::count(request));
+    assert!(notes(&v).is_empty(), "nothing to report: {v}");
+    assert!(n(&v["steps"]) >= 1, "it called tools: {v}");
+    let first = &v["trace"][0];
+    assert_eq!(first["call"]["tool"], "search", "{first}");
+    assert_eq!(first["call"]["query"], request);
+    assert!(first["call"]["k"].is_u64(), "{first}");
+    assert!(!paths(&v).is_empty());
+
+    // Text output: one line per file and a summary line.
+    let o = ok(predict(&repo, state.path(), &[request]), "predict (text)");
+    let text = stdout(&o);
+    assert!(text.contains("src/units.rs"), "{text}");
+    assert!(text.contains("sleep arm, offline policy"), "{text}");
+    assert!(text.contains("of 4000 tokens"), "default budget: {text}");
+    let o = ok(
+        predict(&repo, state.path(), &[request, "--steps", "0"]),
+        "predict --steps 0 (text)",
+    );
+    let text = stdout(&o);
+    assert!(text.starts_with("No files predicted.\n"), "{text}");
+    assert!(text.contains("0 of 0 steps"), "{text}");
+}
+
+#[test]
+fn budgets_are_never_exceeded() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    let files_at = tree_files(&repo, "HEAD");
+    let request = "Add unit conversion for teaspoons\n\nLike the tablespoons (#16): `convert_units` should accept tsp.";
+    // Every budget with the default step cap on the sleep arm; a few with a
+    // low cap on the no-sleep arm (the loop and its accounting are shared).
+    let mut cases = Vec::new();
+    for b in [0u64, 1, 10, 50, 200, 500, 1000, 4000] {
+        cases.push((b, "12", None));
+    }
+    for b in [0u64, 50, 500, 4000] {
+        cases.push((b, "3", Some("--no-sleep")));
+    }
+    let outputs: Vec<_> = std::thread::scope(|sc| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|&(b, steps, arm)| {
+                let (repo, state) = (&repo, state.path());
+                sc.spawn(move || {
+                    let budget = b.to_string();
+                    let mut args = vec![request, "--json", "--budget", &budget, "--steps", steps];
+                    args.extend(arm);
+                    ((b, steps, arm), predict(repo, state, &args))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for ((b, steps, arm), o) in outputs {
+        let what = format!("--budget {b} --steps {steps} {arm:?}");
+        assert_ne!(
+            o.status.code(),
+            Some(101),
+            "{what} panicked: {}",
+            stderr(&o)
+        );
+        if b == 0 {
+            let err = fails(o, &what);
+            assert!(err.contains("budget"), "{what}: {err}");
+            continue;
+        }
+        let o = ok(o, &what);
+        let v = one_json_object(&o);
+        check_cli(&v, &files_at);
+        assert_eq!(n(&v["budget"]), b, "{what}");
+        assert!(n(&v["steps"]) <= steps.parse().expect("steps"), "{what}");
+        if b >= 1000 {
+            assert!(
+                paths(&v).contains(&"src/units.rs".into()),
+                "{what}: {:?}",
+                paths(&v)
+            );
+        }
+        if b < tokens::count(request) {
+            assert!(
+                notes(&v).iter().any(|x| x.contains("request")),
+                "{what}: the cut request is noted: {v}"
+            );
+        }
+    }
+}
+
+#[test]
+fn extreme_budgets_and_step_caps_keep_the_accounting() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    let files_at = tree_files(&repo, "HEAD");
+    let max = u64::MAX.to_string();
+    let max_steps = u32::MAX.to_string();
+    for args in [
+        vec!["--budget", max.as_str(), "--steps", max_steps.as_str()],
+        vec!["--steps", "0"],
+        vec!["--steps", "1", "--no-sleep"],
+    ] {
+        let (v, _) = predict_json(
+            &repo,
+            state.path(),
+            &[&["Add unit conversion for teaspoons"], &args[..]].concat(),
+        );
+        check_cli(&v, &files_at);
+        if args[1] == "0" {
+            assert_eq!(n(&v["steps"]), 0, "{v}");
+            assert!(paths(&v).is_empty(), "no call, no answer: {v}");
+        }
+    }
+    for (bad, flag) in [
+        ("--budget=-5", "--budget"),
+        ("--budget=lots", "--budget"),
+        ("--steps=99999999999", "--steps"),
+        ("--stpes=3", "--stpes"),
+    ] {
+        let o = predict(
+            &repo,
+            state.path(),
+            &["Add unit conversion for teaspoons", bad],
+        );
+        // A usage error from the argument parser: exit 2, never a panic.
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains(flag), "{bad}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn request_larger_than_the_budget_is_cut_and_said_so() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    let words = ["recipe", "unit", "teaspoon", "scale", "ingredient", "the"];
+    let body: Vec<&str> = (0..3000).map(|i| words[(i * 7) % words.len()]).collect();
+    let request = format!("Add unit conversion for teaspoons\n\n{}", body.join(" "));
+    assert!(tokens::count(&request) > 3000);
+    let (v, _) = predict_json(&repo, state.path(), &[request.as_str(), "--budget", "300"]);
+    check_cookbook(&v);
+    assert!(n(&v["tokens_used"]) <= 300, "{v}");
+    assert!(n(&v["request_tokens"]) <= 300, "{v}");
+    let notes = notes(&v);
+    assert!(
+        notes
+            .iter()
+            .any(|x| x.contains("request") && x.contains("300")),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn megabyte_request_from_a_file_stays_within_budget() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    let dir = temp_dir("request-");
+    let file = dir.path().join("request.txt");
+    let mut text = String::from("Add unit conversion for teaspoons\n\n");
+    let mut i = 0u64;
+    while text.len() < 1024 * 1024 {
+        i += 1;
+        text.push_str(&format!("word{} recipe scaling step {}\n", i % 97, i));
+    }
+    std::fs::write(&file, &text).expect("write the request");
+    let files_at = tree_files(&repo, "HEAD");
+    for budget in ["4000", "1000000"] {
+        let (v, _) = predict_json(
+            &repo,
+            state.path(),
+            &["--file", p(&file), "--budget", budget],
+        );
+        check_cli(&v, &files_at);
+        // The agent reads at most MAX_REQUEST_BYTES of a request, so it is
+        // never charged for more (a token is at least one byte).
+        assert!(
+            n(&v["request_tokens"]) <= MAX_REQUEST_BYTES as u64,
+            "--budget {budget}: charged {} tokens for the request",
+            n(&v["request_tokens"])
+        );
+        assert!(
+            notes(&v).iter().any(|x| x.contains("request")),
+            "--budget {budget}: the cut is noted: {:?}",
+            notes(&v)
+        );
+    }
+}
+
+#[test]
+fn request_from_stdin() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    let mut child = swe_sleep()
+        .args(["predict", "--file", "-", "--json"])
+        .args(["--repo", p(&repo), "--state-dir", p(state.path())])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"Add unit conversion for teaspoons\n")
+            .expect("write");
+    }
+    let o = ok(child.wait_with_output().expect("wait"), "predict --file -");
+    let v = one_json_object(&o);
+    check_cookbook(&v);
+    assert!(paths(&v).contains(&"src/units.rs".into()), "{v}");
+}
+
+// ---------------------------------------------------------------------------
+// 3. Odd requests.
+
+#[test]
+fn requests_in_other_languages_work() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    for (request, arm) in [
+        ("为食谱添加茶匙的单位换算", &[][..]),
+        ("为食谱添加茶匙的单位换算", &["--no-sleep"][..]),
+        (
+            "Добавить преобразование единиц для чайных ложек 🥄",
+            &[][..],
+        ),
+    ] {
+        let (v, _) = predict_json(&repo, state.path(), &[&[request], arm].concat());
+        check_cookbook(&v);
+        assert_eq!(n(&v["request_tokens"]), tokens::count(request));
+    }
+}
+
+#[test]
+fn nonexistent_files_named_in_the_request_are_never_predicted() {
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    let request = "Fix the crash in src/nonexistent.rs\n\n\
+                   Also update `src/units/teaspoon.rs`, py/cookbook_tools/missing.py and docs/nothing.md.";
+    for arm in [&[][..], &["--no-sleep"][..]] {
+        let (v, _) = predict_json(&repo, state.path(), &[&[request], arm].concat());
+        check_cookbook(&v);
+        for missing in [
+            "src/nonexistent.rs",
+            "src/units/teaspoon.rs",
+            "py/cookbook_tools/missing.py",
+            "docs/nothing.md",
+        ] {
+            assert!(!paths(&v).contains(&missing.into()), "{arm:?}: {v}");
+        }
+    }
+}
+
+#[test]
+fn bad_requests_fail_with_a_clear_message() {
+    let repo = fixture("cookbook");
+    let dir = temp_dir("bad-request-");
+    let state = dir.path().join("state");
+    let req_file = dir.path().join("request.txt");
+    std::fs::write(&req_file, "Add unit conversion for teaspoons").expect("write");
+    let blank_file = dir.path().join("blank.txt");
+    std::fs::write(&blank_file, " \n\t\n").expect("write");
+    let latin1_file = dir.path().join("latin1.txt");
+    std::fs::write(&latin1_file, b"Add conversion for cr\xe8me fra\xeeche").expect("write");
+    let missing = dir.path().join("missing.txt");
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (vec![""], &["empty"]),
+        (vec!["   \n\t  \n"], &["empty"]),
+        (vec!["--file", p(&blank_file)], &["empty"]),
+        (vec![], &["no request"]),
+        (vec!["--json"], &["no request"]),
+        (
+            vec!["Add unit conversion", "--file", p(&req_file)],
+            &["not both"],
+        ),
+        (vec!["--file", p(&missing)], &["missing.txt"]),
+        (vec!["--file", p(&latin1_file)], &["latin1.txt"]),
+        (
+            vec!["Add unit conversion", "--budget", "0"],
+            &["budget", "0"],
+        ),
+        (
+            vec!["Add unit conversion", "--budget", "0", "--no-sleep"],
+            &["budget"],
+        ),
+    ];
+    for (args, words) in cases {
+        let err = fails(predict(&repo, &state, &args), &format!("{args:?}"));
+        for w in words {
+            assert!(err.contains(w), "{args:?}: {w:?} not in {err}");
+        }
+    }
+    assert!(
+        !state.join("notebook.sqlite").exists(),
+        "a rejected request does not sleep"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 4. Arms, notebooks and revisions.
+
+#[test]
+fn no_sleep_arm_needs_no_notebook_and_writes_none() {
+    let repo = fixture("cookbook");
+    let dir = temp_dir("no-sleep-");
+    let state = dir.path().join("state");
+    let (v, err) = predict_json(
+        &repo,
+        &state,
+        &["Add unit conversion for teaspoons", "--no-sleep"],
+    );
+    check_cookbook(&v);
+    assert_eq!(v["arm"], "no-sleep");
+    assert!(paths(&v).contains(&"src/units.rs".into()), "{v}");
+    assert!(!err.contains("sleeping"), "{err}");
+    assert!(!state.join("notebook.sqlite").exists());
+    assert!(
+        !repo.join(".swe-sleep").exists(),
+        "nothing is written in the repository"
+    );
+}
+
+#[test]
+fn sleep_arm_sleeps_first_and_only_once() {
+    let repo = fixture("cookbook");
+    let dir = temp_dir("sleep-once-");
+    let state = dir.path().join("state");
+    let (v, err) = predict_json(&repo, &state, &["Add unit conversion for teaspoons"]);
+    assert!(err.contains("sleeping"), "it says it sleeps first: {err}");
+    check_cookbook(&v);
+    assert_eq!(v["arm"], "sleep");
+    assert!(paths(&v).contains(&"src/units.rs".into()), "{v}");
+    let nb = Notebook::open(&state)
+        .expect("open")
+        .expect("the notebook exists after predicting");
+    assert_eq!(nb.info.commit.as_deref(), Some(COOKBOOK_HEAD));
+    let built = nb.info.built_at;
+    drop(nb);
+
+    let (again, err) = predict_json(&repo, &state, &["Add unit conversion for teaspoons"]);
+    assert!(!err.contains("sleeping"), "no second sleep: {err}");
+    assert_eq!(again["files"], v["files"], "deterministic");
+    let nb = Notebook::open(&state).expect("open").expect("notebook");
+    assert_eq!(nb.info.built_at, built, "the notebook was not rebuilt");
+}
+
+#[test]
+fn older_revision_rebuilds_the_notebook_for_that_commit() {
+    let repo = fixture("cookbook");
+    let state = temp_dir("rev-state-");
+    // HEAD~25 is PR #1 (the ingredient parser): before docs/units.md existed.
+    let rev = "HEAD~25";
+    let old = git(&repo, &["rev-parse", rev]).trim().to_string();
+    let at_old = tree_files(&repo, rev);
+    assert!(!at_old.contains("docs/units.md"));
+    let request = "Add unit conversion for teaspoons";
+
+    let (v, err) = predict_json(&repo, state.path(), &[request, "--rev", rev]);
+    assert!(err.contains("sleeping"), "{err}");
+    check_cli(&v, &at_old);
+    let nb = Notebook::open(state.path())
+        .expect("open")
+        .expect("notebook");
+    assert_eq!(nb.info.commit.as_deref(), Some(old.as_str()));
+    assert!(!nb.info.worktree);
+    assert!(nb.file("docs/units.md").is_none());
+    drop(nb);
+
+    // The same revision again: no second sleep.
+    let (again, err) = predict_json(&repo, state.path(), &[request, "--rev", &old]);
+    assert!(!err.contains("sleeping"), "{err}");
+    assert_eq!(again["files"], v["files"]);
+
+    // The no-sleep arm reads the same commit.
+    let (raw, _) = predict_json(&repo, state.path(), &[request, "--rev", rev, "--no-sleep"]);
+    check_cli(&raw, &at_old);
+
+    // Back to HEAD: rebuilt again.
+    let (head, err) = predict_json(&repo, state.path(), &[request, "--rev", "HEAD"]);
+    assert!(err.contains("sleeping"), "{err}");
+    check_cookbook(&head);
+    let nb = Notebook::open(state.path())
+        .expect("open")
+        .expect("notebook");
+    assert_eq!(nb.info.commit.as_deref(), Some(COOKBOOK_HEAD));
+}
+
+#[test]
+fn bad_repo_and_bad_rev_fail_naming_them() {
+    // Outside the source tree: a directory inside a work tree opens that
+    // work tree, as git does.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let state = dir.path().join("state");
+    let not_repo = dir.path().join("plain");
+    std::fs::create_dir(&not_repo).expect("mkdir");
+    let missing = dir.path().join("missing");
+    let mut cases = vec![(&missing, None), (&missing, Some("--no-sleep"))];
+    let inside_a_repo = support::git_output(&not_repo, &["rev-parse", "--git-dir"])
+        .status
+        .success();
+    if !inside_a_repo {
+        cases.push((&not_repo, None));
+        cases.push((&not_repo, Some("--no-sleep")));
+    }
+    for (repo, arm) in cases {
+        let mut args = vec!["Add unit conversion"];
+        args.extend(arm);
+        let err = fails(predict(repo, &state, &args), &format!("--repo {repo:?}"));
+        let name = repo.file_name().and_then(|x| x.to_str()).expect("name");
+        assert!(err.contains(name), "{err}");
+        assert!(err.contains("repository"), "{err}");
+    }
+
+    let repo = fixture("cookbook");
+    for arm in [None, Some("--no-sleep")] {
+        let mut args = vec!["Add unit conversion", "--rev", "no-such-branch"];
+        args.extend(arm);
+        let err = fails(predict(&repo, &state, &args), &format!("--rev {arm:?}"));
+        assert!(err.contains("no-such-branch"), "{err}");
+    }
+    assert!(!state.join("notebook.sqlite").exists());
+}
+
+// ---------------------------------------------------------------------------
+// 5. The hostile fixture.
+
+#[test]
+fn hostile_repository_never_yields_symlinks_or_vendored_paths() {
+    let copy = fixture_copy("hostile");
+    let repo = copy.path();
+    // Symlinks, per the tree (mode 120000).
+    let links: BTreeSet<String> = git(repo, &["ls-tree", "-r", "HEAD"])
+        .lines()
+        .filter(|l| l.starts_with("120000 "))
+        .filter_map(|l| l.split_once('\t').map(|(_, path)| path.to_string()))
+        .collect();
+    assert_eq!(
+        links,
+        BTreeSet::from(["link_out".to_string(), "src/link_in.rs".to_string()])
+    );
+    let state = temp_dir("hostile-state-");
+    let requests = [
+        "Fix the link_out symlink and src/link_in.rs",
+        "Update vendor/lib/foo.rs, vendor/sub and node_modules/x/index.js",
+    ];
+    for request in requests {
+        for arm in [&[][..], &["--no-sleep"][..]] {
+            let (v, _) = predict_json(repo, state.path(), &[&[request], arm].concat());
+            // The sleep arm reads the work tree (untracked files included).
+            let mut files_at = tree_files(repo, "HEAD");
+            files_at.insert("src/new_file.rs".into());
+            files_at.insert("docs/keep.md".into());
+            files_at.insert(".swe-sleepignore".into());
+            files_at.insert(".gitignore".into());
+            check_cli(&v, &files_at);
+            for path in paths(&v) {
+                assert!(
+                    !links.contains(&path),
+                    "{request:?} {arm:?}: predicted the symlink {path}"
+                );
+                assert!(
+                    !path.starts_with("vendor/") && !path.starts_with("node_modules/"),
+                    "{request:?} {arm:?}: predicted the skipped {path}"
+                );
+                let meta = std::fs::symlink_metadata(repo.join(&path)).expect("stat");
+                assert!(meta.is_file(), "{path} is a regular file");
+            }
+        }
+    }
+    // Binary, huge and broken files do not get in the way of an ordinary request.
+    let (v, _) = predict_json(
+        repo,
+        state.path(),
+        &["Make `hello` in src/lib.rs say goodbye"],
+    );
+    assert!(paths(&v).contains(&"src/lib.rs".into()), "{v}");
+}
+
+// ---------------------------------------------------------------------------
+// 6. The loop through the library: policies and toolboxes written here.
+
+/// Calls `search` forever, never submitting unless made to.
+struct NeverSubmits;
+
+impl Policy for NeverSubmits {
+    fn name(&self) -> &'static str {
+        "never-submits"
+    }
+    fn next(&mut self, view: &View<'_>) -> Action {
+        Action::Call(ToolCall::Search {
+            query: view.request.to_string(),
+            k: 40,
+        })
+    }
+}
+
+/// Searches until told to submit, then submits through the `submit` tool.
+struct SubmitsByTool {
+    files: Vec<String>,
+}
+
+impl Policy for SubmitsByTool {
+    fn name(&self) -> &'static str {
+        "submits-by-tool"
+    }
+    fn next(&mut self, view: &View<'_>) -> Action {
+        if view.must_submit {
+            return Action::Call(ToolCall::Submit {
+                files: self.files.clone(),
+            });
+        }
+        Action::Call(ToolCall::Search {
+            query: view.request.to_string(),
+            k: 5,
+        })
+    }
+}
+
+/// The invariants of `check_prediction`, on a library prediction.
+fn check_lib(p: &swe_sleep::agent::Prediction, files_at: &BTreeSet<String>) {
+    let v = serde_json::to_value(p).expect("a prediction serialises");
+    check_prediction(&v, files_at);
+}
+
+#[test]
+fn a_policy_that_never_submits_is_stopped_by_the_step_cap_and_the_budget() {
+    let state = shared_cookbook();
+    let repo = Repo::open(&fixture("cookbook")).expect("open the cookbook");
+    let nb = Notebook::open(state.path())
+        .expect("open")
+        .expect("notebook");
+    let mut tools = NotebookTools::new(&nb, Some(&repo));
+    let head = tree_files(&fixture("cookbook"), "HEAD");
+
+    // Plenty of budget: the step cap stops it.
+    let p = run(
+        &mut NeverSubmits,
+        &mut tools,
+        "Add unit conversion for teaspoons",
+        1_000_000,
+        5,
+    );
+    check_lib(&p, &head);
+    assert_eq!(p.steps, 5);
+    assert!(p.files.is_empty());
+    assert!(
+        p.notes.iter().any(|n| n.contains("submitted nothing")),
+        "{:?}",
+        p.notes
+    );
+
+    // Plenty of steps: the budget stops it.
+    for budget in [1, 30, 100, 700, 2000] {
+        let p = run(
+            &mut NeverSubmits,
+            &mut tools,
+            "Add unit conversion for teaspoons",
+            budget,
+            1000,
+        );
+        check_lib(&p, &head);
+        assert!(p.tokens_used <= budget);
+        assert!(p.steps < 1000, "budget {budget}: {} steps", p.steps);
+        assert!(p.files.is_empty());
+    }
+}
+
+#[test]
+fn submitting_through_the_submit_tool_on_the_last_step_is_kept() {
+    let state = shared_cookbook();
+    let repo = Repo::open(&fixture("cookbook")).expect("open the cookbook");
+    let nb = Notebook::open(state.path())
+        .expect("open")
+        .expect("notebook");
+    let mut tools = NotebookTools::new(&nb, Some(&repo));
+    let head = tree_files(&fixture("cookbook"), "HEAD");
+    let mut policy = SubmitsByTool {
+        files: vec![
+            "src/units.rs".into(),
+            "src/units.rs".into(),
+            "src/nonexistent.rs".into(),
+        ],
+    };
+    let p = run(
+        &mut policy,
+        &mut tools,
+        "Add unit conversion for teaspoons",
+        100_000,
+        2,
+    );
+    check_lib(&p, &head);
+    assert_eq!(p.steps, 2);
+    let files: Vec<&str> = p.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(files, ["src/units.rs"], "{:?}", p.notes);
+    assert!(
+        p.notes.iter().any(|n| n.contains("src/nonexistent.rs")),
+        "{:?}",
+        p.notes
+    );
+    assert!(
+        p.files.iter().all(|f| !f.reason.is_empty()),
+        "{:?}",
+        p.files
+    );
+}
+
+/// A toolbox that answers every call with text costing exactly what it is
+/// allowed, as a generous tool may.
+struct FillsTheBudget;
+
+impl Toolbox for FillsTheBudget {
+    fn arm(&self) -> &'static str {
+        "test"
+    }
+    fn call(&mut self, _: &ToolCall, max: u64) -> ToolOutput {
+        let text = "recipe ".repeat(max.min(5000) as usize);
+        ToolOutput::text(&text, max)
+    }
+    fn exists(&self, path: &str) -> bool {
+        path == "src/units.rs"
+    }
+}
+
+#[test]
+fn offline_policy_with_a_greedy_toolbox_stays_within_budget() {
+    for budget in [1, 24, 25, 26, 40, 100, 1000, 5000] {
+        let mut policy = OfflinePolicy::default();
+        let p = run(
+            &mut policy,
+            &mut FillsTheBudget,
+            "Add unit conversion for teaspoons",
+            budget,
+            12,
+        );
+        check_lib(&p, &BTreeSet::from(["src/units.rs".to_string()]));
+        assert!(p.tokens_used <= budget, "{budget}: {}", p.tokens_used);
+        for t in &p.trace {
+            assert_eq!(
+                t.tokens,
+                tokens::count(&t.result) + tokens::count(&t.position)
+            );
+        }
+    }
+    // A result the policy cannot use is still paid for and traced.
+    let out = FillsTheBudget.call(&ToolCall::List { dir: String::new() }, 10);
+    assert!(matches!(out.data, ToolData::Text));
+    assert!(out.tokens <= 10);
+}
