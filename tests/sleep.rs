@@ -1247,3 +1247,21 @@ fn status_reports_staleness_against_head() {
     assert!(text.contains("Up to date"), "{text}");
     assert!(!text.contains("Stale"), "{text}");
 }
+
+#[test]
+fn a_state_dir_inside_the_work_tree_is_never_indexed() {
+    let copy = support::fixture_copy("cookbook");
+    let state = copy.path().join("notes").join("nb");
+    sleep_json(copy.path(), Some(&state), None, &[]);
+    // Second sleep: the database now exists inside the work tree.
+    let report = sleep_json(copy.path(), Some(&state), None, &[]);
+    let nb = open(&state);
+    let inside: Vec<&str> = nb
+        .files()
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| p.starts_with("notes/"))
+        .collect();
+    assert!(inside.is_empty(), "the notebook indexed itself: {inside:?}");
+    assert_eq!(n(&report["counts"]["files"]), nb.files().len() as u64);
+}

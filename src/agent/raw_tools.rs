@@ -210,17 +210,15 @@ impl Toolbox for RawTools<'_> {
         "no-sleep"
     }
 
+    /// A regular file of the commit (symbolic links and submodules are not
+    /// predictable files).
     fn exists(&self, path: &str) -> bool {
-        match &self.paths {
-            Some(p) => p.iter().any(|x| x == path),
-            None => self
-                .repo
-                .raw()
-                .find_commit(self.commit)
-                .and_then(|c| c.tree())
-                .and_then(|t| t.get_path(std::path::Path::new(path)))
-                .is_ok(),
-        }
+        self.repo
+            .raw()
+            .find_commit(self.commit)
+            .and_then(|c| c.tree())
+            .and_then(|t| t.get_path(std::path::Path::new(path)))
+            .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Blob) && e.filemode() != 0o120000)
     }
 
     fn call(&mut self, call: &ToolCall, max: u64) -> ToolOutput {

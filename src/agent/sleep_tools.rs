@@ -305,8 +305,10 @@ impl Toolbox for NotebookTools<'_> {
         "sleep"
     }
 
+    /// Symbolic links are listed by path only: a change edits what they
+    /// point to, never the link, so they are not predictable files.
     fn exists(&self, path: &str) -> bool {
-        self.nb.file(path).is_some()
+        self.nb.file(path).is_some_and(|f| f.status != "symlink")
     }
 
     fn call(&mut self, call: &ToolCall, max: u64) -> ToolOutput {

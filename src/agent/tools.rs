@@ -140,7 +140,12 @@ pub trait Toolbox {
 /// and its token count.
 pub fn render_blocks(header: &str, blocks: &[String], max_tokens: u64) -> (String, usize, u64) {
     let mut text = String::new();
-    let (head, head_tokens) = tokens::truncate(header, max_tokens);
+    let head_tokens = tokens::count(header);
+    if head_tokens > max_tokens {
+        // Not even the header fits: a cut header would be noise.
+        return (String::new(), 0, 0);
+    }
+    let head = header;
     text.push_str(head);
     let mut used = head_tokens;
     let mut kept = 0;

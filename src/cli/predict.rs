@@ -1,6 +1,5 @@
 //! `swe-sleep predict`: which existing files will a request modify?
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -9,7 +8,7 @@ use clap::Args;
 use swe_sleep::agent::raw_tools::RawTools;
 use swe_sleep::agent::sleep_tools::NotebookTools;
 use swe_sleep::agent::{self, OfflinePolicy, Prediction};
-use swe_sleep::git::{self, EntryKind};
+
 use swe_sleep::notebook::{self, Notebook, Target};
 
 use super::{RepoArgs, print_json, progress::Bars};
@@ -69,23 +68,11 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         let rev = args.rev.clone().unwrap_or_else(|| "HEAD".into());
         let commit = repo.resolve(&rev)?;
         let mut tools = RawTools::new(&repo, commit, &config);
-        let mut p = agent::run(&mut policy, &mut tools, &request, budget, steps);
-        let links: HashSet<String> = git::list_commit(&repo, commit)?
-            .entries
-            .into_iter()
-            .filter(|e| e.kind == EntryKind::Symlink)
-            .map(|e| e.path)
-            .collect();
-        drop_links(&mut p, |path| links.contains(path));
-        p
+        agent::run(&mut policy, &mut tools, &request, budget, steps)
     } else {
         let nb = ensure_notebook(&repo, &state_dir, &config, args.rev.as_deref(), args.json)?;
         let mut tools = NotebookTools::new(&nb, Some(&repo));
-        let mut p = agent::run(&mut policy, &mut tools, &request, budget, steps);
-        drop_links(&mut p, |path| {
-            nb.file(path).is_some_and(|f| f.status == "symlink")
-        });
-        p
+        agent::run(&mut policy, &mut tools, &request, budget, steps)
     };
     if args.json {
         print_json(&prediction)
@@ -125,19 +112,6 @@ fn ensure_notebook(
     let bars = Bars::new(!quiet);
     notebook::sleep(repo, state_dir, &target, config, &bars)?;
     Notebook::open(state_dir)?.context("the notebook is missing right after sleeping")
-}
-
-/// Symbolic links are kept in the snapshot by path only: a change edits
-/// what they point to, never the link, so they are not predicted.
-fn drop_links(p: &mut Prediction, is_link: impl Fn(&str) -> bool) {
-    let (links, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut p.files)
-        .into_iter()
-        .partition(|f| is_link(&f.path));
-    p.files = kept;
-    for f in links {
-        p.notes
-            .push(format!("dropped {}: a symbolic link, not a file", f.path));
-    }
 }
 
 fn describe(p: &Prediction) -> String {

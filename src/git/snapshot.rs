@@ -98,7 +98,11 @@ pub fn list_commit(repo: &Repo, commit: Oid) -> Result<Listing, GitError> {
 /// `.swe-sleepignore` leave out. Symlinks are listed, never followed.
 /// Content ids are computed as git would, so unchanged files share the
 /// notebook entries of their committed blobs.
-pub fn list_worktree(repo: &Repo, skip_dirs: &[&str]) -> Result<Listing, GitError> {
+///
+/// `skip_dirs` are directories left out wherever they are: directory names
+/// (`.swe-sleep`) or absolute paths (a `--state-dir` inside the work tree,
+/// so the notebook never indexes itself).
+pub fn list_worktree(repo: &Repo, skip_dirs: &[&Path]) -> Result<Listing, GitError> {
     let root = repo
         .work_dir()
         .ok_or_else(|| GitError::NotARepository {
@@ -106,7 +110,12 @@ pub fn list_worktree(repo: &Repo, skip_dirs: &[&str]) -> Result<Listing, GitErro
             message: "a bare repository has no work tree".into(),
         })?
         .to_path_buf();
-    let skip: Vec<String> = skip_dirs.iter().map(|s| s.to_string()).collect();
+    let (abs, names): (Vec<&Path>, Vec<&Path>) = skip_dirs.iter().partition(|p| p.is_absolute());
+    let skip_paths: Vec<std::path::PathBuf> = abs.into_iter().map(|p| p.to_path_buf()).collect();
+    let skip_names: Vec<String> = names
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     let walker = ignore::WalkBuilder::new(&root)
         .hidden(false)
         .parents(false)
@@ -118,7 +127,10 @@ pub fn list_worktree(repo: &Repo, skip_dirs: &[&str]) -> Result<Listing, GitErro
         .add_custom_ignore_filename(IGNORE_FILE)
         .filter_entry(move |e| {
             let name = e.file_name().to_string_lossy();
-            !(e.depth() > 0 && (name == ".git" || skip.iter().any(|s| *s == name)))
+            let skipped = name == ".git"
+                || skip_names.iter().any(|s| *s == name)
+                || skip_paths.iter().any(|p| e.path() == p);
+            !(e.depth() > 0 && skipped)
         })
         .build();
     let mut entries = Vec::new();

@@ -88,7 +88,7 @@ pub fn sleep(
         Target::WorkTree => {
             let head = repo.head()?;
             (
-                git::list_worktree(repo, &[".swe-sleep"])?,
+                git::list_worktree(repo, &[Path::new(".swe-sleep"), &absolute(state_dir)])?,
                 head,
                 "work tree".to_string(),
             )
@@ -280,6 +280,23 @@ pub fn sleep(
     report.seconds = started.elapsed().as_secs_f64();
     report.timings = timings;
     Ok(report)
+}
+
+/// `path` made absolute against the current directory, without touching
+/// the file system (the directory may not exist yet).
+fn absolute(path: &Path) -> std::path::PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = std::path::PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn read_text(repo: &Repo, listing: &git::Listing, e: &git::Entry) -> Option<String> {
