@@ -909,6 +909,7 @@ impl Policy for NeverSubmits {
         Action::Call(ToolCall::Search {
             query: view.request.to_string(),
             k: 40,
+            brief: false,
         })
     }
 }
@@ -931,6 +932,7 @@ impl Policy for SubmitsByTool {
         Action::Call(ToolCall::Search {
             query: view.request.to_string(),
             k: 5,
+            brief: false,
         })
     }
 }

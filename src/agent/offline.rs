@@ -28,6 +28,10 @@ pub struct Calibration {
     pub cochange_share: f64,
     pub search_line_tokens: f64,
     pub pr_line_tokens: f64,
+    pub brief_below: f64,
+    pub brief_prs_below: f64,
+    pub search_line_tokens_brief: f64,
+    pub pr_line_tokens_brief: f64,
     pub search_k_min: usize,
     pub search_k_max: usize,
     pub prs_k_min: usize,
@@ -307,16 +311,29 @@ impl Policy for OfflinePolicy {
             match self.phase {
                 Phase::Search => {
                     self.phase = Phase::Prs;
-                    let k = ((remaining * c.search_share) / c.search_line_tokens) as usize;
+                    let brief = remaining < c.brief_below;
+                    let line = if brief {
+                        c.search_line_tokens_brief
+                    } else {
+                        c.search_line_tokens
+                    };
+                    let k = ((remaining * c.search_share) / line) as usize;
                     let k = k.clamp(c.search_k_min, c.search_k_max);
                     return Action::Call(ToolCall::Search {
                         query: view.request.to_string(),
                         k,
+                        brief,
                     });
                 }
                 Phase::Prs => {
                     self.phase = Phase::Cochange;
-                    let k = ((remaining * c.prs_share) / c.pr_line_tokens) as usize;
+                    let brief = remaining < c.brief_prs_below;
+                    let line = if brief {
+                        c.pr_line_tokens_brief
+                    } else {
+                        c.pr_line_tokens
+                    };
+                    let k = ((remaining * c.prs_share) / line) as usize;
                     if k < c.prs_k_min {
                         continue;
                     }
@@ -324,6 +341,7 @@ impl Policy for OfflinePolicy {
                     return Action::Call(ToolCall::SimilarPrs {
                         text: view.request.to_string(),
                         k,
+                        brief,
                     });
                 }
                 Phase::Cochange => {

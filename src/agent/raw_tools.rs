@@ -15,7 +15,9 @@ use crate::text;
 use super::rank::{self, Bm25};
 use super::request::Request;
 use super::sleep_tools::{age_days, list_dir, numbered_lines};
-use super::tools::{FileItem, PrItem, ToolCall, ToolOutput, Toolbox, files_output, prs_output};
+use super::tools::{
+    FileItem, PrItem, ToolCall, ToolOutput, Toolbox, files_output, files_output_with, prs_output,
+};
 
 /// Lines of a file shown in place of a card.
 const HEAD_LINES: u32 = 40;
@@ -210,22 +212,29 @@ impl Toolbox for RawTools<'_> {
         "no-sleep"
     }
 
-    /// A regular file of the commit (symbolic links and submodules are not
-    /// predictable files).
+    /// A regular file of the commit, outside the skipped (vendored) trees;
+    /// symbolic links and submodules are not predictable files.
     fn exists(&self, path: &str) -> bool {
-        self.repo
-            .raw()
-            .find_commit(self.commit)
-            .and_then(|c| c.tree())
-            .and_then(|t| t.get_path(std::path::Path::new(path)))
-            .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Blob) && e.filemode() != 0o120000)
+        !self.skip.is_match(path)
+            && self
+                .repo
+                .raw()
+                .find_commit(self.commit)
+                .and_then(|c| c.tree())
+                .and_then(|t| t.get_path(std::path::Path::new(path)))
+                .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Blob) && e.filemode() != 0o120000)
     }
 
     fn call(&mut self, call: &ToolCall, max: u64) -> ToolOutput {
         match call {
-            ToolCall::Search { query, k } => {
+            ToolCall::Search { query, k, brief } => {
                 let items = self.search(query, *k);
-                files_output("grep results (path (score): matching lines):\n", items, max)
+                files_output_with(
+                    "grep results (path (score): matching lines):\n",
+                    items,
+                    max,
+                    *brief,
+                )
             }
             ToolCall::Card { path } | ToolCall::Read { path, .. } => {
                 let (start, end) = match call {
@@ -300,7 +309,7 @@ impl Toolbox for RawTools<'_> {
                     max,
                 )
             }
-            ToolCall::SimilarPrs { text: q, k } => {
+            ToolCall::SimilarPrs { text: q, k, brief } => {
                 let req = Request::new(q);
                 let history = self.history();
                 let index = Bm25::new(
@@ -335,6 +344,7 @@ impl Toolbox for RawTools<'_> {
                     "similar past changes from git log (#PR title (score): files):\n",
                     items,
                     max,
+                    *brief,
                 )
             }
             ToolCall::Submit { .. } => ToolOutput::text("submitted\n", max),

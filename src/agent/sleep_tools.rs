@@ -11,7 +11,8 @@ use crate::text;
 use super::rank::{self, Bm25};
 use super::request::Request;
 use super::tools::{
-    FileItem, PrItem, ToolCall, ToolData, ToolOutput, Toolbox, files_output, prs_output,
+    FileItem, PrItem, ToolCall, ToolData, ToolOutput, Toolbox, files_output, files_output_with,
+    prs_output,
 };
 
 /// Lists fused by `search`, with their RRF weights. Code and paths carry
@@ -313,9 +314,14 @@ impl Toolbox for NotebookTools<'_> {
 
     fn call(&mut self, call: &ToolCall, max: u64) -> ToolOutput {
         match call {
-            ToolCall::Search { query, k } => {
+            ToolCall::Search { query, k, brief } => {
                 let items = self.fused_search(query, *k);
-                files_output("search results (path (score): evidence):\n", items, max)
+                files_output_with(
+                    "search results (path (score): evidence):\n",
+                    items,
+                    max,
+                    *brief,
+                )
             }
             ToolCall::Card { path } => match self.nb.card(path) {
                 Ok(Some(text)) => {
@@ -379,7 +385,7 @@ impl Toolbox for NotebookTools<'_> {
                     .collect();
                 files_output(&format!("files that change with {path}:\n"), items, max)
             }
-            ToolCall::SimilarPrs { text: q, k } => {
+            ToolCall::SimilarPrs { text: q, k, brief } => {
                 let req = Request::new(q);
                 let now = self.nb.info.commit_time;
                 let items = self
@@ -399,6 +405,7 @@ impl Toolbox for NotebookTools<'_> {
                     "similar past changes (#PR title (score): files it modified):\n",
                     items,
                     max,
+                    *brief,
                 )
             }
             ToolCall::Submit { .. } => ToolOutput::text("submitted\n", max),

@@ -14,7 +14,13 @@ use crate::tokens;
 #[serde(tag = "tool", rename_all = "snake_case")]
 pub enum ToolCall {
     /// Ranked files for a text: lexical over code, cards, paths and symbols.
-    Search { query: String, k: usize },
+    /// `brief` lists paths and scores only (a third of the tokens).
+    Search {
+        query: String,
+        k: usize,
+        #[serde(default)]
+        brief: bool,
+    },
     /// A file's card.
     Card { path: String },
     /// Lines `start..=end` (1-based) of a file.
@@ -25,8 +31,14 @@ pub enum ToolCall {
     Symbol { name: String },
     /// Files that change together with a file.
     Cochange { path: String },
-    /// Past pull requests whose text resembles `text`, with the files they modified.
-    SimilarPrs { text: String, k: usize },
+    /// Past pull requests whose text resembles `text`, with the files they
+    /// modified; `brief` shortens titles and lists at most 5 files each.
+    SimilarPrs {
+        text: String,
+        k: usize,
+        #[serde(default)]
+        brief: bool,
+    },
     /// The final answer.
     Submit { files: Vec<String> },
 }
@@ -173,7 +185,22 @@ pub fn render_blocks(header: &str, blocks: &[String], max_tokens: u64) -> (Strin
 }
 
 /// Renders ranked files: one line each, `path (score): evidence`.
-pub fn files_output(header: &str, mut items: Vec<FileItem>, max_tokens: u64) -> ToolOutput {
+pub fn files_output(header: &str, items: Vec<FileItem>, max_tokens: u64) -> ToolOutput {
+    files_output_with(header, items, max_tokens, false)
+}
+
+/// [`files_output`], optionally without the evidence.
+pub fn files_output_with(
+    header: &str,
+    mut items: Vec<FileItem>,
+    max_tokens: u64,
+    brief: bool,
+) -> ToolOutput {
+    if brief {
+        for it in &mut items {
+            it.evidence.clear();
+        }
+    }
     let blocks: Vec<String> = items
         .iter()
         .enumerate()
@@ -207,7 +234,18 @@ fn evidence_suffix(e: &str) -> String {
 }
 
 /// Renders past changes: `#N title (score): files`.
-pub fn prs_output(header: &str, mut items: Vec<PrItem>, max_tokens: u64) -> ToolOutput {
+pub fn prs_output(
+    header: &str,
+    mut items: Vec<PrItem>,
+    max_tokens: u64,
+    brief: bool,
+) -> ToolOutput {
+    if brief {
+        for p in &mut items {
+            p.files.truncate(5);
+        }
+    }
+    let title_len = if brief { 50 } else { 90 };
     let blocks: Vec<String> = items
         .iter()
         .map(|p| {
@@ -215,7 +253,7 @@ pub fn prs_output(header: &str, mut items: Vec<PrItem>, max_tokens: u64) -> Tool
                 p.pr.map_or_else(|| "commit".to_string(), |n| format!("#{n}"));
             format!(
                 "{id} {} ({:.2}, {}d ago): {}\n",
-                crate::notebook::card::one_line(&p.title, 90),
+                crate::notebook::card::one_line(&p.title, title_len),
                 p.score,
                 p.age_days,
                 p.files.join(", ")
