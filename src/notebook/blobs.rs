@@ -118,13 +118,17 @@ pub fn ingest(
             });
         }
         drop(tx);
-        let mut terms = TermCache::load(&store.conn).map_err(|e| store.err(e))?;
+        let t = std::time::Instant::now();
+        let mut terms = TermCache::for_work(&store.conn, todo.len()).map_err(|e| store.err(e))?;
+        tracing::debug!(secs = t.elapsed().as_secs_f64(), "term cache ready");
         let mut pending = 0usize;
         store
             .conn
             .execute_batch("BEGIN")
             .map_err(|e| store.err(e))?;
+        let mut busy = std::time::Duration::ZERO;
         for a in rx {
+            let t_one = std::time::Instant::now();
             stats.analysed += 1;
             // Content over the size limit, or unreadable, was never read.
             if matches!(a.status, BlobStatus::Parsed | BlobStatus::Binary) {
@@ -145,11 +149,18 @@ pub fn ingest(
                     .map_err(|e| store.err(e))?;
                 pending = 0;
             }
+            busy += t_one.elapsed();
         }
         store
             .conn
             .execute_batch("COMMIT")
             .map_err(|e| store.err(e))?;
+        tracing::debug!(
+            total = t.elapsed().as_secs_f64(),
+            writing = busy.as_secs_f64(),
+            blobs = stats.analysed,
+            "blobs analysed and stored"
+        );
         Ok(())
     })?;
     Ok((stats, ids))

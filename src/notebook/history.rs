@@ -54,10 +54,13 @@ pub fn update(
     repo: &Repo,
     tip: Oid,
     max_commits: usize,
+    threads: usize,
     progress: &dyn Fn(u64),
 ) -> Result<HistoryUpdate, HistoryError> {
     let mut known = load_known(store)?;
-    let mut terms = TermCache::load(&store.conn).map_err(|e| store.err(e))?;
+    let todo = plan(repo, tip, &known, max_commits);
+    let mut terms = TermCache::for_work(&store.conn, todo.len()).map_err(|e| store.err(e))?;
+    let mut prefetched = prefetch(repo, &todo, threads);
     let mut out = HistoryUpdate::default();
     let mut chain_ids = Vec::new();
     let mut cur = Some(tip.to_string());
@@ -81,7 +84,10 @@ pub fn update(
                     path: store.path().to_path_buf(),
                     message: format!("bad commit id {oid}: {e}"),
                 })?;
-                let mined = git::mine_commit(repo, parsed)?;
+                let mined = match prefetched.remove(&oid) {
+                    Some(m) => m,
+                    None => git::mine_commit(repo, parsed)?,
+                };
                 let id = insert(store, &mut terms, &mined, known.contains_key(&oid))
                     .map_err(|e| store.err(e))?;
                 chain_ids.push(id);
@@ -125,6 +131,64 @@ pub fn update(
     }
     out.chain = load_chain(store, &chain_ids)?;
     Ok(out)
+}
+
+/// The commits of the first-parent chain from `tip` that are not stored
+/// yet, found by following parent links (stored ones, or git's) without
+/// diffing anything.
+fn plan(repo: &Repo, tip: Oid, known: &HashMap<String, Known>, max_commits: usize) -> Vec<Oid> {
+    let mut todo = Vec::new();
+    let mut cur = Some(tip);
+    let mut steps = 0;
+    while let Some(oid) = cur.take() {
+        if max_commits > 0 && steps >= max_commits {
+            break;
+        }
+        steps += 1;
+        match known.get(&oid.to_string()) {
+            Some(k) if !k.truncated => {
+                cur = k.parent.as_deref().and_then(|p| Oid::from_str(p).ok())
+            }
+            _ => {
+                todo.push(oid);
+                cur = repo
+                    .raw()
+                    .find_commit(oid)
+                    .ok()
+                    .and_then(|c| c.parent_id(0).ok());
+            }
+        }
+    }
+    todo
+}
+
+/// Mines `oids` on `threads` threads (one libgit2 handle each). Commits that
+/// fail here are left out; the sequential walk mines them again and reports
+/// the error.
+fn prefetch(repo: &Repo, oids: &[Oid], threads: usize) -> HashMap<String, MinedCommit> {
+    if oids.len() < 64 || threads < 2 {
+        return HashMap::new();
+    }
+    let chunk = oids.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = oids
+            .chunks(chunk)
+            .map(|part| {
+                let handle = repo.reopen().ok();
+                s.spawn(move || {
+                    let Some(r) = handle else { return Vec::new() };
+                    part.iter()
+                        .filter_map(|o| git::mine_commit(&r, *o).ok())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .map(|m| (m.oid.to_string(), m))
+            .collect()
+    })
 }
 
 fn load_known(store: &Store) -> Result<HashMap<String, Known>, StoreError> {

@@ -79,6 +79,8 @@ pub fn sleep(
     progress: &dyn Progress,
 ) -> Result<SleepReport, NotebookError> {
     let started = Instant::now();
+    // The tokenizer takes ~0.1 s to build; build it while history is mined.
+    std::thread::spawn(|| crate::tokens::count("warm up"));
     let mut timings = Timings::default();
     let (listing, tip, rev_label) = match target {
         Target::Rev(rev) => {
@@ -132,49 +134,24 @@ pub fn sleep(
     }
     timings.list_s = started.elapsed().as_secs_f64();
 
-    // Blobs.
-    let t = Instant::now();
-    let mut known = blobs::known_blobs(&store)?;
-    let mut seen = HashSet::new();
-    let todo: Vec<&git::Entry> = entries
-        .iter()
-        .copied()
-        .filter(|e| e.kind == EntryKind::File && !known.contains_key(&e.oid) && seen.insert(e.oid))
-        .collect();
-    report.blobs_reused = entries.iter().filter(|e| e.kind == EntryKind::File).count() - todo.len();
-    let source = match (&listing.commit, repo.work_dir()) {
-        (None, Some(root)) => ContentSource::WorkTree(root),
-        _ => ContentSource::Odb,
-    };
     let threads = match cfg.index.threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
-    progress.start("reading files", todo.len() as u64);
-    let (stats, new_ids) = blobs::ingest(
-        &mut store,
-        repo,
-        source,
-        &todo,
-        cfg.index.max_file_bytes,
-        threads,
-        &|n| progress.inc(n),
-    )?;
-    progress.finish();
-    known.extend(new_ids);
-    report.blobs_new = stats.analysed;
-    report.sleep_tokens = stats.tokens;
-    report.bytes_read = stats.bytes;
-    timings.blobs_s = t.elapsed().as_secs_f64();
 
     // History.
     let t = Instant::now();
     let chain = match tip {
         Some(tip) => {
             progress.start("reading history", 0);
-            let h = history::update(&mut store, repo, tip, cfg.history.max_commits, &|n| {
-                progress.inc(n)
-            })
+            let h = history::update(
+                &mut store,
+                repo,
+                tip,
+                cfg.history.max_commits,
+                threads,
+                &|n| progress.inc(n),
+            )
             .map_err(|e| match e {
                 history::HistoryError::Store(s) => NotebookError::Store(s),
                 history::HistoryError::Git(g) => NotebookError::Git(g),
@@ -196,6 +173,42 @@ pub fn sleep(
         None => Vec::new(),
     };
     timings.history_s = t.elapsed().as_secs_f64();
+
+    // Blobs.
+    let t = Instant::now();
+    let mut known = blobs::known_blobs(&store)?;
+    tracing::debug!(
+        known = known.len(),
+        secs = t.elapsed().as_secs_f64(),
+        "loaded known blob ids"
+    );
+    let mut seen = HashSet::new();
+    let todo: Vec<&git::Entry> = entries
+        .iter()
+        .copied()
+        .filter(|e| e.kind == EntryKind::File && !known.contains_key(&e.oid) && seen.insert(e.oid))
+        .collect();
+    report.blobs_reused = entries.iter().filter(|e| e.kind == EntryKind::File).count() - todo.len();
+    let source = match (&listing.commit, repo.work_dir()) {
+        (None, Some(root)) => ContentSource::WorkTree(root),
+        _ => ContentSource::Odb,
+    };
+    progress.start("reading files", todo.len() as u64);
+    let (stats, new_ids) = blobs::ingest(
+        &mut store,
+        repo,
+        source,
+        &todo,
+        cfg.index.max_file_bytes,
+        threads,
+        &|n| progress.inc(n),
+    )?;
+    progress.finish();
+    known.extend(new_ids);
+    report.blobs_new = stats.analysed;
+    report.sleep_tokens = stats.tokens;
+    report.bytes_read = stats.bytes;
+    timings.blobs_s = t.elapsed().as_secs_f64();
 
     // Snapshot.
     let t = Instant::now();

@@ -223,20 +223,47 @@ impl Store {
 /// Interns terms: returns the id of each, inserting new ones.
 pub(crate) struct TermCache {
     ids: std::collections::HashMap<String, i64>,
+    /// True when `ids` holds every stored term; otherwise misses are
+    /// looked up in the table before inserting.
+    complete: bool,
 }
 
 impl TermCache {
+    /// Loads every term when a lot of work is coming (a cold sleep), or
+    /// starts empty and looks terms up as needed (a small incremental one).
+    pub fn for_work(conn: &Connection, items: usize) -> rusqlite::Result<TermCache> {
+        if items >= 300 {
+            return TermCache::load(conn);
+        }
+        Ok(TermCache {
+            ids: Default::default(),
+            complete: false,
+        })
+    }
+
     pub fn load(conn: &Connection) -> rusqlite::Result<TermCache> {
         let mut stmt = conn.prepare("SELECT id, term FROM terms")?;
         let ids = stmt
             .query_map([], |r| Ok((r.get::<_, String>(1)?, r.get::<_, i64>(0)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(TermCache { ids })
+        Ok(TermCache {
+            ids,
+            complete: true,
+        })
     }
 
     pub fn id(&mut self, conn: &Connection, term: &str) -> rusqlite::Result<i64> {
         if let Some(id) = self.ids.get(term) {
             return Ok(*id);
+        }
+        if !self.complete
+            && let Some(id) = conn
+                .prepare_cached("SELECT id FROM terms WHERE term = ?1")?
+                .query_row(params![term], |r| r.get::<_, i64>(0))
+                .optional()?
+        {
+            self.ids.insert(term.to_string(), id);
+            return Ok(id);
         }
         conn.prepare_cached("INSERT INTO terms (term) VALUES (?1)")?
             .execute(params![term])?;
