@@ -21,5 +21,5 @@ pub mod sleep_tools;
 pub mod tools;
 
 pub use offline::OfflinePolicy;
-pub use run::{Policy, Prediction, Scored, run};
+pub use run::{Policy, Prediction, Scored, run, run_with_context};
 pub use tools::{ToolCall, Toolbox};

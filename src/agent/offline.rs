@@ -44,6 +44,7 @@ pub struct Calibration {
     pub w_history: f64,
     pub w_cochange: f64,
     pub w_card: f64,
+    pub w_context: f64,
     pub peripheral_factor: f64,
     pub cut_ratio: f64,
     pub max_files: usize,
@@ -77,6 +78,8 @@ struct Evidence {
     cochange: f64,
     cochange_with: Vec<String>,
     card_hits: Vec<String>,
+    /// Context pull requests (paper setting) that changed this file.
+    context: f64,
 }
 
 pub struct OfflinePolicy {
@@ -115,6 +118,15 @@ impl OfflinePolicy {
             }
             (ToolCall::Card { path }, ToolData::Card { text, .. }) => self.absorb_card(path, text),
             _ => {}
+        }
+    }
+
+    /// Files named by the context: `diff --git a/X b/X` headers of raw
+    /// patches, or `file: X` lines of the notebook's digest. Each context PR
+    /// votes once for each file it changed.
+    fn absorb_context(&mut self, context: &str) {
+        for path in context_files(context) {
+            self.files.entry(path).or_default().context += 1.0;
         }
     }
 
@@ -188,6 +200,7 @@ impl OfflinePolicy {
             .fold(0.0, f64::max);
         let max_hist = self.files.values().map(|e| e.history).fold(0.0, f64::max);
         let max_co = self.files.values().map(|e| e.cochange).fold(0.0, f64::max);
+        let max_ctx = self.files.values().map(|e| e.context).fold(0.0, f64::max);
         let n_terms = self.req.as_ref().map_or(1, |r| {
             let mut t = r.terms.clone();
             t.sort();
@@ -229,6 +242,10 @@ impl OfflinePolicy {
                 if e.cochange > 0.0 {
                     s += c.w_cochange * e.cochange / max_co.max(1e-9);
                     reasons.push(format!("changes with {}", e.cochange_with.join(", ")));
+                }
+                if e.context > 0.0 {
+                    s += c.w_context * (e.context / max_ctx.max(1e-9));
+                    reasons.push(format!("changed by {} related PRs", e.context));
                 }
                 if !e.card_hits.is_empty() {
                     s += c.w_card * (e.card_hits.len() as f64 / n_terms as f64).min(1.0);
@@ -297,6 +314,7 @@ impl Policy for OfflinePolicy {
     fn next(&mut self, view: &View<'_>) -> Action {
         if self.req.is_none() {
             self.req = Some(Request::new(view.request));
+            self.absorb_context(view.context);
         }
         if let Some((call, out)) = view.last {
             self.absorb(call, &out.data);
@@ -376,9 +394,47 @@ impl Policy for OfflinePolicy {
     }
 }
 
+/// Paths a context text names as changed: one per `diff --git` header or
+/// `file:` line, once per context PR section (`## PR` headings).
+pub fn context_files(context: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut section: Vec<String> = Vec::new();
+    for line in context.lines() {
+        if line.starts_with("## PR") {
+            out.append(&mut section);
+            continue;
+        }
+        let path = if let Some(rest) = line.strip_prefix("diff --git a/") {
+            rest.rsplit_once(" b/").map(|(_, b)| b.trim().to_string())
+        } else {
+            line.trim_start()
+                .strip_prefix("file: ")
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        };
+        if let Some(p) = path
+            && !p.is_empty()
+            && !section.contains(&p)
+        {
+            section.push(p);
+        }
+    }
+    out.append(&mut section);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn context_files_from_patches_and_digests() {
+        let ctx = "## PR #1: a\ndiff --git a/src/a.rs b/src/a.rs\n+x\ndiff --git a/src/b.rs b/src/b.rs\n## PR #2: b\nfile: src/a.rs — parses things (modified)\n  file: docs/x.md (added)\n";
+        assert_eq!(
+            context_files(ctx),
+            ["src/a.rs", "src/b.rs", "src/a.rs", "docs/x.md"]
+        );
+    }
 
     #[test]
     fn calibration_file_parses() {

@@ -55,7 +55,10 @@ impl<'a> RawTools<'a> {
             commit,
             max_bytes: config.index.max_file_bytes,
             max_commit_files: config.history.max_commit_files,
-            history_limit: 2000,
+            history_limit: match config.history.max_commits {
+                0 => 2000,
+                n => n.min(2000),
+            },
             skip: b.build().unwrap_or_else(|_| GlobSet::empty()),
             paths: None,
             texts: None,

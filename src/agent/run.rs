@@ -29,6 +29,10 @@ pub enum Action {
 pub struct View<'a> {
     /// The request as read (cut when it did not fit the budget).
     pub request: &'a str,
+    /// Context given with the request (the paper setting's related PRs:
+    /// raw descriptions and patches, or the notebook's digest of them), as
+    /// read; empty when there is none.
+    pub context: &'a str,
     pub budget: &'a Budget,
     /// The previous call and its result.
     pub last: Option<(&'a ToolCall, &'a ToolOutput)>,
@@ -69,6 +73,9 @@ pub struct Prediction {
     pub max_steps: u32,
     pub tokens_used: u64,
     pub request_tokens: u64,
+    /// Tokens of context read with the request (paper setting; else 0).
+    #[serde(default)]
+    pub context_tokens: u64,
     pub steps: u32,
     pub trace: Vec<TraceStep>,
     /// Anything the caller should know (request cut, files dropped, ...).
@@ -86,6 +93,20 @@ pub fn run(
     policy: &mut dyn Policy,
     tools: &mut dyn Toolbox,
     request: &str,
+    budget: u64,
+    max_steps: u32,
+) -> Prediction {
+    run_with_context(policy, tools, request, "", budget, max_steps)
+}
+
+/// [`run`] with context text read before any call. The request is read
+/// first and whole (within the budget); the context fills what is left, cut
+/// at a line end when it does not fit, and is charged like any reading.
+pub fn run_with_context(
+    policy: &mut dyn Policy,
+    tools: &mut dyn Toolbox,
+    request: &str,
+    context: &str,
     budget: u64,
     max_steps: u32,
 ) -> Prediction {
@@ -112,12 +133,21 @@ pub fn run(
         ));
     }
     b.charge(req_tokens);
+    let (ctx, ctx_tokens) = tokens::truncate(context, b.remaining());
+    if ctx.len() < context.len() {
+        notes.push(format!(
+            "the context ({} tokens) did not fit the budget; only its first {ctx_tokens} tokens were read",
+            tokens::count(context)
+        ));
+    }
+    b.charge(ctx_tokens);
     let mut trace: Vec<TraceStep> = Vec::new();
     let mut last: Option<(ToolCall, ToolOutput)> = None;
     let files = loop {
         let must_submit = b.steps_left() == 0 || b.remaining() <= POSITION_RESERVE;
         let view = View {
             request: req,
+            context: ctx,
             budget: &b,
             last: last.as_ref().map(|(c, o)| (c, o)),
             must_submit,
@@ -178,6 +208,7 @@ pub fn run(
         max_steps,
         tokens_used: b.used,
         request_tokens: req_tokens,
+        context_tokens: ctx_tokens,
         steps: b.step,
         trace,
         notes,

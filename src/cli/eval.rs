@@ -9,6 +9,7 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use swe_sleep::config::Config;
+use swe_sleep::eval::runner::Setting;
 use swe_sleep::eval::runner::{self, EvalProgress};
 use swe_sleep::eval::{Arm, EvalOptions, instance, report};
 
@@ -26,6 +27,10 @@ pub struct EvalArgs {
     /// Arms: sleep, no-sleep.
     #[arg(long, value_delimiter = ',', default_value = "sleep,no-sleep")]
     pub arms: Vec<String>,
+    /// daemon: the repository at base_commit and all history before it;
+    /// paper: the repository at base_commit and the instance's context_prs.
+    #[arg(long, default_value = "daemon")]
+    pub setting: String,
     /// Step cap per run.
     #[arg(long, default_value_t = 12)]
     pub steps: u32,
@@ -112,8 +117,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if args.budgets.is_empty() || args.budgets.contains(&0) {
         bail!("--budgets must be positive token counts");
     }
-    let config = Config::load(args.config.as_deref(), None)?;
+    let setting = Setting::parse(&args.setting).with_context(|| {
+        format!(
+            "--setting: unknown setting `{}` (expected daemon or paper)",
+            args.setting
+        )
+    })?;
+    let mut config = Config::load(args.config.as_deref(), None)?;
+    if setting == Setting::Paper {
+        // History is the instance's related PRs only: the notebook and the
+        // raw tools see the base commit and nothing before it.
+        config.history.max_commits = 1;
+    }
     let opts = EvalOptions {
+        setting,
         budgets: args.budgets.clone(),
         arms,
         steps: args.steps,

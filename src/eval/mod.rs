@@ -7,6 +7,7 @@
 //! `base_commit` and history reachable from it; never `head_commit`,
 //! `changed_files` or anything later.
 
+pub mod context;
 pub mod instance;
 pub mod mine;
 pub mod report;

@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::git::Repo;
 use crate::notebook::{self, NoProgress, Notebook, Target};
 
+use super::context::{digest_context, raw_context};
 use super::instance::Instance;
 use super::score::{Prf, score};
 
@@ -45,8 +46,30 @@ impl Arm {
     }
 }
 
+/// What the predictor is given besides the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Setting {
+    /// The repository at `base_commit` and all history before it.
+    Daemon,
+    /// The repository at `base_commit` and the instance's `context_prs`
+    /// (no other history), as in the paper.
+    Paper,
+}
+
+impl Setting {
+    pub fn parse(s: &str) -> Option<Setting> {
+        match s {
+            "daemon" => Some(Setting::Daemon),
+            "paper" => Some(Setting::Paper),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
+    pub setting: Setting,
     pub budgets: Vec<u64>,
     pub arms: Vec<Arm>,
     pub steps: u32,
@@ -164,6 +187,22 @@ pub fn run(
         move |source| EvalError::Io { path, source }
     };
     std::fs::create_dir_all(&opts.out).map_err(io(&opts.out))?;
+    // Records of one output directory must come from one setting.
+    let marker = opts.out.join("setting");
+    let wanted = format!("{:?}", opts.setting).to_lowercase();
+    match std::fs::read_to_string(&marker) {
+        Ok(found) if found.trim() != wanted => {
+            return Err(EvalError::Repo {
+                repo: opts.out.display().to_string(),
+                message: format!(
+                    "this output directory holds a {} run; use another --out for the {wanted} setting",
+                    found.trim()
+                ),
+            });
+        }
+        Ok(_) => {}
+        Err(_) => std::fs::write(&marker, &wanted).map_err(io(&marker))?,
+    }
     let pred_path = opts.out.join("predictions.jsonl");
     let sleep_path = opts.out.join("sleep.jsonl");
     let done: HashSet<(String, Arm, u64)> = read_lines::<RunRecord>(&pred_path)
@@ -270,7 +309,16 @@ fn run_repo(
         };
         let query = inst.query();
         let gold = inst.gold();
+        let paper = opts.setting == Setting::Paper;
+        // Paper setting: the related PRs as text. The no-sleep arm reads it
+        // raw at test time; at sleep time it is read once to write the digest.
+        let raw_ctx = if paper {
+            raw_context(&repo, inst)
+        } else {
+            String::new()
+        };
         let mut nb = None;
+        let mut digest = String::new();
         if todo.iter().any(|(a, _)| *a == Arm::Sleep) {
             let report = notebook::sleep(
                 &repo,
@@ -285,17 +333,19 @@ fn run_repo(
                     instance_id: inst.instance_id.clone(),
                     repo: name.to_string(),
                     base_commit: inst.base_commit.clone(),
-                    sleep_tokens: report.sleep_tokens,
+                    sleep_tokens: report.sleep_tokens + crate::tokens::count(&raw_ctx),
                     sleep_seconds: report.seconds,
                     blobs_new: report.blobs_new,
                     commits_mined: report.commits_mined,
                 })
                 .map_err(|e| repo_err(e.to_string()))?;
-            nb = Some(
-                Notebook::open(&state)
-                    .map_err(|e| repo_err(e.to_string()))?
-                    .ok_or_else(|| repo_err("notebook missing after sleep".into()))?,
-            );
+            let opened = Notebook::open(&state)
+                .map_err(|e| repo_err(e.to_string()))?
+                .ok_or_else(|| repo_err("notebook missing after sleep".into()))?;
+            if paper {
+                digest = digest_context(&opened, inst);
+            }
+            nb = Some(opened);
         }
         let mut raw: Option<RawTools> = None;
         for (arm, budget) in todo {
@@ -305,12 +355,26 @@ fn run_repo(
                 Arm::Sleep => {
                     let nb = nb.as_ref().expect("slept above");
                     let mut tools = NotebookTools::new(nb, Some(&repo));
-                    agent::run(&mut policy, &mut tools, &query, budget, opts.steps)
+                    agent::run_with_context(
+                        &mut policy,
+                        &mut tools,
+                        &query,
+                        &digest,
+                        budget,
+                        opts.steps,
+                    )
                 }
                 Arm::NoSleep => {
                     let tools = raw.get_or_insert_with(|| RawTools::new(&repo, base, &opts.config));
                     tools.reset_run_clock();
-                    agent::run(&mut policy, tools, &query, budget, opts.steps)
+                    agent::run_with_context(
+                        &mut policy,
+                        tools,
+                        &query,
+                        &raw_ctx,
+                        budget,
+                        opts.steps,
+                    )
                 }
             };
             let mut wall = t.elapsed().as_secs_f64();

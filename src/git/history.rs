@@ -102,3 +102,42 @@ fn header_names_parent(commit: &git2::Commit<'_>) -> bool {
         .split(|b| *b == b'\n')
         .any(|line| line.starts_with(b"parent "))
 }
+
+/// The unified diff between two commits (`git diff base head`), cut at
+/// `max_bytes` (at a line end) with a note when longer.
+pub fn patch(repo: &Repo, base: Oid, head: Oid, max_bytes: usize) -> Result<String, GitError> {
+    let raw = repo.raw();
+    let tree = |oid: Oid| {
+        raw.find_commit(oid)
+            .and_then(|c| c.tree())
+            .map_err(|e| repo.err(e))
+    };
+    let (old, new) = (tree(base)?, tree(head)?);
+    let mut opts = DiffOptions::new();
+    opts.ignore_submodules(true);
+    let diff = raw
+        .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
+        .map_err(|e| repo.err(e))?;
+    let mut out = String::new();
+    let mut full = false;
+    diff.print(git2::DiffFormat::Patch, |_, _, line| {
+        if full {
+            return true;
+        }
+        let text = String::from_utf8_lossy(line.content());
+        let prefix = match line.origin() {
+            c @ ('+' | '-' | ' ') => c.to_string(),
+            _ => String::new(),
+        };
+        if out.len() + prefix.len() + text.len() > max_bytes {
+            out.push_str("[... patch cut ...]\n");
+            full = true;
+            return true;
+        }
+        out.push_str(&prefix);
+        out.push_str(&text);
+        true
+    })
+    .map_err(|e| repo.err(e))?;
+    Ok(out)
+}

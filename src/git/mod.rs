@@ -12,7 +12,7 @@ mod snapshot;
 use std::path::{Path, PathBuf};
 
 pub use git2::Oid;
-pub use history::{MAX_RECORDED_FILES, MinedCommit, mine_commit};
+pub use history::{MAX_RECORDED_FILES, MinedCommit, mine_commit, patch};
 pub use message::{CommitKind, ParsedMessage, parse_message};
 pub use snapshot::{Entry, EntryKind, Listing, list_commit, list_worktree};
 

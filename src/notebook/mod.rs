@@ -2,10 +2,10 @@
 //!
 //! - [`store`]: the SQLite database and its schema;
 //! - [`blobs`], [`history`]: caches keyed by blob id and commit id;
-//! - [`derive`], [`card`]: pure derivations (co-change, file history, cards);
+//! - [`derive`](mod@derive), [`card`]: pure derivations (co-change, file history, cards);
 //! - [`snapshot`]: the atomic switch to a new revision;
 //! - [`sleep`](mod@sleep): the orchestration of one sleep;
-//! - [`status`]: what a notebook holds and how stale it is.
+//! - [`status`](mod@status): what a notebook holds and how stale it is.
 //!
 //! Depends on `git`, `parse`, `text`, `tokens`, `config`; never on the agent.
 
