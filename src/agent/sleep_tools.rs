@@ -33,6 +33,8 @@ pub struct NotebookTools<'a> {
     repo: Option<&'a Repo>,
     paths: Vec<String>,
     cards: Option<Bm25>,
+    /// The card index being built on another thread (started in `new`).
+    cards_building: Option<std::thread::JoinHandle<Bm25>>,
     symbols: Option<HashMap<String, Vec<(String, String)>>>,
     changes: Option<HashMap<String, u32>>,
 }
@@ -47,6 +49,7 @@ impl<'a> NotebookTools<'a> {
             repo,
             paths,
             cards: None,
+            cards_building: Some(spawn_card_index(nb)),
             symbols: None,
             changes: None,
         }
@@ -54,8 +57,12 @@ impl<'a> NotebookTools<'a> {
 
     fn card_index(&mut self) -> &Bm25 {
         if self.cards.is_none() {
-            let cards = self.nb.all_cards().unwrap_or_default();
-            self.cards = Some(Bm25::new(cards));
+            let built = self.cards_building.take().and_then(|h| h.join().ok());
+            let index = match built {
+                Some(b) => b,
+                None => Bm25::new(card_docs(self.nb)),
+            };
+            self.cards = Some(index);
         }
         self.cards.as_ref().expect("just built")
     }
@@ -90,17 +97,30 @@ impl<'a> NotebookTools<'a> {
     /// The fused search behind the `search` tool.
     pub fn fused_search(&mut self, query: &str, k: usize) -> Vec<FileItem> {
         let req = Request::new(query);
+        let t = std::time::Instant::now();
         let code = self
             .nb
             .search_code(&req.terms, LIST_DEPTH)
             .unwrap_or_default();
+        let t_code = t.elapsed();
         let hist = self
             .nb
             .search_file_history(&req.terms, HISTORY_MAX_FILES, LIST_DEPTH)
             .unwrap_or_default();
+        let t_hist = t.elapsed();
         let paths = rank::path_matches(&req.terms, &req.paths, &self.paths);
+        let t_paths = t.elapsed();
         let cards = self.card_index().search(&req.terms, LIST_DEPTH);
+        let t_cards = t.elapsed();
         let syms = self.symbol_hits(&req);
+        tracing::debug!(
+            code = ?t_code,
+            history = ?(t_hist - t_code),
+            paths = ?(t_paths - t_hist),
+            cards = ?(t_cards - t_paths),
+            symbols = ?(t.elapsed() - t_cards),
+            "fused search timings"
+        );
         let mut evidence: HashMap<String, Vec<String>> = HashMap::new();
         let mut add = |p: &str, e: String| evidence.entry(p.to_string()).or_default().push(e);
         for h in code.iter().take(LIST_DEPTH) {
@@ -242,6 +262,30 @@ impl<'a> NotebookTools<'a> {
             None => ToolOutput::error(format!("no readable file {path}"), max),
         }
     }
+}
+
+/// What the card index searches: each card's purpose and symbols. Paths,
+/// PR titles and co-change partners have lists of their own in the fused
+/// search; indexing them here again would count them twice.
+fn card_docs(nb: &Notebook) -> Vec<(String, String)> {
+    nb.all_cards()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(path, text)| {
+            let body: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("purpose: ") || l.starts_with("symbols: "))
+                .collect();
+            (path, body.join("\n"))
+        })
+        .collect()
+}
+
+/// Builds the card index on another thread: it overlaps with the
+/// tokenizer's start-up and the first notebook queries.
+fn spawn_card_index(nb: &Notebook) -> std::thread::JoinHandle<Bm25> {
+    let docs = card_docs(nb);
+    std::thread::spawn(move || Bm25::new(docs))
 }
 
 /// Whole days from `then` to `now` (0 when `then` is later).
