@@ -237,7 +237,10 @@ pub fn pareto_svg(r: &Report, axis: Axis) -> String {
     } else {
         (xmin / 1.3, xmax * 1.3)
     };
-    let ymax = rows.iter().map(|r| r.prf.f1).fold(0.0, f64::max).max(0.1) * 1.15;
+    // A round top, ticks every 0.05 or 0.1.
+    let top = rows.iter().map(|r| r.prf.f1).fold(0.0, f64::max).max(0.1) * 1.1;
+    let step = if top <= 0.4 { 0.05 } else { 0.1 };
+    let ymax = (top / step).ceil() * step;
     let lx = |x: f64| ml + (x.ln() - xmin.ln()) / (xmax.ln() - xmin.ln()).max(1e-9) * (w - ml - mr);
     let ly = |y: f64| h - mb - y / ymax * (h - mt - mb);
     let xlabel = match axis {
@@ -255,8 +258,8 @@ pub fn pareto_svg(r: &Report, axis: Axis) -> String {
         h - mb,
         h - mb
     ));
-    for i in 0..=5 {
-        let y = ymax * i as f64 / 5.0;
+    for i in 0..=((ymax / step).round() as usize) {
+        let y = step * i as f64;
         s.push_str(&format!(
             "<line x1=\"{}\" y1=\"{:.1}\" x2=\"{}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{y:.2}</text>\n",
             ml,
@@ -312,12 +315,21 @@ pub fn pareto_svg(r: &Report, axis: Axis) -> String {
             "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\n",
             poly.join(" ")
         ));
+        let mut last_x = f64::MIN;
+        let mut stagger = 0.0;
         for r in &pts {
             let (x, y) = (lx(xval(r)), ly(r.prf.f1));
+            // Points closer than a label's width get their labels staggered.
+            stagger = if x - last_x < 28.0 {
+                stagger + 11.0
+            } else {
+                0.0
+            };
+            last_x = x;
             s.push_str(&format!(
                 "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"{color}\" font-size=\"10\">{}</text>\n",
                 x + 5.0,
-                y - 6.0 + 14.0 * i as f64,
+                y - 6.0 + 14.0 * i as f64 + stagger,
                 r.budget
             ));
         }
