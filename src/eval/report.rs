@@ -298,6 +298,7 @@ pub fn pareto_svg(r: &Report, axis: Axis) -> String {
         "<text transform=\"translate(18 {}) rotate(-90)\" text-anchor=\"middle\">macro F1</text>\n",
         (mt + h - mb) / 2.0
     ));
+    let mut placed: Vec<(f64, f64)> = Vec::new();
     for (i, (arm, color)) in [(Arm::Sleep, "#1f77b4"), (Arm::NoSleep, "#d62728")]
         .into_iter()
         .enumerate()
@@ -315,21 +316,20 @@ pub fn pareto_svg(r: &Report, axis: Axis) -> String {
             "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\n",
             poly.join(" ")
         ));
-        let mut last_x = f64::MIN;
-        let mut stagger = 0.0;
         for r in &pts {
             let (x, y) = (lx(xval(r)), ly(r.prf.f1));
-            // Points closer than a label's width get their labels staggered.
-            stagger = if x - last_x < 28.0 {
-                stagger + 11.0
-            } else {
-                0.0
-            };
-            last_x = x;
+            // Labels move down until they clear every label placed so far.
+            let mut label_y = y - 6.0 + 14.0 * i as f64;
+            while placed.iter().any(|(px, py): &(f64, f64)| {
+                (px - (x + 5.0)).abs() < 30.0 && (py - label_y).abs() < 10.0
+            }) {
+                label_y += 11.0;
+            }
+            placed.push((x + 5.0, label_y));
             s.push_str(&format!(
                 "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{:.1}\" fill=\"{color}\" font-size=\"10\">{}</text>\n",
                 x + 5.0,
-                y - 6.0 + 14.0 * i as f64 + stagger,
+                label_y,
                 r.budget
             ));
         }
