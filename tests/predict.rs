@@ -1067,3 +1067,29 @@ fn offline_policy_with_a_greedy_toolbox_stays_within_budget() {
     assert!(matches!(out.data, ToolData::Text));
     assert!(out.tokens <= 10);
 }
+
+#[test]
+fn a_new_commit_makes_the_notebook_stale_and_predict_sleeps_again() {
+    let copy = support::fixture_copy("cookbook");
+    let repo = copy.path();
+    let dir = temp_dir("stale-");
+    let state = dir.path().join("state");
+    let (_, err) = predict_json(repo, &state, &["Add unit conversion for teaspoons"]);
+    assert!(err.contains("sleeping"), "first call sleeps: {err}");
+    std::fs::write(
+        repo.join("src/pantry.rs"),
+        "//! Pantry stock.\npub fn restock_pantry() {}\n",
+    )
+    .expect("write a new file");
+    git(repo, &["add", "src/pantry.rs"]);
+    git(repo, &["commit", "-q", "-m", "Add pantry module"]);
+    let head = git(repo, &["rev-parse", "HEAD"]).trim().to_string();
+    let (v, err) = predict_json(repo, &state, &["Restock the pantry with restock_pantry"]);
+    assert!(
+        err.contains("sleeping first"),
+        "HEAD moved, so it sleeps again: {err}"
+    );
+    let nb = Notebook::open(&state).expect("open").expect("notebook");
+    assert_eq!(nb.info.commit.as_deref(), Some(head.as_str()));
+    assert!(paths(&v).contains(&"src/pantry.rs".to_string()), "{v}");
+}

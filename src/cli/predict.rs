@@ -90,25 +90,37 @@ fn ensure_notebook(
     rev: Option<&str>,
     quiet: bool,
 ) -> anyhow::Result<Notebook> {
+    // The commit the prediction is for: --rev, else HEAD. A notebook built
+    // for another commit is stale and is brought up to date first; without
+    // --rev a work-tree notebook at the same HEAD is current (uncommitted
+    // edits since then are not in it; `status` says so).
     let wanted = match rev {
-        Some(r) => Some(repo.resolve(r)?.to_string()),
-        None => None,
-    };
-    if let Some(nb) = Notebook::open(state_dir)? {
-        let fresh = match &wanted {
-            Some(w) => nb.info.commit.as_deref() == Some(w.as_str()) && !nb.info.worktree,
-            None => true,
-        };
-        if fresh {
+        Some(r) => repo.resolve(r)?,
+        None => repo.resolve("HEAD")?,
+    }
+    .to_string();
+    let existing = Notebook::open(state_dir)?;
+    if let Some(nb) = existing {
+        let same_commit = nb.info.commit.as_deref() == Some(wanted.as_str());
+        if same_commit && (rev.is_none() || !nb.info.worktree) {
             return Ok(nb);
         }
+        eprintln!(
+            "the notebook is for {}, not {}: sleeping first",
+            nb.info
+                .commit
+                .as_deref()
+                .map_or("no commit", |c| &c[..12.min(c.len())]),
+            &wanted[..12]
+        );
+    } else {
+        eprintln!("no notebook for this revision yet: sleeping first");
     }
     let target = match (rev, repo.work_dir()) {
         (Some(r), _) => Target::Rev(r.to_string()),
         (None, Some(_)) => Target::WorkTree,
         (None, None) => Target::Rev("HEAD".into()),
     };
-    eprintln!("no notebook for this revision yet: sleeping first");
     let bars = Bars::new(!quiet);
     notebook::sleep(repo, state_dir, &target, config, &bars)?;
     Notebook::open(state_dir)?.context("the notebook is missing right after sleeping")

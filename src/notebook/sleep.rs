@@ -217,6 +217,11 @@ pub fn sleep(
         .filter_map(|e| known.get(&e.oid).copied())
         .collect();
     let facts = snapshot::load_blob_facts(&store, &ids)?;
+    tracing::debug!(
+        secs = t.elapsed().as_secs_f64(),
+        blobs = ids.len(),
+        "loaded facts of the snapshot's blobs"
+    );
     let mut files = Vec::with_capacity(entries.len());
     let mut rust_crates = Vec::new();
     for e in &entries {

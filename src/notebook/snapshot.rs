@@ -77,6 +77,7 @@ pub fn write(
     history_cfg: &HistoryConfig,
     meta: &[(&str, String)],
 ) -> Result<SnapCounts, StoreError> {
+    let t = std::time::Instant::now();
     let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
     let path_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
     let modules = ModuleMap::new(&paths, rust_crates);
@@ -91,7 +92,9 @@ pub fn write(
             imports.insert(&f.path, targets);
         }
     }
+    tracing::debug!(secs = t.elapsed().as_secs_f64(), "imports resolved");
     let (stats, cochange) = derive::derive(chain, &path_set, history_cfg);
+    tracing::debug!(secs = t.elapsed().as_secs_f64(), "history derived");
     let mut partners: HashMap<&str, Vec<(&str, u32)>> = HashMap::new();
     for e in &cochange {
         partners.entry(&e.a).or_default().push((&e.b, e.count));
@@ -184,6 +187,8 @@ pub fn write(
         Ok(())
     };
     run().map_err(|e| store.err(e))?;
+    tracing::debug!(secs = t.elapsed().as_secs_f64(), "snapshot rows written");
     tx.commit().map_err(|e| store.err(e))?;
+    tracing::debug!(secs = t.elapsed().as_secs_f64(), "snapshot committed");
     Ok(counts)
 }
