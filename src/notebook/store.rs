@@ -168,6 +168,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .and_then(|_| conn.pragma_update(None, "journal_mode", "WAL"))
             .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"))
+            .and_then(|_| conn.pragma_update(None, "wal_autocheckpoint", 20_000))
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "OFF"))
             .map_err(|e| self.err(e))?;
         let version: i64 = conn
