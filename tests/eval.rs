@@ -5,9 +5,11 @@
 
 mod support;
 
+use support::cli::{ok, stderr};
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::{Value, json};
 use swe_sleep::eval::instance::{self, Instance, parse_line};
@@ -22,36 +24,12 @@ use support::{fixture, fixture_copy, git, temp_dir};
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// The binary, with no `SWE_SLEEP_*` or git location setting inherited.
+/// Runs the binary (no `SWE_SLEEP_*` or git location setting inherited).
 fn swe_sleep(args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swe-sleep"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SWE_SLEEP_") {
-            cmd.env_remove(&name);
-        }
-    }
-    for var in ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1")
+    support::cli::swe_sleep()
         .args(args)
         .output()
         .expect("the swe-sleep binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: Output, what: &str) -> Output {
-    assert!(
-        o.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        stderr(&o)
-    );
-    o
 }
 
 fn s(p: &Path) -> &str {

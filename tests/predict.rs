@@ -5,9 +5,11 @@
 
 mod support;
 
+use support::cli::{fails, ok, one_json_object, p, stderr, stdout, swe_sleep};
+
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::Value;
@@ -28,30 +30,6 @@ const COOKBOOK_HEAD: &str = "959c2c237ead11bf2286722428850ad71a5fb8c8";
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// The binary, with no `SWE_SLEEP_*` setting inherited from the caller.
-fn swe_sleep() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swe-sleep"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SWE_SLEEP_") {
-            cmd.env_remove(&name);
-        }
-    }
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_CEILING_DIRECTORIES",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("test paths are UTF-8")
-}
-
 /// `swe-sleep predict --repo REPO --state-dir STATE args...`.
 fn predict(repo: &Path, state: &Path, args: &[&str]) -> Output {
     swe_sleep()
@@ -61,53 +39,6 @@ fn predict(repo: &Path, state: &Path, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("the swe-sleep binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Panics with both streams unless the command exited 0.
-fn ok(o: Output, what: &str) -> Output {
-    assert!(
-        o.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        o.status,
-        stdout(&o),
-        stderr(&o)
-    );
-    o
-}
-
-/// Panics unless the command exited with code 1 (an error, not a panic,
-/// which exits 101) and printed an `error:` line; returns stderr.
-fn fails(o: Output, what: &str) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{what}: expected exit code 1, got {}\nstdout: {}\nstderr: {}",
-        o.status,
-        stdout(&o),
-        stderr(&o)
-    );
-    let err = stderr(&o);
-    assert!(err.contains("error:"), "{what}: {err}");
-    assert!(!err.contains("panicked"), "{what}: {err}");
-    assert!(stdout(&o).is_empty(), "{what}: nothing on stdout");
-    err
-}
-
-/// Stdout must be exactly one JSON object on one line.
-fn one_json_object(o: &Output) -> Value {
-    let out = stdout(o);
-    assert_eq!(out.lines().count(), 1, "one line of JSON: {out}");
-    let v: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert!(v.is_object(), "{v}");
-    v
 }
 
 /// `predict --json`, which must succeed; returns the object and stderr.

@@ -4,9 +4,11 @@
 
 mod support;
 
+use support::cli::{fails, ok, one_json_object, p, stdout, swe_sleep};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -23,26 +25,6 @@ const HOSTILE_HEAD: &str = "c5e56d8726ad8709931c6db1051e65c1acec0350";
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// The binary, with no `SWE_SLEEP_*` setting inherited from the caller.
-fn swe_sleep() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swe-sleep"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("SWE_SLEEP_") {
-            cmd.env_remove(&name);
-        }
-    }
-    for var in [
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_INDEX_FILE",
-        "GIT_CEILING_DIRECTORIES",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
-
 /// Runs `swe-sleep args...` with `env` set.
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = swe_sleep();
@@ -51,53 +33,6 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     cmd.output().expect("the swe-sleep binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Panics with both streams unless the command exited 0.
-fn ok(o: Output, what: &str) -> Output {
-    assert!(
-        o.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        o.status,
-        stdout(&o),
-        stderr(&o)
-    );
-    o
-}
-
-/// Panics unless the command exited with code 1; returns stderr.
-fn fails(o: Output, what: &str) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{what} should fail with exit code 1:\nstdout: {}\nstderr: {}",
-        stdout(&o),
-        stderr(&o)
-    );
-    stderr(&o)
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("test paths are UTF-8")
-}
-
-/// Stdout as exactly one JSON object on one line.
-fn one_json_object(o: &Output) -> Value {
-    let out = stdout(o);
-    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one line of JSON, got {out:?}");
-    let v: Value = serde_json::from_str(lines[0])
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {out}"));
-    assert!(v.is_object(), "not a JSON object: {v}");
-    v
 }
 
 /// `swe-sleep sleep --json --quiet --repo REPO [--state-dir STATE] [--rev REV]`,

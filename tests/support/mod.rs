@@ -6,6 +6,8 @@
 //! mutate a repository must use [`fixture_copy`], never the cached copy.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
