@@ -70,7 +70,6 @@ enum Phase {
 #[derive(Debug, Default, Clone, serde::Serialize)]
 struct Evidence {
     search: Option<(usize, f64, String)>,
-    changes: Option<u32>,
     history: f64,
     history_prs: Vec<u64>,
     /// Each vote: (similarity relative to the best PR, age in days, files it touched).
@@ -134,7 +133,6 @@ impl OfflinePolicy {
         for (i, it) in items.iter().enumerate() {
             let e = self.files.entry(it.path.clone()).or_default();
             e.search = Some((i, it.score, it.evidence.clone()));
-            e.changes = it.changes.or(e.changes);
         }
     }
 

@@ -183,7 +183,6 @@ impl<'a> RawTools<'a> {
                     path,
                     score: score * 100.0,
                     evidence: lines,
-                    changes: None,
                 }
             })
             .collect()
@@ -276,7 +275,6 @@ impl Toolbox for RawTools<'_> {
                             path: p.clone(),
                             score: 1.0,
                             evidence: format!("defines {name} at line {}", line + 1),
-                            changes: None,
                         })
                     })
                     .collect();
@@ -301,7 +299,6 @@ impl Toolbox for RawTools<'_> {
                         path: p,
                         score: n as f64,
                         evidence: format!("{n} commits together"),
-                        changes: None,
                     })
                     .collect();
                 items.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));

@@ -36,7 +36,6 @@ pub struct NotebookTools<'a> {
     /// The card index being built on another thread (started in `new`).
     cards_building: Option<std::thread::JoinHandle<Bm25>>,
     symbols: Option<HashMap<String, Vec<(String, String)>>>,
-    changes: Option<HashMap<String, u32>>,
 }
 
 impl<'a> NotebookTools<'a> {
@@ -51,7 +50,6 @@ impl<'a> NotebookTools<'a> {
             cards: None,
             cards_building: Some(spawn_card_index(nb)),
             symbols: None,
-            changes: None,
         }
     }
 
@@ -65,18 +63,6 @@ impl<'a> NotebookTools<'a> {
             self.cards = Some(index);
         }
         self.cards.as_ref().expect("just built")
-    }
-
-    /// Commits that changed each file (from the notebook's history digest).
-    fn change_counts(&mut self) -> &HashMap<String, u32> {
-        self.changes.get_or_insert_with(|| {
-            self.nb
-                .file_stats()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(p, s)| (p, s.changes))
-                .collect()
-        })
     }
 
     fn symbol_map(&mut self) -> &HashMap<String, Vec<(String, String)>> {
@@ -184,7 +170,6 @@ impl<'a> NotebookTools<'a> {
             (&card_list, W_CARD),
             (&hist_list, W_HISTORY),
         ]);
-        let changes = self.change_counts();
         fused
             .into_iter()
             .take(k)
@@ -194,12 +179,10 @@ impl<'a> NotebookTools<'a> {
                     parts.retain(|p| !p.starts_with("card:"));
                 }
                 let ev = parts.join("; ");
-                let n = changes.get(&path).copied().unwrap_or(0);
                 FileItem {
                     path,
                     score: score * 100.0,
                     evidence: ev,
-                    changes: Some(n),
                 }
             })
             .collect()
@@ -399,7 +382,6 @@ impl Toolbox for NotebookTools<'_> {
                         path: p.clone(),
                         score: 1.0,
                         evidence: format!("defines {kind} {name} at line {line}"),
-                        changes: None,
                     })
                     .collect();
                 for u in users {
@@ -408,7 +390,6 @@ impl Toolbox for NotebookTools<'_> {
                             path: u.path,
                             score: 0.5,
                             evidence: format!("mentions {name}"),
-                            changes: None,
                         });
                     }
                 }
@@ -424,7 +405,6 @@ impl Toolbox for NotebookTools<'_> {
                         path: p,
                         score: w,
                         evidence: format!("{n} commits together"),
-                        changes: None,
                     })
                     .collect();
                 files_output(&format!("files that change with {path}:\n"), items, max)

@@ -64,9 +64,6 @@ pub struct FileItem {
     pub path: String,
     pub score: f64,
     pub evidence: String,
-    /// How many commits changed the file (shown when the notebook knows).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub changes: Option<u32>,
 }
 
 impl FileItem {
@@ -75,7 +72,6 @@ impl FileItem {
             path: path.into(),
             score,
             evidence: evidence.into(),
-            changes: None,
         }
     }
 }
