@@ -10,6 +10,7 @@
 
 pub mod agent;
 pub mod config;
+pub mod daemon;
 pub mod eval;
 pub mod git;
 pub mod notebook;

@@ -2,6 +2,7 @@
 //! to stdout; logs and progress go to stderr.
 
 mod bench;
+mod daemon;
 mod eval;
 mod predict;
 mod progress;
@@ -42,6 +43,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Benchmark tools: mine instances from a repository's history.
     Bench(bench::BenchArgs),
+    /// Keep the notebook current beside a checkout and serve predictions over HTTP.
+    Daemon(daemon::DaemonArgs),
 }
 
 /// Options every subcommand that reads a repository shares.
@@ -92,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(a) => predict::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Daemon(a) => daemon::run(a),
     }
 }
 

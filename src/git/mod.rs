@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub use git2::Oid;
 pub use history::{MAX_RECORDED_FILES, MinedCommit, mine_commit, patch};
 pub use message::{CommitKind, ParsedMessage, parse_message};
-pub use snapshot::{Entry, EntryKind, Listing, list_commit, list_worktree};
+pub use snapshot::{Entry, EntryKind, IGNORE_FILE, Listing, list_commit, list_worktree};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {

@@ -1,0 +1,154 @@
+//! The HTTP routes: `GET /healthz`, `GET /status`, `POST /predict`,
+//! `GET /metrics`. Every handler that touches git or SQLite does it on a
+//! blocking thread with its own `Repo` and `Notebook`; a prediction is
+//! answered from the newest notebook and never waits for a running sleep.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::agent::sleep_tools::NotebookTools;
+use crate::agent::{self, OfflinePolicy};
+use crate::git::Repo;
+use crate::notebook::{self, Notebook};
+
+use super::state::{Shared, render_metrics};
+
+/// Request bodies larger than this are refused (413).
+const MAX_BODY: usize = 1024 * 1024;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/status", get(status))
+        .route("/predict", post(predict))
+        .route("/metrics", get(metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared)
+}
+
+/// An error answered as `{"error": "..."}` with a status code.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> Result<axum::Json<Value>, ApiError> {
+    let s = shared.clone();
+    let status = tokio::task::spawn_blocking(move || -> anyhow::Result<Value> {
+        let repo = Repo::open(&s.repo_path)?;
+        let st = notebook::status(&repo, &s.state_dir, None)?;
+        Ok(serde_json::to_value(st)?)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(|e| internal(format!("{e:#}")))?;
+    let mut obj = status;
+    let m = shared.metrics();
+    if let Some(o) = obj.as_object_mut() {
+        let age = o.get("age_seconds").cloned().unwrap_or(Value::Null);
+        o.insert("sleeping".into(), json!(shared.sleeping()));
+        o.insert("last_sleep_seconds".into(), json!(m.last_sleep_seconds));
+        o.insert("notebook_age_seconds".into(), age);
+        o.insert("sleeps_total".into(), json!(m.sleeps_total));
+    }
+    Ok(axum::Json(obj))
+}
+
+/// The body of `POST /predict`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PredictRequest {
+    request: String,
+    budget: Option<u64>,
+    steps: Option<u32>,
+}
+
+async fn predict(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    let started = Instant::now();
+    let req: PredictRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the body must be a JSON object {{\"request\": \"...\", \"budget\": N, \"steps\": N}}: {e}"
+            ),
+        )
+    })?;
+    if req.request.trim().is_empty() {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "the request is empty: say what the change should do".into(),
+        ));
+    }
+    let budget = req.budget.unwrap_or(shared.config.agent.budget);
+    let steps = req.steps.unwrap_or(shared.config.agent.steps);
+    if budget == 0 {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "a budget of 0 tokens cannot even read the request; give a budget of at least a few hundred".into(),
+        ));
+    }
+    let s = shared.clone();
+    let answer = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        let repo = Repo::open(&s.repo_path).map_err(internal)?;
+        let nb = Notebook::open(&s.state_dir)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                ApiError(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no notebook yet: the first sleep has not finished".into(),
+                )
+            })?;
+        let head = repo.head().map_err(internal)?.map(|c| c.to_string());
+        let mut tools = NotebookTools::new(&nb, Some(&repo));
+        let prediction = agent::run(
+            &mut OfflinePolicy::default(),
+            &mut tools,
+            &req.request,
+            budget,
+            steps,
+        );
+        let mut v = serde_json::to_value(&prediction).map_err(internal)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("notebook_commit".into(), json!(nb.info.commit));
+            o.insert("stale".into(), json!(nb.info.commit != head));
+        }
+        Ok(v)
+    })
+    .await
+    .map_err(internal)??;
+    shared.record_prediction(started.elapsed());
+    Ok(axum::Json(answer))
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let s = shared.clone();
+    let age = tokio::task::spawn_blocking(move || s.notebook_age_seconds())
+        .await
+        .ok()
+        .flatten();
+    let text = render_metrics(&shared.metrics(), age, shared.sleeping());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

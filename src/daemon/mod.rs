@@ -1,0 +1,196 @@
+//! `swe-sleep daemon`: keeps a checkout's notebook current while it is idle
+//! and answers predictions over HTTP on loopback.
+//!
+//! - [`lock`]: one daemon per repository (a lock file in the state directory);
+//! - [`watch`](mod@watch): change detection (notify, HEAD polling, rescans) and
+//!   the scheduler that sleeps once changes have settled;
+//! - [`api`]: the HTTP routes (`/healthz`, `/status`, `/predict`, `/metrics`);
+//! - [`state`]: what the handlers and the scheduler share, and the metrics.
+//!
+//! [`run`] is the whole daemon: it returns when `shutdown` resolves, after
+//! the server has stopped taking requests and a running sleep has finished
+//! (or the shutdown deadline has passed), with the lock removed.
+//!
+//! Depends on `agent`, `notebook`, `git`, `config`; only the CLI depends on it.
+
+pub mod api;
+pub mod lock;
+pub mod state;
+pub mod watch;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch as signal};
+
+use crate::config::Config;
+
+pub use lock::{DaemonLock, LOCK_FILE};
+pub use state::Shared;
+
+/// What a daemon serves, where, and how it paces itself.
+#[derive(Debug)]
+pub struct DaemonConfig {
+    /// The repository (work tree, or a git directory for a bare clone).
+    pub repo: PathBuf,
+    pub state_dir: PathBuf,
+    pub config: Config,
+    /// Where to listen; port 0 picks a free port (see `bound`).
+    pub listen: SocketAddr,
+    /// No file event for this long means the changes have settled.
+    pub quiet_period: Duration,
+    /// How often HEAD is read.
+    pub head_poll: Duration,
+    /// How often the tree is rescanned when files cannot be watched.
+    pub rescan_interval: Duration,
+    /// How long shutdown waits for a running sleep.
+    pub shutdown_deadline: Duration,
+    /// Told the bound address once the server listens.
+    pub bound: Option<oneshot::Sender<SocketAddr>>,
+}
+
+impl DaemonConfig {
+    /// Defaults: loopback port 7878, 2 s quiet period, HEAD read every 2 s,
+    /// rescans every 30 s, 5 s shutdown deadline.
+    pub fn new(repo: PathBuf, state_dir: PathBuf, config: Config) -> DaemonConfig {
+        DaemonConfig {
+            repo,
+            state_dir,
+            config,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            quiet_period: Duration::from_secs(2),
+            head_poll: Duration::from_secs(2),
+            rescan_interval: Duration::from_secs(30),
+            shutdown_deadline: Duration::from_secs(5),
+            bound: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(
+        "a daemon (pid {pid}, listening on {addr}) already serves this repository; its lock is {}",
+        path.display()
+    )]
+    Locked {
+        path: PathBuf,
+        pid: u32,
+        addr: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Server(std::io::Error),
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+}
+
+impl DaemonError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> DaemonError {
+        DaemonError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Runs the daemon until `shutdown` resolves.
+pub async fn run(
+    mut config: DaemonConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    // Fail early on something that is not a repository.
+    {
+        let path = config.repo.clone();
+        tokio::task::spawn_blocking(move || crate::git::Repo::open(&path).map(|_| ()))
+            .await
+            .map_err(|e| DaemonError::Server(std::io::Error::other(e)))??;
+    }
+    let lock = DaemonLock::acquire(&config.state_dir, &config.listen.to_string())?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| DaemonError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(DaemonError::Server)?;
+    lock.set_addr(&addr.to_string())?;
+    tracing::info!(
+        "serving {} on http://{addr} (notebook in {})",
+        config.repo.display(),
+        config.state_dir.display()
+    );
+    if let Some(tx) = config.bound.take() {
+        let _ = tx.send(addr);
+    }
+
+    let shared = Arc::new(Shared::new(
+        config.repo.clone(),
+        config.state_dir.clone(),
+        config.config.clone(),
+    ));
+    let (stop_tx, stop_rx) = signal::channel(false);
+    let timings = watch::WatchTimings {
+        quiet_period: config.quiet_period,
+        head_poll: config.head_poll,
+        rescan_interval: config.rescan_interval,
+    };
+    let mut scheduler = tokio::spawn(watch::scheduler(shared.clone(), timings, stop_rx.clone()));
+    let mut server_stop = stop_rx.clone();
+    let mut server = tokio::spawn(
+        axum::serve(listener, api::router(shared))
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            })
+            .into_future(),
+    );
+
+    let mut failure = None;
+    tokio::select! {
+        () = shutdown => tracing::info!("shutting down"),
+        r = &mut server => {
+            failure = Some(match r {
+                Ok(Ok(())) => DaemonError::Server(std::io::Error::other("the server stopped")),
+                Ok(Err(e)) => DaemonError::Server(e),
+                Err(e) => DaemonError::Server(std::io::Error::other(e)),
+            });
+        }
+    }
+    let _ = stop_tx.send(true);
+    let deadline = tokio::time::Instant::now() + config.shutdown_deadline;
+    if failure.is_none()
+        && tokio::time::timeout_at(deadline, &mut server)
+            .await
+            .is_err()
+    {
+        tracing::warn!("open connections did not close in time");
+        server.abort();
+    }
+    if tokio::time::timeout_at(deadline, &mut scheduler)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the running sleep did not finish within {:?}; leaving it (the notebook keeps its previous snapshot)",
+            config.shutdown_deadline
+        );
+        scheduler.abort();
+    }
+    drop(lock);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,178 @@
+//! State shared by the HTTP handlers and the sleep scheduler: where the
+//! repository and notebook live, whether a sleep is running, and the
+//! counters behind `/metrics`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::notebook::Store;
+
+/// Everything a handler or the scheduler needs; shared behind an `Arc`.
+#[derive(Debug)]
+pub struct Shared {
+    /// The repository path (work tree or git directory), opened afresh on
+    /// each blocking task: a `Repo` is not shared across awaits.
+    pub repo_path: PathBuf,
+    pub state_dir: PathBuf,
+    pub config: Config,
+    sleeping: AtomicBool,
+    metrics: Mutex<Metrics>,
+}
+
+/// Counters since the daemon started.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    pub sleeps_total: u64,
+    pub sleep_failures_total: u64,
+    pub sleep_seconds_total: f64,
+    pub last_sleep_seconds: f64,
+    pub predictions_total: u64,
+    pub predict_latency_seconds_sum: f64,
+    pub predict_latency_seconds_count: u64,
+}
+
+impl Shared {
+    pub fn new(repo_path: PathBuf, state_dir: PathBuf, config: Config) -> Shared {
+        Shared {
+            repo_path,
+            state_dir,
+            config,
+            sleeping: AtomicBool::new(false),
+            metrics: Mutex::new(Metrics::default()),
+        }
+    }
+
+    pub fn sleeping(&self) -> bool {
+        self.sleeping.load(Ordering::SeqCst)
+    }
+
+    pub fn set_sleeping(&self, on: bool) {
+        self.sleeping.store(on, Ordering::SeqCst);
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        self.metrics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Metrics)) {
+        f(&mut self.metrics.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub fn record_sleep(&self, took: Duration, ok: bool) {
+        self.update(|m| {
+            let s = took.as_secs_f64();
+            if ok {
+                m.sleeps_total += 1;
+            } else {
+                m.sleep_failures_total += 1;
+            }
+            m.sleep_seconds_total += s;
+            m.last_sleep_seconds = s;
+        });
+    }
+
+    pub fn record_prediction(&self, took: Duration) {
+        self.update(|m| {
+            m.predictions_total += 1;
+            m.predict_latency_seconds_sum += took.as_secs_f64();
+            m.predict_latency_seconds_count += 1;
+        });
+    }
+
+    /// Seconds since the newest finished sleep; `None` without a notebook.
+    /// Blocking (a small SQLite read).
+    pub fn notebook_age_seconds(&self) -> Option<u64> {
+        let store = Store::open_existing(&self.state_dir).ok()??;
+        let built: u64 = store.meta("built_at").ok()??.parse().ok()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Some(now.saturating_sub(built))
+    }
+}
+
+/// The Prometheus text exposition of `m` (and the notebook's age).
+pub fn render_metrics(m: &Metrics, notebook_age: Option<u64>, sleeping: bool) -> String {
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        let _ = writeln!(out, "{name} {value}");
+    };
+    metric(
+        "swe_sleep_notebook_age_seconds",
+        "gauge",
+        "Seconds since the newest notebook was built (NaN when there is none).",
+        notebook_age.map_or_else(|| "NaN".into(), |a| a.to_string()),
+    );
+    metric(
+        "swe_sleep_sleeping",
+        "gauge",
+        "1 while a sleep is running.",
+        u8::from(sleeping).to_string(),
+    );
+    metric(
+        "swe_sleep_sleeps_total",
+        "counter",
+        "Sleeps finished since the daemon started.",
+        m.sleeps_total.to_string(),
+    );
+    metric(
+        "swe_sleep_sleep_failures_total",
+        "counter",
+        "Sleeps that failed since the daemon started.",
+        m.sleep_failures_total.to_string(),
+    );
+    metric(
+        "swe_sleep_sleep_seconds_total",
+        "counter",
+        "Wall time spent sleeping.",
+        m.sleep_seconds_total.to_string(),
+    );
+    metric(
+        "swe_sleep_predictions_total",
+        "counter",
+        "Predictions served.",
+        m.predictions_total.to_string(),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP swe_sleep_predict_latency_seconds Time to answer POST /predict.\n\
+         # TYPE swe_sleep_predict_latency_seconds summary\n\
+         swe_sleep_predict_latency_seconds_sum {}\n\
+         swe_sleep_predict_latency_seconds_count {}",
+        m.predict_latency_seconds_sum, m.predict_latency_seconds_count
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_text_has_every_series() {
+        let m = Metrics {
+            predictions_total: 3,
+            ..Metrics::default()
+        };
+        let text = render_metrics(&m, Some(5), false);
+        for line in [
+            "swe_sleep_notebook_age_seconds 5",
+            "swe_sleep_sleeps_total 0",
+            "swe_sleep_sleep_seconds_total 0",
+            "swe_sleep_predictions_total 3",
+            "swe_sleep_predict_latency_seconds_sum 0",
+            "swe_sleep_predict_latency_seconds_count 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+    }
+}

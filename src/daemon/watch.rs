@@ -1,0 +1,329 @@
+//! Change detection and the sleep scheduler.
+//!
+//! Three sources say "something may have changed": file events from notify
+//! (debounced, filtered by the notebook's ignore rules), a HEAD poll through
+//! git2, and, when the OS refuses a watcher, a periodic rescan timer. The
+//! scheduler waits until changes have settled for the quiet period, then
+//! runs one sleep on a blocking thread; sleeps never overlap, because the
+//! scheduler awaits each one before it looks at the next change.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use notify::RecursiveMode;
+use tokio::sync::{mpsc, watch};
+
+use crate::git::IGNORE_FILE;
+use crate::git::Repo;
+use crate::notebook::{self, NoProgress, Target};
+
+use super::state::Shared;
+
+/// Why the scheduler woke up (for logs).
+#[derive(Debug, Clone)]
+pub enum Change {
+    Files(usize),
+    Head(Option<String>),
+    Rescan,
+}
+
+/// Timings of change detection.
+#[derive(Debug, Clone)]
+pub struct WatchTimings {
+    pub quiet_period: Duration,
+    pub head_poll: Duration,
+    pub rescan_interval: Duration,
+}
+
+/// Decides which changed paths matter: not `.git/`, not the state
+/// directory, not `target/`, not what `.gitignore`, `.git/info/exclude`
+/// or `.swe-sleepignore` at the root leave out.
+pub struct PathFilter {
+    root: PathBuf,
+    state_dir: PathBuf,
+    ignore: Gitignore,
+}
+
+impl PathFilter {
+    pub fn new(root: &Path, state_dir: &Path) -> PathFilter {
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let state_dir = state_dir
+            .canonicalize()
+            .unwrap_or_else(|_| state_dir.to_path_buf());
+        let mut b = GitignoreBuilder::new(&root);
+        for file in [
+            root.join(".gitignore"),
+            root.join(".git/info/exclude"),
+            root.join(IGNORE_FILE),
+        ] {
+            if file.is_file()
+                && let Some(e) = b.add(&file)
+            {
+                tracing::debug!("ignore rules in {}: {e}", file.display());
+            }
+        }
+        let ignore = b.build().unwrap_or_else(|_| Gitignore::empty());
+        PathFilter {
+            root,
+            state_dir,
+            ignore,
+        }
+    }
+
+    /// Whether a change at `path` (absolute) can change the notebook.
+    pub fn relevant(&self, path: &Path) -> bool {
+        if path.starts_with(&self.state_dir) {
+            return false;
+        }
+        let Ok(rel) = path.strip_prefix(&self.root) else {
+            return false;
+        };
+        let first = rel.components().next().map(|c| c.as_os_str());
+        if first.is_none_or(|c| c == ".git" || c == "target" || c == ".swe-sleep") {
+            return false;
+        }
+        !self
+            .ignore
+            .matched_path_or_any_parents(rel, path.is_dir())
+            .is_ignore()
+    }
+}
+
+/// Runs until `stop` turns true: the first sleep at once, then one sleep
+/// per settled burst of changes. Returns after the running sleep (if any).
+pub async fn scheduler(
+    shared: Arc<Shared>,
+    timings: WatchTimings,
+    mut stop: watch::Receiver<bool>,
+) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Change>();
+    let work_dir = {
+        let path = shared.repo_path.clone();
+        tokio::task::spawn_blocking(move || {
+            Repo::open(&path)
+                .ok()
+                .and_then(|r| r.work_dir().map(Path::to_path_buf))
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    // Kept alive for as long as the scheduler runs.
+    let _watcher = match &work_dir {
+        Some(root) => start_watcher(root, &shared.state_dir, tx.clone()),
+        None => None,
+    };
+    if work_dir.is_some() && _watcher.is_none() {
+        tokio::spawn(rescan_timer(
+            timings.rescan_interval,
+            tx.clone(),
+            stop.clone(),
+        ));
+    }
+    tokio::spawn(head_poll(
+        shared.clone(),
+        timings.head_poll,
+        tx.clone(),
+        stop.clone(),
+    ));
+    drop(tx);
+    let target = if work_dir.is_some() {
+        Target::WorkTree
+    } else {
+        Target::Rev("HEAD".into())
+    };
+
+    // The first sleep is due at once.
+    let mut due: Option<Instant> = Some(Instant::now());
+    let mut first_change: Option<Instant> = Some(Instant::now());
+    // However busy the tree, a burst of changes waits at most this long.
+    let max_wait = (timings.quiet_period * 15).max(Duration::from_secs(30));
+    loop {
+        let sleep_at = due.map(tokio::time::Instant::from_std);
+        tokio::select! {
+            () = stopped(&mut stop) => break,
+            change = rx.recv() => {
+                let Some(change) = change else { break };
+                tracing::debug!("change: {change:?}");
+                let now = Instant::now();
+                let first = *first_change.get_or_insert(now);
+                due = Some((now + timings.quiet_period).min(first + max_wait));
+            }
+            _ = async { tokio::time::sleep_until(sleep_at.expect("guarded")).await }, if sleep_at.is_some() => {
+                due = None;
+                first_change = None;
+                run_sleep(&shared, &target).await;
+            }
+        }
+    }
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// One sleep on a blocking thread, with a fresh `Repo`.
+async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
+    shared.set_sleeping(true);
+    let started = Instant::now();
+    let (path, state, config, target) = (
+        shared.repo_path.clone(),
+        shared.state_dir.clone(),
+        shared.config.clone(),
+        target.clone(),
+    );
+    let result = tokio::task::spawn_blocking(move || {
+        let repo = Repo::open(&path)?;
+        notebook::sleep(&repo, &state, &target, &config, &NoProgress).map_err(anyhow::Error::from)
+    })
+    .await;
+    let took = started.elapsed();
+    match result {
+        Ok(Ok(report)) => {
+            tracing::info!(
+                "slept in {:.2}s: {} files, {} new blobs, {} commits mined (at {})",
+                took.as_secs_f64(),
+                report.counts.files,
+                report.blobs_new,
+                report.commits_mined,
+                report.commit.as_deref().unwrap_or("no commit")
+            );
+            shared.record_sleep(took, true);
+        }
+        Ok(Err(e)) => {
+            tracing::warn!("sleep failed: {e:#}");
+            shared.record_sleep(took, false);
+        }
+        Err(e) => {
+            tracing::warn!("sleep task failed: {e}");
+            shared.record_sleep(took, false);
+        }
+    }
+    shared.set_sleeping(false);
+}
+
+/// A debounced recursive watcher on `root`, or `None` (with a warning)
+/// when the OS refuses one.
+fn start_watcher(
+    root: &Path,
+    state_dir: &Path,
+    tx: mpsc::UnboundedSender<Change>,
+) -> Option<
+    notify_debouncer_full::Debouncer<
+        notify::RecommendedWatcher,
+        notify_debouncer_full::RecommendedCache,
+    >,
+> {
+    let filter = PathFilter::new(root, state_dir);
+    let handler = move |res: notify_debouncer_full::DebounceEventResult| match res {
+        Ok(events) => {
+            let n = events
+                .iter()
+                .filter(|e| e.paths.iter().any(|p| filter.relevant(p)))
+                .count();
+            if n > 0 {
+                let _ = tx.send(Change::Files(n));
+            }
+        }
+        Err(errors) => {
+            for e in errors {
+                tracing::warn!("file watcher: {e}");
+            }
+            let _ = tx.send(Change::Rescan);
+        }
+    };
+    let mut debouncer =
+        match notify_debouncer_full::new_debouncer(Duration::from_millis(200), None, handler) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!("cannot watch files ({e}); rescanning periodically instead");
+                return None;
+            }
+        };
+    if let Err(e) = debouncer.watch(root, RecursiveMode::Recursive) {
+        tracing::warn!(
+            "cannot watch {} ({e}); rescanning periodically instead",
+            root.display()
+        );
+        return None;
+    }
+    Some(debouncer)
+}
+
+/// Reports a change every `every` (the fallback when files cannot be watched).
+async fn rescan_timer(
+    every: Duration,
+    tx: mpsc::UnboundedSender<Change>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            () = stopped(&mut stop) => return,
+            _ = tick.tick() => if tx.send(Change::Rescan).is_err() { return },
+        }
+    }
+}
+
+/// Reports a change whenever HEAD points at another commit.
+async fn head_poll(
+    shared: Arc<Shared>,
+    every: Duration,
+    tx: mpsc::UnboundedSender<Change>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let read_head = |path: PathBuf| async move {
+        tokio::task::spawn_blocking(move || {
+            Repo::open(&path)
+                .and_then(|r| r.head())
+                .map(|h| h.map(|c| c.to_string()))
+        })
+        .await
+        .ok()
+        .and_then(Result::ok)
+    };
+    let mut last = read_head(shared.repo_path.clone()).await;
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            () = stopped(&mut stop) => return,
+            _ = tick.tick() => {
+                let Some(head) = read_head(shared.repo_path.clone()).await else { continue };
+                if Some(&head) != last.as_ref() {
+                    tracing::info!("HEAD moved to {}", head.as_deref().unwrap_or("nothing"));
+                    last = Some(head.clone());
+                    if tx.send(Change::Head(head)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_skips_git_state_target_and_ignored_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(root.join(".gitignore"), "*.log\nbuild/\n").unwrap();
+        std::fs::create_dir_all(root.join("state")).unwrap();
+        let f = PathFilter::new(&root, &root.join("state"));
+        assert!(f.relevant(&root.join("src/lib.rs")));
+        assert!(!f.relevant(&root.join(".git/index")));
+        assert!(!f.relevant(&root.join("state/notebook.sqlite")));
+        assert!(!f.relevant(&root.join("target/debug/x")));
+        assert!(!f.relevant(&root.join("run.log")));
+        assert!(!f.relevant(&root.join("build/out.txt")));
+        assert!(!f.relevant(Path::new("/elsewhere/a.rs")));
+    }
+}

@@ -1,0 +1,197 @@
+//! `swe-sleep daemon` beside a checkout, in process: it sleeps at start,
+//! answers `/healthz`, `/status`, `/predict` and `/metrics`, follows a new
+//! commit, refuses a second daemon on the same state directory, and removes
+//! its lock on shutdown.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use swe_sleep::config::Config;
+use swe_sleep::daemon::{self, DaemonConfig, LOCK_FILE};
+
+use support::{fixture_copy, git, temp_dir};
+
+/// One HTTP/1.1 request with `Connection: close`; returns (status, body).
+fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").expect("a header block");
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    let chunked = head.lines().any(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("transfer-encoding: chunked")
+    });
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n..];
+        s = s.strip_prefix("\r\n").unwrap_or(s);
+    }
+    out
+}
+
+fn json(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let (code, text) = http(addr, method, path, body);
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+    (code, v)
+}
+
+/// Polls `/status` until `pred` holds, for up to `secs`.
+fn wait_status(addr: SocketAddr, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (code, v) = json(addr, "GET", "/status", None);
+        if code == 200 && pred(&v) {
+            return v;
+        }
+        assert!(Instant::now() < until, "status never matched; last: {v}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn config(repo: &Path, state: &Path) -> DaemonConfig {
+    let mut c = DaemonConfig::new(repo.to_path_buf(), state.to_path_buf(), Config::default());
+    c.listen = "127.0.0.1:0".parse().unwrap();
+    c.quiet_period = Duration::from_millis(300);
+    c.head_poll = Duration::from_millis(300);
+    c
+}
+
+#[test]
+fn daemon_follows_commits_and_serves_predictions() {
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("daemon-state-");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut cfg = config(repo.path(), state.path());
+    cfg.bound = Some(bound_tx);
+    let handle = rt.spawn(daemon::run(cfg, async {
+        let _ = stop_rx.await;
+    }));
+    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+
+    assert_eq!(http(addr, "GET", "/healthz", None), (200, "ok".to_string()));
+
+    let head = git(repo.path(), &["rev-parse", "HEAD"]).trim().to_string();
+    let st = wait_status(addr, 60, |v| v["commit"] == head.as_str());
+    assert_eq!(st["up_to_date"], true, "{st}");
+    assert!(st["sleeping"].is_boolean(), "{st}");
+    assert!(st["last_sleep_seconds"].as_f64().is_some(), "{st}");
+
+    let (code, p) = json(
+        addr,
+        "POST",
+        "/predict",
+        Some(r#"{"request": "Add unit conversion for teaspoons", "budget": 4000, "steps": 12}"#),
+    );
+    assert_eq!(code, 200, "{p}");
+    let files: Vec<&str> = p["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"src/units.rs"), "{files:?}");
+    assert!(p["tokens_used"].as_u64().unwrap() <= p["budget"].as_u64().unwrap());
+    assert_eq!(p["budget"], 4000);
+    assert_eq!(p["notebook_commit"], head.as_str());
+    assert_eq!(p["stale"], false);
+
+    // A new commit: the notebook follows.
+    std::fs::write(
+        repo.path().join("src/pantry.rs"),
+        "//! The pantry.\npub fn shelves() -> u32 {\n    3\n}\n",
+    )
+    .unwrap();
+    git(repo.path(), &["add", "src/pantry.rs"]);
+    git(repo.path(), &["commit", "-q", "-m", "Add a pantry"]);
+    let new_head = git(repo.path(), &["rev-parse", "HEAD"]).trim().to_string();
+    assert_ne!(new_head, head);
+    wait_status(addr, 20, |v| v["commit"] == new_head.as_str());
+
+    let (code, metrics) = http(addr, "GET", "/metrics", None);
+    assert_eq!(code, 200);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "swe_sleep_predictions_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("swe_sleep_predict_latency_seconds_count 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("swe_sleep_notebook_age_seconds "),
+        "{metrics}"
+    );
+
+    // Bad requests.
+    let (code, e) = json(addr, "POST", "/predict", Some("{not json"));
+    assert_eq!(code, 400, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("JSON"), "{e}");
+    let (code, _) = json(addr, "POST", "/predict", Some(r#"{"request": "  "}"#));
+    assert_eq!(code, 400);
+    let (code, _) = json(
+        addr,
+        "POST",
+        "/predict",
+        Some(r#"{"request": "x", "budget": 0}"#),
+    );
+    assert_eq!(code, 400);
+
+    // A second daemon on the same state directory is refused.
+    let lock = state.path().join(LOCK_FILE);
+    assert!(lock.is_file());
+    let second = rt.block_on(daemon::run(config(repo.path(), state.path()), async {}));
+    let msg = second.expect_err("a second daemon must fail").to_string();
+    assert!(msg.contains(LOCK_FILE), "{msg}");
+    assert!(msg.contains(&addr.to_string()), "{msg}");
+    assert!(msg.contains(&std::process::id().to_string()), "{msg}");
+
+    // Clean shutdown removes the lock.
+    stop_tx.send(()).unwrap();
+    rt.block_on(handle).unwrap().expect("clean shutdown");
+    assert!(!lock.exists(), "the lock outlived the daemon");
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "still listening after shutdown"
+    );
+}
