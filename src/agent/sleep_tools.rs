@@ -3,6 +3,7 @@
 //! object database.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::git::{Oid, Repo};
 use crate::notebook::Notebook;
@@ -28,14 +29,47 @@ const HISTORY_MAX_FILES: usize = 30;
 /// Depth of each list before fusion.
 const LIST_DEPTH: usize = 60;
 
+/// Symbol name key -> (defining file, kind).
+type SymbolMap = HashMap<String, Vec<(String, String)>>;
+
+/// The in-memory indexes the sleep arm's search builds from a notebook.
+/// They depend only on the notebook's snapshot, so a long-lived process
+/// (the daemon) builds them once per snapshot and shares them between
+/// requests ([`NotebookTools::with_indexes`]).
+pub struct SearchIndexes {
+    /// `built_at` of the notebook they were built from.
+    pub built_at: u64,
+    cards: Arc<Bm25>,
+    symbols: Arc<SymbolMap>,
+}
+
+impl std::fmt::Debug for SearchIndexes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndexes")
+            .field("built_at", &self.built_at)
+            .field("symbols", &self.symbols.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SearchIndexes {
+    pub fn build(nb: &Notebook) -> SearchIndexes {
+        SearchIndexes {
+            built_at: nb.info.built_at,
+            cards: Arc::new(Bm25::new(card_docs(nb))),
+            symbols: Arc::new(build_symbol_map(nb)),
+        }
+    }
+}
+
 pub struct NotebookTools<'a> {
     nb: &'a Notebook,
     repo: Option<&'a Repo>,
     paths: Vec<String>,
-    cards: Option<Bm25>,
+    cards: Option<Arc<Bm25>>,
     /// The card index being built on another thread (started in `new`).
     cards_building: Option<std::thread::JoinHandle<Bm25>>,
-    symbols: Option<HashMap<String, Vec<(String, String)>>>,
+    symbols: Option<Arc<SymbolMap>>,
 }
 
 impl<'a> NotebookTools<'a> {
@@ -53,6 +87,23 @@ impl<'a> NotebookTools<'a> {
         }
     }
 
+    /// Tools that reuse indexes built earlier from the same snapshot.
+    pub fn with_indexes(
+        nb: &'a Notebook,
+        repo: Option<&'a Repo>,
+        indexes: &SearchIndexes,
+    ) -> NotebookTools<'a> {
+        let paths = nb.files().iter().map(|f| f.path.clone()).collect();
+        NotebookTools {
+            nb,
+            repo,
+            paths,
+            cards: Some(indexes.cards.clone()),
+            cards_building: None,
+            symbols: Some(indexes.symbols.clone()),
+        }
+    }
+
     fn card_index(&mut self) -> &Bm25 {
         if self.cards.is_none() {
             let built = self.cards_building.take().and_then(|h| h.join().ok());
@@ -60,24 +111,16 @@ impl<'a> NotebookTools<'a> {
                 Some(b) => b,
                 None => Bm25::new(card_docs(self.nb)),
             };
-            self.cards = Some(index);
+            self.cards = Some(Arc::new(index));
         }
-        self.cards.as_ref().expect("just built")
+        self.cards.as_deref().expect("just built")
     }
 
-    fn symbol_map(&mut self) -> &HashMap<String, Vec<(String, String)>> {
+    fn symbol_map(&mut self) -> &SymbolMap {
         if self.symbols.is_none() {
-            let mut map: HashMap<String, Vec<(String, String)>> = HashMap::new();
-            for (name, path, kind) in self.nb.all_symbols().unwrap_or_default() {
-                let key = symbol_key(&name);
-                let e = map.entry(key).or_default();
-                if !e.iter().any(|(p, _)| *p == path) {
-                    e.push((path, kind));
-                }
-            }
-            self.symbols = Some(map);
+            self.symbols = Some(Arc::new(build_symbol_map(self.nb)));
         }
-        self.symbols.as_ref().expect("just built")
+        self.symbols.as_deref().expect("just built")
     }
 
     /// The fused search behind the `search` tool.
@@ -245,6 +288,18 @@ impl<'a> NotebookTools<'a> {
             None => ToolOutput::error(format!("no readable file {path}"), max),
         }
     }
+}
+
+/// Symbols by match key, each with its defining files.
+fn build_symbol_map(nb: &Notebook) -> SymbolMap {
+    let mut map: SymbolMap = HashMap::new();
+    for (name, path, kind) in nb.all_symbols().unwrap_or_default() {
+        let e = map.entry(symbol_key(&name)).or_default();
+        if !e.iter().any(|(p, _)| *p == path) {
+            e.push((path, kind));
+        }
+    }
+    map
 }
 
 /// What the card index searches: each card's purpose and symbols. Paths,

@@ -122,7 +122,8 @@ async fn predict(
                 )
             })?;
         let head = repo.head().map_err(internal)?.map(|c| c.to_string());
-        let mut tools = NotebookTools::new(&nb, Some(&repo));
+        let indexes = s.indexes_for(&nb);
+        let mut tools = NotebookTools::with_indexes(&nb, Some(&repo), &indexes);
         let prediction = agent::run(
             &mut OfflinePolicy::default(),
             &mut tools,

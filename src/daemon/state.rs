@@ -4,11 +4,14 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::agent::sleep_tools::SearchIndexes;
 use crate::config::Config;
+use crate::notebook::Notebook;
 use crate::notebook::Store;
 
 /// Everything a handler or the scheduler needs; shared behind an `Arc`.
@@ -21,6 +24,9 @@ pub struct Shared {
     pub config: Config,
     sleeping: AtomicBool,
     metrics: Mutex<Metrics>,
+    /// Search indexes of the newest notebook, shared by predictions until
+    /// a sleep writes a new snapshot.
+    indexes: Mutex<Option<Arc<SearchIndexes>>>,
 }
 
 /// Counters since the daemon started.
@@ -43,7 +49,21 @@ impl Shared {
             config,
             sleeping: AtomicBool::new(false),
             metrics: Mutex::new(Metrics::default()),
+            indexes: Mutex::new(None),
         }
+    }
+
+    /// The search indexes for `nb`: the cached ones when they were built
+    /// from the same snapshot, else built now (outside the lock) and cached.
+    pub fn indexes_for(&self, nb: &Notebook) -> Arc<SearchIndexes> {
+        if let Some(cached) = self.indexes.lock().expect("indexes lock").as_ref()
+            && cached.built_at == nb.info.built_at
+        {
+            return cached.clone();
+        }
+        let built = Arc::new(SearchIndexes::build(nb));
+        *self.indexes.lock().expect("indexes lock") = Some(built.clone());
+        built
     }
 
     pub fn sleeping(&self) -> bool {
