@@ -74,7 +74,6 @@ pub struct Prediction {
     pub tokens_used: u64,
     pub request_tokens: u64,
     /// Tokens of context read with the request (paper setting; else 0).
-    #[serde(default)]
     pub context_tokens: u64,
     pub steps: u32,
     pub trace: Vec<TraceStep>,

@@ -210,15 +210,9 @@ pub fn files_output_with(
             )
         })
         .collect();
-    let (text, kept, tokens) = render_blocks(header, &blocks, max_tokens);
-    let truncated = kept < items.len();
-    items.truncate(kept);
-    ToolOutput {
-        text,
-        data: ToolData::Files { items },
-        tokens,
-        truncated,
-    }
+    fit_items(header, &blocks, items, max_tokens, |items| {
+        ToolData::Files { items }
+    })
 }
 
 fn evidence_suffix(e: &str) -> String {
@@ -256,12 +250,26 @@ pub fn prs_output(
             )
         })
         .collect();
-    let (text, kept, tokens) = render_blocks(header, &blocks, max_tokens);
+    fit_items(header, &blocks, items, max_tokens, |items| ToolData::Prs {
+        items,
+    })
+}
+
+/// Renders `blocks` (one per item) under `header` within `max_tokens`, and
+/// keeps exactly the items whose blocks made it into the text.
+fn fit_items<T>(
+    header: &str,
+    blocks: &[String],
+    mut items: Vec<T>,
+    max_tokens: u64,
+    data: impl FnOnce(Vec<T>) -> ToolData,
+) -> ToolOutput {
+    let (text, kept, tokens) = render_blocks(header, blocks, max_tokens);
     let truncated = kept < items.len();
     items.truncate(kept);
     ToolOutput {
         text,
-        data: ToolData::Prs { items },
+        data: data(items),
         tokens,
         truncated,
     }
