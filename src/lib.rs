@@ -15,5 +15,6 @@ pub mod eval;
 pub mod git;
 pub mod notebook;
 pub mod parse;
+pub mod secret;
 pub mod text;
 pub mod tokens;
