@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::SecretSource;
+
 /// Environment variables with the `SWE_SLEEP_` prefix that are not settings.
 const RESERVED_ENV: &[&str] = &["SWE_SLEEP_LOG"];
 
@@ -28,6 +30,7 @@ pub struct Config {
     pub index: IndexConfig,
     pub history: HistoryConfig,
     pub agent: AgentConfig,
+    pub github: GithubConfig,
 }
 
 /// What the notebook reads from a tree.
@@ -111,6 +114,58 @@ impl Default for AgentConfig {
     }
 }
 
+/// The GitHub service: webhooks, the API client, comments, polling.
+/// Secrets are never written here: each names an environment variable or a
+/// file (`token = { env = "GITHUB_TOKEN" }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GithubConfig {
+    /// The repository served, `owner/name`; deliveries for another are
+    /// ignored. Empty: any (and `--poll` refuses to start).
+    pub repo: String,
+    /// The REST API root (`https://HOST/api/v3` for GitHub Enterprise).
+    pub api_url: String,
+    /// A personal or fine-grained token, for local use.
+    pub token: SecretSource,
+    /// A GitHub App (for the service): its id, private key and, if known,
+    /// the installation id (0: looked up from the repository).
+    pub app_id: u64,
+    pub app_key: SecretSource,
+    pub installation_id: u64,
+    /// The webhook secret; without it `POST /github/webhook` is not served.
+    pub webhook_secret: SecretSource,
+    /// Post (and update in place) one comment with the prediction.
+    pub comments: bool,
+    /// Issues trigger when opened with, or labelled with, this label;
+    /// empty: every opened issue triggers.
+    pub issue_label: String,
+    /// The comment command, honoured only from users with write access.
+    pub command: String,
+    /// `--poll`: seconds between two polls of open pull requests and issues.
+    pub poll_interval_secs: u64,
+    /// Attempts per job before it is marked failed.
+    pub max_attempts: u32,
+}
+
+impl Default for GithubConfig {
+    fn default() -> Self {
+        GithubConfig {
+            repo: String::new(),
+            api_url: "https://api.github.com".into(),
+            token: SecretSource::default(),
+            app_id: 0,
+            app_key: SecretSource::default(),
+            installation_id: 0,
+            webhook_secret: SecretSource::default(),
+            comments: false,
+            issue_label: String::new(),
+            command: "/swe-sleep predict".into(),
+            poll_interval_secs: 60,
+            max_attempts: 5,
+        }
+    }
+}
+
 impl Config {
     /// Loads defaults, then the file (if `explicit` is given it must exist;
     /// otherwise `<repo_root>/swe-sleep.toml` is read when present), then the
@@ -138,6 +193,7 @@ impl Config {
             origin: origin.clone(),
             message: e.to_string(),
         })?;
+        refuse_secret_values(&table, &origin)?;
         let from_env = apply_env(&mut table, env)?;
         Config::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Invalid {
             origin: match (from_env.is_empty(), text.is_empty()) {
@@ -157,6 +213,32 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
+/// A key whose default is a table (a [`SecretSource`]) must be a table in
+/// the file too. Checked before serde sees it, because serde's error would
+/// quote the value, and the value is likely the secret itself.
+fn refuse_secret_values(table: &toml::Table, origin: &str) -> Result<(), ConfigError> {
+    let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
+    for (section, keys) in defaults
+        .iter()
+        .filter_map(|(s, v)| Some((s, v.as_table()?)))
+    {
+        let Some(given) = table.get(section).and_then(toml::Value::as_table) else {
+            continue;
+        };
+        for (key, _) in keys.iter().filter(|(_, v)| v.is_table()) {
+            if given.get(key).is_some_and(|v| !v.is_table()) {
+                return Err(ConfigError::Invalid {
+                    origin: origin.to_string(),
+                    message: format!(
+                        "`{section}.{key}` says where a secret is read from, not the secret: write {key} = {{ env = \"VAR\" }} or {key} = {{ file = \"path\" }}"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `SWE_SLEEP_INDEX_MAX_FILE_BYTES=5000` sets `index.max_file_bytes`. The
 /// value is read as a TOML value (number, bool, array) or else as a string.
 /// Returns the names of the variables applied.
@@ -164,7 +246,7 @@ fn apply_env(
     table: &mut toml::Table,
     env: &[(String, String)],
 ) -> Result<Vec<String>, ConfigError> {
-    const SECTIONS: &[&str] = &["index", "history", "agent"];
+    const SECTIONS: &[&str] = &["index", "history", "agent", "github"];
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
     let mut applied = Vec::new();
     for (name, value) in env {
@@ -202,6 +284,19 @@ fn apply_env(
                         .map(|k| format!("`{k}`"))
                         .collect::<Vec<_>>()
                         .join(", ")
+                ),
+            });
+        }
+        let is_secret_source = defaults
+            .get(section)
+            .and_then(|t| t.get(key))
+            .is_some_and(toml::Value::is_table);
+        if is_secret_source {
+            // Never echo the value: it may well be the secret itself.
+            return Err(ConfigError::Invalid {
+                origin: format!("environment variable {name}"),
+                message: format!(
+                    "`{section}.{key}` says where a secret is read from, not the secret; set it in swe-sleep.toml as {{ env = \"VAR\" }} or {{ file = \"path\" }}"
                 ),
             });
         }
@@ -289,6 +384,36 @@ mod tests {
         let err = Config::load_from(None, None, &env(&[("SWE_SLEEP_AGENT_BUDGET", "lots")]))
             .expect_err("bad type");
         assert!(err.to_string().contains("budget"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_named_never_given() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[github]\nrepo = \"o/r\"\ntoken = { env = \"GH_TOKEN\" }\nwebhook_secret = { file = \"/run/secret\" }\n",
+        )
+        .expect("write config");
+        let c = Config::load_from(Some(&p), None, &[]).expect("loads");
+        assert_eq!(c.github.token, SecretSource::from_env("GH_TOKEN"));
+        assert_eq!(
+            c.github.webhook_secret,
+            SecretSource::from_file("/run/secret")
+        );
+        // A secret given as a value is refused without echoing it.
+        std::fs::write(&p, "[github]\ntoken = \"ghp_abcdef\"\n").expect("write config");
+        let err = Config::load_from(Some(&p), None, &[]).expect_err("a value");
+        assert!(err.to_string().contains("github.token"), "{err}");
+        assert!(!err.to_string().contains("ghp_abcdef"), "{err}");
+        let err = Config::load_from(
+            None,
+            None,
+            &env(&[("SWE_SLEEP_GITHUB_TOKEN", "ghp_abcdef")]),
+        )
+        .expect_err("a value in the environment");
+        assert!(err.to_string().contains("github.token"), "{err}");
+        assert!(!err.to_string().contains("ghp_abcdef"), "{err}");
     }
 
     #[test]

@@ -15,11 +15,10 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::agent::sleep_tools::NotebookTools;
-use crate::agent::{self, OfflinePolicy};
 use crate::git::Repo;
-use crate::notebook::{self, Notebook};
+use crate::notebook;
 
+use super::predict::{Answer, PredictError};
 use super::state::{Shared, render_metrics};
 
 /// Request bodies larger than this are refused (413).
@@ -54,14 +53,13 @@ async fn healthz() -> &'static str {
 
 async fn status(State(shared): State<Arc<Shared>>) -> Result<axum::Json<Value>, ApiError> {
     let s = shared.clone();
-    let status = tokio::task::spawn_blocking(move || -> anyhow::Result<Value> {
-        let repo = Repo::open(&s.repo_path)?;
-        let st = notebook::status(&repo, &s.state_dir, None)?;
-        Ok(serde_json::to_value(st)?)
+    let status = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        let repo = Repo::open(&s.repo_path).map_err(internal)?;
+        let st = notebook::status(&repo, &s.state_dir, None).map_err(internal)?;
+        serde_json::to_value(st).map_err(internal)
     })
     .await
-    .map_err(internal)?
-    .map_err(|e| internal(format!("{e:#}")))?;
+    .map_err(internal)??;
     let mut obj = status;
     let m = shared.metrics();
     if let Some(o) = obj.as_object_mut() {
@@ -70,6 +68,22 @@ async fn status(State(shared): State<Arc<Shared>>) -> Result<axum::Json<Value>, 
         o.insert("last_sleep_seconds".into(), json!(m.last_sleep_seconds));
         o.insert("notebook_age_seconds".into(), age);
         o.insert("sleeps_total".into(), json!(m.sleeps_total));
+        if let Some(parts) = shared.github.clone() {
+            let q = parts.queue.clone();
+            let counts = tokio::task::spawn_blocking(move || q.counts().ok())
+                .await
+                .ok()
+                .flatten();
+            o.insert(
+                "github".into(),
+                json!({
+                    "webhook": parts.webhook.is_some(),
+                    "api": parts.api.is_some(),
+                    "comments": shared.config.github.comments,
+                    "queue": counts,
+                }),
+            );
+        }
     }
     Ok(axum::Json(obj))
 }
@@ -86,7 +100,7 @@ struct PredictRequest {
 async fn predict(
     State(shared): State<Arc<Shared>>,
     body: Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Answer>, ApiError> {
     let started = Instant::now();
     let req: PredictRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError(
@@ -96,50 +110,17 @@ async fn predict(
             ),
         )
     })?;
-    if req.request.trim().is_empty() {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            "the request is empty: say what the change should do".into(),
-        ));
-    }
     let budget = req.budget.unwrap_or(shared.config.agent.budget);
     let steps = req.steps.unwrap_or(shared.config.agent.steps);
-    if budget == 0 {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            "a budget of 0 tokens cannot even read the request; give a budget of at least a few hundred".into(),
-        ));
-    }
     let s = shared.clone();
-    let answer = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
-        let repo = Repo::open(&s.repo_path).map_err(internal)?;
-        let nb = Notebook::open(&s.state_dir)
-            .map_err(internal)?
-            .ok_or_else(|| {
-                ApiError(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "no notebook yet: the first sleep has not finished".into(),
-                )
-            })?;
-        let head = repo.head().map_err(internal)?.map(|c| c.to_string());
-        let indexes = s.indexes_for(&nb);
-        let mut tools = NotebookTools::with_indexes(&nb, Some(&repo), &indexes);
-        let prediction = agent::run(
-            &mut OfflinePolicy::default(),
-            &mut tools,
-            &req.request,
-            budget,
-            steps,
-        );
-        let mut v = serde_json::to_value(&prediction).map_err(internal)?;
-        if let Some(o) = v.as_object_mut() {
-            o.insert("notebook_commit".into(), json!(nb.info.commit));
-            o.insert("stale".into(), json!(nb.info.commit != head));
-        }
-        Ok(v)
-    })
-    .await
-    .map_err(internal)??;
+    let answer = tokio::task::spawn_blocking(move || s.predict(&req.request, budget, steps, None))
+        .await
+        .map_err(internal)?
+        .map_err(|e| match e {
+            PredictError::NoNotebook => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            PredictError::BadRequest(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            PredictError::Internal(m) => internal(m),
+        })?;
     shared.record_prediction(started.elapsed());
     Ok(axum::Json(answer))
 }
@@ -150,6 +131,14 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         .await
         .ok()
         .flatten();
-    let text = render_metrics(&shared.metrics(), age, shared.sleeping());
+    let mut text = render_metrics(&shared.metrics(), age, shared.sleeping());
+    if let Some(parts) = shared.github.clone() {
+        let q = parts.queue.clone();
+        let counts = tokio::task::spawn_blocking(move || q.counts().ok())
+            .await
+            .ok()
+            .flatten();
+        text.push_str(&parts.metrics_text(counts.as_ref()));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -14,7 +14,9 @@
 //! Depends on `agent`, `notebook`, `git`, `config`; only the CLI depends on it.
 
 pub mod api;
+pub mod github;
 pub mod lock;
+pub mod predict;
 pub mod state;
 pub mod watch;
 
@@ -27,12 +29,12 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch as signal};
 
 use crate::config::Config;
+use crate::github::worker::{GitHubApi, Worker, WorkerSettings};
 
 pub use lock::{DaemonLock, LOCK_FILE};
 pub use state::Shared;
 
 /// What a daemon serves, where, and how it paces itself.
-#[derive(Debug)]
 pub struct DaemonConfig {
     /// The repository (work tree, or a git directory for a bare clone).
     pub repo: PathBuf,
@@ -50,6 +52,24 @@ pub struct DaemonConfig {
     pub shutdown_deadline: Duration,
     /// Told the bound address once the server listens.
     pub bound: Option<oneshot::Sender<SocketAddr>>,
+    /// The GitHub API client (built by the caller from `config.github`);
+    /// without one, comments and comment commands are skipped.
+    pub github_api: Option<Arc<dyn GitHubApi>>,
+    /// Work through the GitHub queue (true). False only receives and
+    /// stores deliveries, for maintenance and tests of a restart between
+    /// receipt and processing.
+    pub process_queue: bool,
+}
+
+impl std::fmt::Debug for DaemonConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DaemonConfig")
+            .field("repo", &self.repo)
+            .field("state_dir", &self.state_dir)
+            .field("listen", &self.listen)
+            .field("github_api", &self.github_api.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DaemonConfig {
@@ -66,6 +86,8 @@ impl DaemonConfig {
             rescan_interval: Duration::from_secs(30),
             shutdown_deadline: Duration::from_secs(5),
             bound: None,
+            github_api: None,
+            process_queue: true,
         }
     }
 }
@@ -91,6 +113,8 @@ pub enum DaemonError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Config(String),
     #[error("the HTTP server failed: {0}")]
     Server(std::io::Error),
     #[error(transparent)]
@@ -118,6 +142,13 @@ pub async fn run(
             .await
             .map_err(|e| DaemonError::Server(std::io::Error::other(e)))??;
     }
+    let github = github::setup(
+        &config.config,
+        &config.state_dir,
+        false,
+        config.github_api.take(),
+    )?
+    .map(Arc::new);
     let lock = DaemonLock::acquire(&config.state_dir, &config.listen.to_string())?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -136,11 +167,14 @@ pub async fn run(
         let _ = tx.send(addr);
     }
 
-    let shared = Arc::new(Shared::new(
-        config.repo.clone(),
-        config.state_dir.clone(),
-        config.config.clone(),
-    ));
+    let shared = Arc::new(
+        Shared::new(
+            config.repo.clone(),
+            config.state_dir.clone(),
+            config.config.clone(),
+        )
+        .with_github(github.clone()),
+    );
     let (stop_tx, stop_rx) = signal::channel(false);
     let timings = watch::WatchTimings {
         quiet_period: config.quiet_period,
@@ -148,9 +182,31 @@ pub async fn run(
         rescan_interval: config.rescan_interval,
     };
     let mut scheduler = tokio::spawn(watch::scheduler(shared.clone(), timings, stop_rx.clone()));
+    let mut router = api::router(shared.clone());
+    let mut worker = None;
+    if let Some(parts) = &github {
+        if let Some(webhook) = &parts.webhook {
+            router = router.merge(crate::github::webhook::router(webhook.clone()));
+            tracing::info!("receiving GitHub webhooks on http://{addr}/github/webhook");
+        }
+        if config.process_queue {
+            let w = Worker {
+                queue: parts.queue.clone(),
+                predictor: shared.clone(),
+                api: parts.api.clone(),
+                settings: WorkerSettings {
+                    comments: config.config.github.comments,
+                    max_attempts: config.config.github.max_attempts.max(1),
+                    ..WorkerSettings::default()
+                },
+                stats: parts.worker_stats.clone(),
+            };
+            worker = Some(tokio::spawn(w.run(parts.wake.clone(), stop_rx.clone())));
+        }
+    }
     let mut server_stop = stop_rx.clone();
     let mut server = tokio::spawn(
-        axum::serve(listener, api::router(shared))
+        axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = server_stop.wait_for(|s| *s).await;
             })
@@ -187,6 +243,14 @@ pub async fn run(
             config.shutdown_deadline
         );
         scheduler.abort();
+    }
+    if let Some(mut w) = worker
+        && tokio::time::timeout_at(deadline, &mut w).await.is_err()
+    {
+        tracing::warn!(
+            "the running GitHub job did not finish in time; it runs again at the next start"
+        );
+        w.abort();
     }
     drop(lock);
     match failure {

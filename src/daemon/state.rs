@@ -14,6 +14,9 @@ use crate::config::Config;
 use crate::notebook::Notebook;
 use crate::notebook::Store;
 
+use super::github::GithubParts;
+use super::predict::ReaderPool;
+
 /// Everything a handler or the scheduler needs; shared behind an `Arc`.
 #[derive(Debug)]
 pub struct Shared {
@@ -27,6 +30,10 @@ pub struct Shared {
     /// Search indexes of the newest notebook, shared by predictions until
     /// a sleep writes a new snapshot.
     indexes: Mutex<Option<Arc<SearchIndexes>>>,
+    /// Open repositories and notebooks, reused across predictions.
+    pub(super) readers: ReaderPool,
+    /// The webhook, queue and worker, when configured.
+    pub github: Option<Arc<GithubParts>>,
 }
 
 /// Counters since the daemon started.
@@ -50,7 +57,14 @@ impl Shared {
             sleeping: AtomicBool::new(false),
             metrics: Mutex::new(Metrics::default()),
             indexes: Mutex::new(None),
+            readers: ReaderPool::default(),
+            github: None,
         }
+    }
+
+    pub fn with_github(mut self, github: Option<Arc<GithubParts>>) -> Shared {
+        self.github = github;
+        self
     }
 
     /// The search indexes for `nb`: the cached ones when they were built

@@ -79,6 +79,17 @@ pub struct Notebook {
 }
 
 impl Notebook {
+    /// Whether this is still the newest snapshot (no sleep has finished
+    /// since it was opened). A failed read counts as not current.
+    pub fn is_current(&self) -> bool {
+        self.store
+            .meta("built_at")
+            .ok()
+            .flatten()
+            .and_then(|b| b.parse::<u64>().ok())
+            == Some(self.info.built_at)
+    }
+
     /// Opens the notebook in `state_dir`; `None` when no sleep has finished.
     pub fn open(state_dir: &Path) -> Result<Option<Notebook>, StoreError> {
         let Some(store) = Store::open_existing(state_dir)? else {

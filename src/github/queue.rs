@@ -1,0 +1,509 @@
+//! The persistent delivery queue, `github.sqlite` in the state directory.
+//!
+//! Every delivery is stored under its `X-GitHub-Delivery` id before the
+//! webhook is answered, so a redelivery (even after a restart) is recognised
+//! and nothing received is lost. A job moves `queued` → `running` → `done`
+//! (or back to `queued` with a later `next_at` after a transient failure,
+//! or `failed` after the last attempt). At start-up, jobs left `running` by
+//! a killed process go back to `queued`; the work itself is idempotent (the
+//! comment is updated in place), so redoing it does nothing twice.
+//!
+//! The `results` table keeps the newest prediction per pull request or
+//! issue, and the id of the comment that shows it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::events::{Job, TargetKind};
+
+pub const QUEUE_FILE: &str = "github.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("the delivery queue {}: {source}", path.display())]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the delivery queue {}: job {id} is not valid JSON: {source}", path.display())]
+    Job {
+        path: PathBuf,
+        id: String,
+        source: serde_json::Error,
+    },
+    #[error("cannot create the state directory {}: {source}", path.display())]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Whether [`Queue::record`] stored something new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    New,
+    /// The delivery id was seen before; nothing was stored.
+    Duplicate,
+}
+
+/// A job taken from the queue.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub delivery: String,
+    pub job: Job,
+    /// Attempts before this one.
+    pub attempts: u32,
+}
+
+/// The stored outcome for one pull request or issue.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredResult {
+    pub repo: String,
+    pub number: u64,
+    pub kind: String,
+    pub comment_id: Option<u64>,
+    pub prediction: serde_json::Value,
+    pub notebook_commit: Option<String>,
+    pub delivery: String,
+    pub updated_at: i64,
+}
+
+/// Counts by state, for `/status` and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueCounts {
+    pub queued: u64,
+    pub running: u64,
+    pub done: u64,
+    pub failed: u64,
+    pub ignored: u64,
+}
+
+/// The queue; one connection behind a mutex (every statement is short).
+pub struct Queue {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").field("path", &self.path).finish()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    event TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed', 'ignored')),
+    job TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL DEFAULT 0,
+    note TEXT
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
+CREATE TABLE IF NOT EXISTS results (
+    repo TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    comment_id INTEGER,
+    prediction TEXT NOT NULL,
+    notebook_commit TEXT,
+    delivery TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (repo, number)
+);
+";
+
+/// GitHub numbers and ids fit in SQLite's signed integers.
+fn to_sql_int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn from_sql_int(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl Queue {
+    /// Opens (creating if needed) the queue in `state_dir`, and puts jobs a
+    /// killed process left `running` back in the queue.
+    pub fn open(state_dir: &Path) -> Result<Queue, QueueError> {
+        std::fs::create_dir_all(state_dir).map_err(|source| QueueError::Dir {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
+        let path = state_dir.join(QUEUE_FILE);
+        let sql = |source| QueueError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        let recovered = conn
+            .execute(
+                "UPDATE deliveries SET state = 'queued' WHERE state = 'running'",
+                [],
+            )
+            .map_err(sql)?;
+        if recovered > 0 {
+            tracing::warn!("{recovered} job(s) were interrupted by a stop; they run again");
+        }
+        Ok(Queue {
+            path,
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> QueueError {
+        QueueError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores a delivery: with a job it is queued, without one it is kept
+    /// (as `done` for a ping, `ignored` otherwise) only so that a
+    /// redelivery is recognised.
+    pub fn record(
+        &self,
+        delivery: &str,
+        event: &str,
+        job: Option<&Job>,
+        note: &str,
+    ) -> Result<Recorded, QueueError> {
+        let (state, job_text) = match job {
+            Some(j) => (
+                "queued",
+                Some(serde_json::to_string(j).expect("jobs serialize")),
+            ),
+            None if event == "ping" => ("done", None),
+            None => ("ignored", None),
+        };
+        let n = self
+            .conn()
+            .execute(
+                "INSERT OR IGNORE INTO deliveries (id, event, received_at, state, job, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![delivery, event, now_ms(), state, job_text, note],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(if n == 1 {
+            Recorded::New
+        } else {
+            Recorded::Duplicate
+        })
+    }
+
+    /// Takes the oldest due job and marks it `running`.
+    pub fn claim(&self, now: i64) -> Result<Option<Claimed>, QueueError> {
+        let conn = self.conn();
+        let row: Option<(String, String, u32)> = conn
+            .query_row(
+                "UPDATE deliveries SET state = 'running'
+                 WHERE id = (SELECT id FROM deliveries WHERE state = 'queued' AND next_at <= ?1
+                             ORDER BY received_at, id LIMIT 1)
+                 RETURNING id, job, attempts",
+                params![now],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        let Some((delivery, job, attempts)) = row else {
+            return Ok(None);
+        };
+        match serde_json::from_str(&job) {
+            Ok(job) => Ok(Some(Claimed {
+                delivery,
+                job,
+                attempts,
+            })),
+            Err(source) => {
+                conn.execute(
+                    "UPDATE deliveries SET state = 'failed', note = 'unreadable job' WHERE id = ?1",
+                    params![delivery],
+                )
+                .map_err(|e| self.sql(e))?;
+                Err(QueueError::Job {
+                    path: self.path.clone(),
+                    id: delivery,
+                    source,
+                })
+            }
+        }
+    }
+
+    /// The job finished (`note` says how, e.g. why it was skipped).
+    pub fn finish(&self, delivery: &str, note: &str) -> Result<(), QueueError> {
+        self.conn()
+            .execute(
+                "UPDATE deliveries SET state = 'done', note = ?2 WHERE id = ?1",
+                params![delivery, note],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// The job failed; it is queued again at `retry_at` (ms), or marked
+    /// `failed` when `retry_at` is `None`.
+    pub fn fail(
+        &self,
+        delivery: &str,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<(), QueueError> {
+        let conn = self.conn();
+        let r = match retry_at {
+            Some(at) => conn.execute(
+                "UPDATE deliveries SET state = 'queued', attempts = attempts + 1, next_at = ?2, note = ?3
+                 WHERE id = ?1",
+                params![delivery, at, error],
+            ),
+            None => conn.execute(
+                "UPDATE deliveries SET state = 'failed', attempts = attempts + 1, note = ?2 WHERE id = ?1",
+                params![delivery, error],
+            ),
+        };
+        r.map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// When the next queued job is due (ms), if any.
+    pub fn next_due(&self) -> Result<Option<i64>, QueueError> {
+        self.conn()
+            .query_row(
+                "SELECT MIN(next_at) FROM deliveries WHERE state = 'queued'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))
+    }
+
+    pub fn counts(&self) -> Result<QueueCounts, QueueError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
+            .map_err(|e| self.sql(e))?;
+        let mut c = QueueCounts::default();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.sql(e))?;
+        for row in rows {
+            let (state, n) = row.map_err(|e| self.sql(e))?;
+            let n = u64::try_from(n).unwrap_or(0);
+            match state.as_str() {
+                "queued" => c.queued = n,
+                "running" => c.running = n,
+                "done" => c.done = n,
+                "failed" => c.failed = n,
+                _ => c.ignored = n,
+            }
+        }
+        Ok(c)
+    }
+
+    /// The state and note of one delivery (tests and `status`).
+    pub fn delivery_state(
+        &self,
+        delivery: &str,
+    ) -> Result<Option<(String, Option<String>)>, QueueError> {
+        self.conn()
+            .query_row(
+                "SELECT state, note FROM deliveries WHERE id = ?1",
+                params![delivery],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    /// The stored result for a pull request or issue.
+    pub fn result(&self, repo: &str, number: u64) -> Result<Option<StoredResult>, QueueError> {
+        self.conn()
+            .query_row(
+                "SELECT repo, number, kind, comment_id, prediction, notebook_commit, delivery, updated_at
+                 FROM results WHERE repo = ?1 AND number = ?2",
+                params![repo, to_sql_int(number)],
+                |r| {
+                    let text: String = r.get(4)?;
+                    Ok(StoredResult {
+                        repo: r.get(0)?,
+                        number: from_sql_int(r.get(1)?),
+                        kind: r.get(2)?,
+                        comment_id: r.get::<_, Option<i64>>(3)?.map(from_sql_int),
+                        prediction: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+                        notebook_commit: r.get(5)?,
+                        delivery: r.get(6)?,
+                        updated_at: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Stores the newest prediction for a pull request or issue, keeping
+    /// the comment id already known unless a new one is given.
+    pub fn store_result(
+        &self,
+        repo: &str,
+        number: u64,
+        kind: TargetKind,
+        prediction: &serde_json::Value,
+        notebook_commit: Option<&str>,
+        delivery: &str,
+    ) -> Result<(), QueueError> {
+        let kind = match kind {
+            TargetKind::PullRequest => "pull_request",
+            TargetKind::Issue => "issue",
+        };
+        self.conn()
+            .execute(
+                "INSERT INTO results (repo, number, kind, prediction, notebook_commit, delivery, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (repo, number) DO UPDATE SET kind = ?3, prediction = ?4,
+                     notebook_commit = ?5, delivery = ?6, updated_at = ?7",
+                params![repo, to_sql_int(number), kind, prediction.to_string(), notebook_commit, delivery, now_ms()],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    pub fn set_comment_id(&self, repo: &str, number: u64, id: u64) -> Result<(), QueueError> {
+        self.conn()
+            .execute(
+                "UPDATE results SET comment_id = ?3 WHERE repo = ?1 AND number = ?2",
+                params![repo, to_sql_int(number), to_sql_int(id)],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// Forgets finished deliveries older than `max_age_ms` (GitHub offers
+    /// redelivery for a few days; a month is kept).
+    pub fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError> {
+        self.conn()
+            .execute(
+                "DELETE FROM deliveries WHERE state IN ('done', 'ignored', 'failed') AND received_at < ?1",
+                params![now_ms() - max_age_ms],
+            )
+            .map_err(|e| self.sql(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::github::events::Target;
+
+    fn job(n: u64) -> Job {
+        Job::Predict {
+            target: Target {
+                repo: "o/r".into(),
+                number: n,
+                kind: TargetKind::PullRequest,
+                title: "t".into(),
+                body: String::new(),
+                base_ref: Some("main".into()),
+                html_url: String::new(),
+                installation_id: None,
+            },
+            why: "test".into(),
+        }
+    }
+
+    #[test]
+    fn dedupe_survives_reopen_and_running_jobs_come_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Queue::open(dir.path()).expect("open");
+        assert_eq!(
+            q.record("d1", "pull_request", Some(&job(1)), "")
+                .expect("record"),
+            Recorded::New
+        );
+        assert_eq!(
+            q.record("d1", "pull_request", Some(&job(1)), "")
+                .expect("record"),
+            Recorded::Duplicate
+        );
+        assert_eq!(
+            q.record("p", "ping", None, "").expect("record"),
+            Recorded::New
+        );
+        let claimed = q.claim(now_ms()).expect("claim").expect("a job");
+        assert_eq!(claimed.delivery, "d1");
+        assert!(q.claim(now_ms()).expect("claim").is_none(), "one job only");
+        drop(q);
+        // A stop while the job ran: it is queued again, and still deduplicated.
+        let q = Queue::open(dir.path()).expect("reopen");
+        assert_eq!(
+            q.record("d1", "pull_request", Some(&job(1)), "")
+                .expect("record"),
+            Recorded::Duplicate
+        );
+        let again = q.claim(now_ms()).expect("claim").expect("recovered");
+        assert_eq!(again.job, job(1));
+        q.finish("d1", "ok").expect("finish");
+        assert_eq!(
+            q.counts().expect("counts"),
+            QueueCounts {
+                done: 2,
+                ..QueueCounts::default()
+            }
+        );
+    }
+
+    #[test]
+    fn failures_retry_later_then_fail() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Queue::open(dir.path()).expect("open");
+        q.record("d", "issues", Some(&job(2)), "").expect("record");
+        let c = q.claim(0).expect("claim").expect("job");
+        q.fail(&c.delivery, "github said 500", Some(10_000))
+            .expect("fail");
+        assert!(q.claim(9_999).expect("claim").is_none(), "not due yet");
+        assert_eq!(q.next_due().expect("due"), Some(10_000));
+        let c = q.claim(10_000).expect("claim").expect("due now");
+        assert_eq!(c.attempts, 1);
+        q.fail(&c.delivery, "github said 500", None).expect("fail");
+        assert_eq!(
+            q.delivery_state("d").expect("state"),
+            Some(("failed".into(), Some("github said 500".into())))
+        );
+    }
+
+    #[test]
+    fn results_keep_their_comment_id() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Queue::open(dir.path()).expect("open");
+        let v = serde_json::json!({"files": []});
+        q.store_result("o/r", 3, TargetKind::Issue, &v, Some("abc"), "d1")
+            .expect("store");
+        q.set_comment_id("o/r", 3, 77).expect("set id");
+        q.store_result("o/r", 3, TargetKind::Issue, &v, Some("def"), "d2")
+            .expect("store");
+        let r = q.result("o/r", 3).expect("read").expect("stored");
+        assert_eq!(r.comment_id, Some(77));
+        assert_eq!(r.notebook_commit.as_deref(), Some("def"));
+        assert_eq!(r.delivery, "d2");
+    }
+}

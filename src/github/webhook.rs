@@ -1,0 +1,208 @@
+//! `POST /github/webhook`: verify, store, answer. The work happens later,
+//! in the worker, so a delivery is answered in milliseconds.
+//!
+//! | what came in | answer |
+//! |---|---|
+//! | a body over 25 MB | 413 |
+//! | a missing or wrong `X-Hub-Signature-256` | 401 |
+//! | no `X-GitHub-Event` / `X-GitHub-Delivery`, or a body that is not JSON or not the event's shape | 400 |
+//! | a delivery id seen before | 200, `duplicate` (nothing is done again) |
+//! | `ping` | 200 with GitHub's zen |
+//! | an event or action that asks for nothing | 200, `ignored` with the reason (also logged) |
+//! | a pull request or issue to predict, or a comment command | 202, queued |
+//!
+//! Every check runs on a blocking thread (a 25 MB body takes tens of
+//! milliseconds to hash and parse), so a hostile body cannot stall the
+//! server; nothing here panics on input.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::secret::Secret;
+
+use super::events::{self, Trigger, TriggerRules};
+use super::queue::{Queue, Recorded};
+use super::signature;
+
+/// GitHub caps payloads at 25 MB.
+pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
+
+/// What the webhook handler needs.
+pub struct WebhookState {
+    pub secret: Secret,
+    pub queue: Arc<Queue>,
+    pub rules: TriggerRules,
+    /// Woken when a job is queued.
+    pub wake: Arc<Notify>,
+    pub stats: WebhookStats,
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct WebhookStats {
+    pub accepted: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub ignored: AtomicU64,
+    pub rejected: AtomicU64,
+    /// Receipt-to-answer time, summed, in microseconds.
+    pub latency_us_sum: AtomicU64,
+    pub latency_count: AtomicU64,
+}
+
+/// The route, with its own body limit.
+pub fn router(state: Arc<WebhookState>) -> Router {
+    Router::new()
+        .route(
+            "/github/webhook",
+            post(receive).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
+        )
+        .with_state(state)
+}
+
+async fn receive(
+    State(state): State<Arc<WebhookState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let st = state.clone();
+    let answer = tokio::task::spawn_blocking(move || handle(&st, &headers, &body))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!("webhook task failed: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "internal error"}),
+            )
+        });
+    let s = &state.stats;
+    match answer.0 {
+        StatusCode::ACCEPTED => s.accepted.fetch_add(1, Ordering::Relaxed),
+        StatusCode::OK if answer.1.get("duplicate").is_some() => {
+            s.duplicates.fetch_add(1, Ordering::Relaxed)
+        }
+        StatusCode::OK => s.ignored.fetch_add(1, Ordering::Relaxed),
+        _ => s.rejected.fetch_add(1, Ordering::Relaxed),
+    };
+    s.latency_us_sum.fetch_add(
+        u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+    s.latency_count.fetch_add(1, Ordering::Relaxed);
+    if answer.0 == StatusCode::ACCEPTED {
+        state.wake.notify_one();
+    }
+    (answer.0, axum::Json(answer.1)).into_response()
+}
+
+fn reject(status: StatusCode, message: impl Into<String>) -> (StatusCode, serde_json::Value) {
+    let message = message.into();
+    tracing::warn!("webhook refused ({}): {message}", status.as_u16());
+    (status, json!({ "error": message }))
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn handle(
+    state: &WebhookState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (StatusCode, serde_json::Value) {
+    if let Err(e) = signature::verify(
+        state.secret.expose().as_bytes(),
+        body,
+        header(headers, "x-hub-signature-256"),
+    ) {
+        return reject(StatusCode::UNAUTHORIZED, e.to_string());
+    }
+    let Some(event) = header(headers, "x-github-event").filter(|e| valid_name(e, 64)) else {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "the X-GitHub-Event header is missing or not an event name",
+        );
+    };
+    let Some(delivery) = header(headers, "x-github-delivery").filter(|d| valid_name(d, 128)) else {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "the X-GitHub-Delivery header is missing or not a delivery id",
+        );
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not JSON: {e}"),
+        );
+    }
+    let trigger = match events::classify(event, body, &state.rules) {
+        Ok(t) => t,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let (job, note) = match &trigger {
+        Trigger::Work(job) => (Some(job), String::new()),
+        Trigger::Ping { .. } => (None, "ping".to_string()),
+        Trigger::Ignore(why) => (None, why.clone()),
+    };
+    let recorded = match state.queue.record(delivery, event, job, &note) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("delivery {delivery}: {e}");
+            // GitHub redelivers on a 5xx; nothing was stored.
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "the delivery could not be stored; redeliver it"}),
+            );
+        }
+    };
+    if recorded == Recorded::Duplicate {
+        tracing::info!("delivery {delivery}: seen before; nothing to do");
+        return (
+            StatusCode::OK,
+            json!({"delivery": delivery, "duplicate": true}),
+        );
+    }
+    match trigger {
+        Trigger::Ping { zen } => {
+            tracing::info!("delivery {delivery}: ping");
+            (
+                StatusCode::OK,
+                json!({"delivery": delivery, "pong": true, "zen": zen}),
+            )
+        }
+        Trigger::Ignore(why) => {
+            tracing::info!("delivery {delivery}: ignored: {why}");
+            (
+                StatusCode::OK,
+                json!({"delivery": delivery, "ignored": why}),
+            )
+        }
+        Trigger::Work(job) => {
+            let t = job.target();
+            tracing::info!("delivery {delivery}: queued {} #{}", t.repo, t.number);
+            (
+                StatusCode::ACCEPTED,
+                json!({"delivery": delivery, "queued": true, "repo": t.repo, "number": t.number}),
+            )
+        }
+    }
+}
+
+/// A header value we store or log: short, and only letters, digits, `-`,
+/// `_` and `.`.
+fn valid_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
