@@ -13,6 +13,7 @@ use serde_json::Value;
 use swe_sleep::config::Config;
 use swe_sleep::daemon::{self, DaemonConfig, LOCK_FILE};
 
+use support::cli::{ok, one_json_object, stdout, swe_sleep};
 use support::http::{http, json};
 use support::{fixture_copy, git, temp_dir};
 
@@ -124,6 +125,58 @@ fn daemon_follows_commits_and_serves_predictions() {
         Some(r#"{"request": "x", "budget": 0}"#),
     );
     assert_eq!(code, 400);
+
+    // `predict` and `status` use the running daemon; --standalone does not.
+    let args = [
+        "--repo",
+        support::cli::p(repo.path()),
+        "--state-dir",
+        support::cli::p(state.path()),
+    ];
+    let out = ok(
+        swe_sleep()
+            .args(["predict", "--json", "Add unit conversion for teaspoons"])
+            .args(args)
+            .output()
+            .unwrap(),
+        "predict through the daemon",
+    );
+    let v = one_json_object(&out);
+    assert_eq!(v["notebook_commit"], new_head.as_str(), "{v}");
+    assert!(v["files"].as_array().is_some_and(|f| !f.is_empty()), "{v}");
+    let out = ok(
+        swe_sleep()
+            .args([
+                "predict",
+                "--json",
+                "--standalone",
+                "Add unit conversion for teaspoons",
+            ])
+            .args(args)
+            .output()
+            .unwrap(),
+        "predict standalone",
+    );
+    assert!(one_json_object(&out).get("notebook_commit").is_none());
+    let out = ok(
+        swe_sleep()
+            .args(["status", "--json"])
+            .args(args)
+            .output()
+            .unwrap(),
+        "status through the daemon",
+    );
+    let v = one_json_object(&out);
+    assert_eq!(v["daemon"]["addr"], addr.to_string(), "{v}");
+    let out = ok(
+        swe_sleep().arg("status").args(args).output().unwrap(),
+        "status through the daemon",
+    );
+    assert!(
+        stdout(&out).contains(&format!("Daemon: pid {}", std::process::id())),
+        "{}",
+        stdout(&out)
+    );
 
     // A second daemon on the same state directory is refused.
     let lock = state.path().join(LOCK_FILE);

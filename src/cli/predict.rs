@@ -37,6 +37,9 @@ pub struct PredictArgs {
     /// Print one JSON object (schema in docs/predict-json.md), with the full trace.
     #[arg(long)]
     pub json: bool,
+    /// Work standalone even when a daemon serves this repository.
+    #[arg(long)]
+    pub standalone: bool,
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
@@ -62,6 +65,17 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         bail!(
             "a budget of 0 tokens cannot even read the request; give --budget of at least a few hundred"
         );
+    }
+    if !args.no_sleep
+        && !args.standalone
+        && args.rev.is_none()
+        && let Some(answer) = ask_daemon(&state_dir, &request, budget, steps)
+    {
+        if args.json {
+            return print_json(&answer);
+        }
+        print!("{}", describe_answer(&answer));
+        return Ok(());
     }
     let mut policy = OfflinePolicy::default();
     let prediction = if args.no_sleep {
@@ -124,6 +138,60 @@ fn ensure_notebook(
     let bars = Bars::new(!quiet);
     notebook::sleep(repo, state_dir, &target, config, &bars)?;
     Notebook::open(state_dir)?.context("the notebook is missing right after sleeping")
+}
+
+/// The answer of a daemon serving `state_dir`, if one runs and answers;
+/// a daemon that cannot answer is reported on stderr and skipped.
+fn ask_daemon(
+    state_dir: &std::path::Path,
+    request: &str,
+    budget: u64,
+    steps: u32,
+) -> Option<serde_json::Value> {
+    let daemon = swe_sleep::daemon::client::find(state_dir)?;
+    let body = serde_json::json!({ "request": request, "budget": budget, "steps": steps });
+    match daemon.post("/predict", &body, std::time::Duration::from_secs(60)) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!(
+                "the daemon (pid {}) did not answer, working standalone: {e}",
+                daemon.pid
+            );
+            None
+        }
+    }
+}
+
+/// [`describe`] for a daemon's JSON answer.
+fn describe_answer(v: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let files = v["files"].as_array().cloned().unwrap_or_default();
+    if files.is_empty() {
+        out.push_str("No files predicted.\n");
+    }
+    for f in &files {
+        out.push_str(&format!(
+            "{:.3}  {}  ({})\n",
+            f["score"].as_f64().unwrap_or(0.0),
+            f["path"].as_str().unwrap_or("?"),
+            f["reason"].as_str().unwrap_or("")
+        ));
+    }
+    out.push_str(&format!(
+        "-- {} arm, {} policy: {} of {} tokens, {} of {} steps (answered by the daemon; notebook at {}{})\n",
+        v["arm"].as_str().unwrap_or("?"),
+        v["policy"].as_str().unwrap_or("?"),
+        v["tokens_used"],
+        v["budget"],
+        v["steps"],
+        v["max_steps"],
+        v["notebook_commit"].as_str().map_or("the work tree", |c| &c[..12.min(c.len())]),
+        if v["stale"] == true { ", stale: it catches up while idle" } else { "" }
+    ));
+    for n in v["notes"].as_array().into_iter().flatten() {
+        out.push_str(&format!("note: {}\n", n.as_str().unwrap_or("")));
+    }
+    out
 }
 
 fn describe(p: &Prediction) -> String {

@@ -2,6 +2,9 @@
 
 use clap::Args;
 
+use std::time::Duration;
+
+use swe_sleep::daemon;
 use swe_sleep::notebook::{self, Status};
 
 use super::{RepoArgs, print_json};
@@ -21,10 +24,54 @@ pub struct StatusArgs {
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     let (repo, _config, state_dir) = args.repo.open()?;
     let s = notebook::status(&repo, &state_dir, args.rev.as_deref())?;
+    // A running daemon adds what only it knows (sleeping now, queue).
+    let daemon = if args.rev.is_none() {
+        daemon::client::find(&state_dir).and_then(|d| {
+            let v = d.get("/status", Duration::from_secs(10)).ok()?;
+            Some((d, v))
+        })
+    } else {
+        None
+    };
     if args.json {
-        return print_json(&s);
+        let mut v = serde_json::to_value(&s)?;
+        if let (Some(o), Some((d, live))) = (v.as_object_mut(), &daemon) {
+            o.insert(
+                "daemon".into(),
+                serde_json::json!({
+                    "pid": d.pid,
+                    "addr": d.addr.to_string(),
+                    "sleeping": live["sleeping"],
+                    "sleeps_total": live["sleeps_total"],
+                    "github": live.get("github"),
+                }),
+            );
+        }
+        return print_json(&v);
     }
     println!("{}", describe(&s));
+    if let Some((d, live)) = daemon {
+        println!(
+            "Daemon: pid {} on http://{}{}.",
+            d.pid,
+            d.addr,
+            if live["sleeping"] == true {
+                ", sleeping now"
+            } else {
+                ""
+            }
+        );
+        if let Some(q) = live
+            .get("github")
+            .and_then(|g| g.get("queue"))
+            .filter(|q| q.is_object())
+        {
+            println!(
+                "GitHub queue: {} queued, {} done, {} failed.",
+                q["queued"], q["done"], q["failed"]
+            );
+        }
+    }
     Ok(())
 }
 

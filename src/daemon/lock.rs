@@ -119,7 +119,7 @@ pub fn parse(text: &str) -> Option<LockOwner> {
 }
 
 /// Whether a process with this pid exists.
-fn pid_alive(pid: u32) -> bool {
+pub(crate) fn pid_alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }

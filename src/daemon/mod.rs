@@ -14,6 +14,7 @@
 //! Depends on `agent`, `notebook`, `git`, `config`; only the CLI depends on it.
 
 pub mod api;
+pub mod client;
 pub mod github;
 pub mod lock;
 pub mod predict;
