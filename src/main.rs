@@ -7,7 +7,10 @@ mod cli;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
-    cli::init_tracing(args.verbose);
+    if let Err(e) = cli::init_tracing(args.verbose, args.log_file.as_deref()) {
+        eprintln!("error: {e:#}");
+        return std::process::ExitCode::from(1);
+    }
     match cli::run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

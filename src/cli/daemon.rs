@@ -21,6 +21,12 @@ pub struct DaemonArgs {
     /// Sleep once no file has changed for this many milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub quiet_period_ms: u64,
+    /// Lower the sleeps' CPU priority by this much (0-19; 0 leaves it).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub nice: i32,
+    /// Parser threads per sleep (default: half the cores, at least one).
+    #[arg(long)]
+    pub sleep_threads: Option<usize>,
 }
 
 pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
@@ -33,6 +39,10 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
     let mut cfg = DaemonConfig::new(repo_path, state_dir, config);
     cfg.listen = args.listen;
     cfg.quiet_period = Duration::from_millis(args.quiet_period_ms);
+    cfg.sleep_nice = args.nice;
+    if let Some(n) = args.sleep_threads {
+        cfg.sleep_threads = n.max(1);
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
     cfg.bound = Some(tx);
     let runtime = tokio::runtime::Builder::new_multi_thread()

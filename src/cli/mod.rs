@@ -27,6 +27,9 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); SWE_SLEEP_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Append logs to this file instead of stderr (the daemon's usual setup).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -73,7 +76,9 @@ impl RepoArgs {
     }
 }
 
-pub fn init_tracing(verbose: u8) {
+/// Logs go to stderr, or appended to `log_file`; a file that cannot be
+/// opened is an error naming it.
+pub fn init_tracing(verbose: u8, log_file: Option<&Path>) -> anyhow::Result<()> {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -81,11 +86,24 @@ pub fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWE_SLEEP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match log_file {
+        None => builder.with_writer(std::io::stderr).init(),
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the log file {}", path.display()))?;
+            builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+        }
+    }
+    Ok(())
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {

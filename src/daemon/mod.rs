@@ -18,6 +18,7 @@ pub mod client;
 pub mod github;
 pub mod lock;
 pub mod predict;
+pub mod priority;
 pub mod state;
 pub mod watch;
 
@@ -56,6 +57,11 @@ pub struct DaemonConfig {
     /// The GitHub API client (built by the caller from `config.github`);
     /// without one, comments and comment commands are skipped.
     pub github_api: Option<Arc<dyn GitHubApi>>,
+    /// How much sleeps are niced (default 10; 0 leaves them alone).
+    pub sleep_nice: i32,
+    /// Parser threads per sleep when `index.threads` is 0 (default: half
+    /// the cores, at least one), leaving the rest to the user.
+    pub sleep_threads: usize,
     /// Work through the GitHub queue (true). False only receives and
     /// stores deliveries, for maintenance and tests of a restart between
     /// receipt and processing.
@@ -88,6 +94,9 @@ impl DaemonConfig {
             shutdown_deadline: Duration::from_secs(5),
             bound: None,
             github_api: None,
+            sleep_nice: 10,
+            sleep_threads: std::thread::available_parallelism()
+                .map_or(1, |n| (n.get() / 2).max(1)),
             process_queue: true,
         }
     }
@@ -174,7 +183,8 @@ pub async fn run(
             config.state_dir.clone(),
             config.config.clone(),
         )
-        .with_github(github.clone()),
+        .with_github(github.clone())
+        .with_sleep_limits(config.sleep_nice, config.sleep_threads),
     );
     let (stop_tx, stop_rx) = signal::channel(false);
     let timings = watch::WatchTimings {

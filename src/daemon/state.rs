@@ -34,6 +34,10 @@ pub struct Shared {
     pub(super) readers: ReaderPool,
     /// The webhook, queue and worker, when configured.
     pub github: Option<Arc<GithubParts>>,
+    /// How much a sleep's thread is niced (0: not at all).
+    pub sleep_nice: i32,
+    /// Parser threads a sleep may use when `index.threads` is 0.
+    pub sleep_threads: usize,
 }
 
 /// Counters since the daemon started.
@@ -59,7 +63,16 @@ impl Shared {
             indexes: Mutex::new(None),
             readers: ReaderPool::default(),
             github: None,
+            sleep_nice: 0,
+            sleep_threads: 0,
         }
+    }
+
+    /// Sets how sleeps yield to the user (see [`super::priority`]).
+    pub fn with_sleep_limits(mut self, nice: i32, threads: usize) -> Shared {
+        self.sleep_nice = nice;
+        self.sleep_threads = threads;
+        self
     }
 
     pub fn with_github(mut self, github: Option<Arc<GithubParts>>) -> Shared {

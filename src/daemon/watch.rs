@@ -175,11 +175,28 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
         shared.config.clone(),
         target.clone(),
     );
-    let result = tokio::task::spawn_blocking(move || {
-        let repo = Repo::open(&path)?;
-        notebook::sleep(&repo, &state, &target, &config, &NoProgress).map_err(anyhow::Error::from)
-    })
-    .await;
+    let (nice, threads) = (shared.sleep_nice, shared.sleep_threads);
+    let mut config = config;
+    if config.index.threads == 0 {
+        config.index.threads = threads;
+    }
+    // A thread of its own: its lowered priority is not handed back to the
+    // runtime's blocking pool, and the threads it spawns inherit it.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("swe-sleep-sleep".into())
+        .spawn(move || {
+            super::priority::lower_this_thread(nice);
+            let result = Repo::open(&path).map_err(anyhow::Error::from).and_then(|repo| {
+                notebook::sleep(&repo, &state, &target, &config, &NoProgress)
+                    .map_err(anyhow::Error::from)
+            });
+            let _ = tx.send(result);
+        });
+    let result = match spawned {
+        Ok(_) => rx.await.map_err(|_| "the sleep thread ended without an answer".to_string()),
+        Err(e) => Err(format!("cannot start a sleep thread: {e}")),
+    };
     let took = started.elapsed();
     match result {
         Ok(Ok(report)) => {
