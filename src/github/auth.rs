@@ -6,6 +6,7 @@
 //! with the App's JWT) and remembered.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use octocrab::Octocrab;
@@ -48,14 +49,15 @@ pub(crate) struct BuildOptions<'a> {
     pub timeout: Duration,
 }
 
-/// The octocrab instances behind one client.
+/// The octocrab instances behind one client. Shared, never cloned: an
+/// octocrab clone copies the installation token cache instead of sharing it.
 pub(crate) enum Identity {
-    Token(Octocrab),
+    Token(Arc<Octocrab>),
     App {
         /// Authenticates as the App itself (JWT): installation lookups.
-        app: Octocrab,
+        app: Arc<Octocrab>,
         /// The configured installation, if any.
-        fixed: Option<Octocrab>,
+        fixed: Option<Arc<Octocrab>>,
         /// Looked-up installations, by repository and by id.
         found: Mutex<Found>,
     },
@@ -64,13 +66,15 @@ pub(crate) enum Identity {
 #[derive(Default)]
 pub(crate) struct Found {
     by_repo: HashMap<RepoRef, u64>,
-    by_id: HashMap<u64, Octocrab>,
+    by_id: HashMap<u64, Arc<Octocrab>>,
 }
 
 impl Identity {
     pub fn new(auth: &GitHubAuth, opts: &BuildOptions<'_>) -> Result<Identity, GitHubError> {
         match auth {
-            GitHubAuth::Token(token) => Ok(Identity::Token(build(opts, Some(token), None)?)),
+            GitHubAuth::Token(token) => {
+                Ok(Identity::Token(Arc::new(build(opts, Some(token), None)?)))
+            }
             GitHubAuth::App {
                 app_id,
                 private_key_pem,
@@ -80,7 +84,7 @@ impl Identity {
                     .map_err(|e| GitHubError::PrivateKey {
                         reason: format!("{:?}", e.kind()),
                     })?;
-                let app = build(opts, None, Some((*app_id, key)))?;
+                let app = Arc::new(build(opts, None, Some((*app_id, key)))?);
                 let fixed = match installation_id {
                     Some(id) => Some(installation(&app, *id)?),
                     None => None,
@@ -99,7 +103,7 @@ impl Identity {
         &self,
         transport: &Transport,
         repo: &RepoRef,
-    ) -> Result<Octocrab, GitHubError> {
+    ) -> Result<Arc<Octocrab>, GitHubError> {
         match self {
             Identity::Token(crab) => Ok(crab.clone()),
             Identity::App {
@@ -111,11 +115,7 @@ impl Identity {
                 found,
             } => {
                 let mut found = found.lock().await;
-                if let Some(crab) = found
-                    .by_repo
-                    .get(repo)
-                    .and_then(|id| found.by_id.get(id))
-                {
+                if let Some(crab) = found.by_repo.get(repo).and_then(|id| found.by_id.get(id)) {
                     return Ok(crab.clone());
                 }
                 let path = format!("/repos/{}/{}/installation", repo.owner, repo.name);
@@ -135,8 +135,9 @@ impl Identity {
     }
 }
 
-fn installation(app: &Octocrab, id: u64) -> Result<Octocrab, GitHubError> {
+fn installation(app: &Octocrab, id: u64) -> Result<Arc<Octocrab>, GitHubError> {
     app.installation(id.into())
+        .map(Arc::new)
         .map_err(|e| GitHubError::Build {
             reason: format!("installation {id}: {}", first_line(&e.to_string())),
         })

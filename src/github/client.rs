@@ -11,9 +11,7 @@ use tokio::sync::Mutex;
 use super::auth::{BuildOptions, GitHubAuth, Identity};
 use super::error::GitHubError;
 use super::request::{Policy, Request, Transport, Verb};
-use super::types::{
-    CommentRef, Conditional, IssueSummary, Permission, PullSummary, RepoRef, wire,
-};
+use super::types::{CommentRef, Conditional, IssueSummary, Permission, PullSummary, RepoRef, wire};
 
 /// How the client talks to GitHub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,7 +161,9 @@ impl GitHubClient {
             match self.patch_comment(repo, id, &payload).await {
                 Ok(comment) => return Ok(comment),
                 Err(e) if e.is_not_found() => {
-                    tracing::info!("{repo}#{number}: comment {id} is gone; searching for the marker");
+                    tracing::info!(
+                        "{repo}#{number}: comment {id} is gone; searching for the marker"
+                    );
                 }
                 Err(e) => return Err(e),
             }
@@ -174,7 +174,10 @@ impl GitHubClient {
             if let Some(id) = self.find_comment(repo, number, marker).await? {
                 return self.patch_comment(repo, id, &payload).await;
             }
-            let path = format!("/repos/{}/{}/issues/{number}/comments", repo.owner, repo.name);
+            let path = format!(
+                "/repos/{}/{}/issues/{number}/comments",
+                repo.owner, repo.name
+            );
             let mut req = Request::write(Verb::Post, path.clone(), &payload);
             req.retry_errors = false;
             match self.send(repo, &req).await {
@@ -187,9 +190,7 @@ impl GitHubClient {
                     });
                 }
                 Err(GitHubError::Exhausted { last, .. }) if attempt < self.inner.max_attempts => {
-                    tracing::warn!(
-                        "POST {path}: {last}; searching again before another attempt"
-                    );
+                    tracing::warn!("POST {path}: {last}; searching again before another attempt");
                 }
                 Err(e) => return Err(e),
             }
