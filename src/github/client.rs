@@ -1,6 +1,6 @@
 //! [`GitHubClient`]: the few GitHub REST calls swe-sleep makes (the
 //! prediction comment, a commenter's permission, open pulls and issues for
-//! `--poll`), through octocrab and the rules in [`super::request`].
+//! `--poll`), through octocrab and the rules of the `request` module.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,7 +87,14 @@ impl std::fmt::Debug for GitHubClient {
 }
 
 impl GitHubClient {
+    /// Builds the client. Must be called inside a tokio runtime (octocrab
+    /// spawns its request buffer there); outside one it is an error.
     pub fn new(auth: GitHubAuth, opts: ClientOptions) -> Result<GitHubClient, GitHubError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(GitHubError::Build {
+                reason: "the github client must be created inside a tokio runtime".into(),
+            });
+        }
         let identity = Identity::new(
             &auth,
             &BuildOptions {
@@ -370,7 +377,14 @@ mod tests {
     }
 
     #[test]
-    fn debug_shows_no_secret() {
+    fn outside_a_runtime_is_an_error_not_a_panic() {
+        let err =
+            GitHubClient::with_token(crate::secret::Secret::new("t")).expect_err("no runtime");
+        assert!(err.to_string().contains("tokio runtime"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn debug_shows_no_secret() {
         let client = GitHubClient::new(
             GitHubAuth::Token(crate::secret::Secret::new("ghp_verysecret")),
             ClientOptions::default(),
