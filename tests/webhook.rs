@@ -8,6 +8,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -17,6 +18,7 @@ use swe_sleep::github::queue::Queue;
 use swe_sleep::github::signature::sign;
 use swe_sleep::secret::SecretSource;
 
+use support::github::{CommentStore, Reply, Seen, StandIn, unix_now};
 use support::http::{http, request};
 use support::{fixture_copy, temp_dir};
 
@@ -37,13 +39,20 @@ struct Running {
     handle: Option<tokio::task::JoinHandle<Result<(), daemon::DaemonError>>>,
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
 impl Running {
-    fn start(mut cfg: DaemonConfig) -> Running {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
+    fn start(cfg: DaemonConfig) -> Running {
+        Running::start_on(runtime(), cfg)
+    }
+
+    fn start_on(rt: tokio::runtime::Runtime, mut cfg: DaemonConfig) -> Running {
         let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         cfg.bound = Some(bound_tx);
@@ -59,13 +68,15 @@ impl Running {
         }
     }
 
-    fn stop(mut self) {
+    /// Stops the daemon; returns the runtime (and whatever else runs on it).
+    fn stop(mut self) -> tokio::runtime::Runtime {
         let _ = self.stop.take().expect("running").send(());
         let handle = self.handle.take().expect("running");
         self.rt
             .block_on(handle)
             .expect("the daemon task")
             .expect("a clean shutdown");
+        self.rt
     }
 
     /// Posts a delivery signed with `secret` (or with the given header).
@@ -335,4 +346,235 @@ fn deliveries_survive_a_restart_and_are_not_redone() {
         "{metrics}"
     );
     d.stop();
+}
+
+/// The daemon's config with comments on, against a GitHub stand-in.
+fn config_with_github(repo: &Path, state: &Path, secrets: &Path, api: &str) -> DaemonConfig {
+    let mut c = config(repo, state, secrets);
+    let token = secrets.join("token");
+    std::fs::write(&token, "ghp_test_token_for_the_stand_in").expect("write the token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    c.config.github.token = SecretSource::from_file(token);
+    c.config.github.api_url = api.to_string();
+    c.config.github.comments = true;
+    c
+}
+
+/// GitHub as the worker sees it: comments on PR #2 and issue #1 of
+/// Codertocat/Hello-World, and collaborator permissions (Codertocat may
+/// write; anyone else may read). The first comment listing of PR #2 is
+/// rate limited for a second, and the first comment POST fails with a 500
+/// that did not land.
+fn github_stand_in(
+    rt: &tokio::runtime::Runtime,
+    pr: Arc<CommentStore>,
+    issue: Arc<CommentStore>,
+) -> StandIn {
+    let reset = unix_now() + 1;
+    rt.block_on(StandIn::start(move |seen: &Seen, earlier: &[Seen]| {
+        const REPO: &str = "Codertocat/Hello-World";
+        let list = format!("/repos/{REPO}/issues/2/comments");
+        if seen.method == "GET" && seen.route() == list && unix_now() < reset {
+            return Reply::error(403, "API rate limit exceeded for user ID 1.")
+                .header("x-ratelimit-limit", "5000")
+                .header("x-ratelimit-remaining", "0")
+                .header("x-ratelimit-reset", reset.to_string());
+        }
+        if seen.method == "POST" && !earlier.iter().any(|e| e.method == "POST") {
+            return Reply::error(500, "Server Error");
+        }
+        if let Some(user) = seen
+            .route()
+            .strip_prefix(&format!("/repos/{REPO}/collaborators/"))
+            .and_then(|r| r.strip_suffix("/permission"))
+        {
+            return if user == "Codertocat" {
+                Reply::fixture(200, "collaborator-permission-write.json")
+            } else {
+                Reply::fixture(200, "collaborator-permission-read.json")
+            };
+        }
+        pr.answer(seen, REPO, 2)
+            .or_else(|| issue.answer(seen, REPO, 1))
+            .unwrap_or_else(|| Reply::fixture(404, "not-found.json"))
+    }))
+}
+
+fn with_action(name: &str, action: &str, title: Option<&str>) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&payload(name)).expect("json");
+    v["action"] = action.into();
+    if let Some(t) = title {
+        v["pull_request"]["title"] = t.into();
+    }
+    serde_json::to_vec(&v).expect("json")
+}
+
+fn command_from(user: &str) -> Vec<u8> {
+    let mut v: Value =
+        serde_json::from_slice(&payload("issue_comment.created.json")).expect("json");
+    v["comment"]["body"] = "Could you look at this?\n/swe-sleep predict".into();
+    v["comment"]["user"]["login"] = user.into();
+    serde_json::to_vec(&v).expect("json")
+}
+
+#[test]
+fn comments_are_posted_once_then_updated_in_place() {
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("webhook-comments-");
+    let secrets = temp_dir("webhook-secrets-");
+    let (pr, issue) = (
+        Arc::new(CommentStore::default()),
+        Arc::new(CommentStore::default()),
+    );
+    let rt = runtime();
+    let gh = github_stand_in(&rt, pr.clone(), issue.clone());
+    let d = Running::start_on(
+        rt,
+        config_with_github(repo.path(), state.path(), secrets.path(), &gh.url()),
+    );
+
+    // Opened: through a rate limit and a 500, one comment.
+    assert_eq!(
+        d.deliver(
+            "pull_request",
+            "c-open",
+            &payload("pull_request.opened.json"),
+            None
+        )
+        .0,
+        202
+    );
+    let note = wait_delivery(state.path(), "c-open", "done", 60).unwrap_or_default();
+    assert!(note.contains("comment"), "{note}");
+    let comments = pr.bodies();
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    let (id, first) = &comments[0];
+    assert!(
+        first.starts_with(swe_sleep::github::comment::MARKER),
+        "{first}"
+    );
+    assert!(first.contains("| file | why |"), "{first}");
+    assert!(first.contains("test-time tokens of 4,000"), "{first}");
+    assert!(first.contains("after pull_request opened"), "{first}");
+
+    // Edited: the same comment, updated.
+    let edited = with_action(
+        "pull_request.opened.json",
+        "edited",
+        Some("Add unit conversion for teaspoons"),
+    );
+    assert_eq!(d.deliver("pull_request", "c-edit", &edited, None).0, 202);
+    wait_delivery(state.path(), "c-edit", "done", 30);
+    let comments = pr.bodies();
+    assert_eq!(comments.len(), 1, "updated, not posted again: {comments:?}");
+    assert_eq!(comments[0].0, *id);
+    assert!(
+        comments[0].1.contains("after pull_request edited"),
+        "{}",
+        comments[0].1
+    );
+    assert!(comments[0].1.contains("src/units.rs"), "{}", comments[0].1);
+    assert_eq!(
+        gh.count(
+            "PATCH",
+            &format!("/repos/Codertocat/Hello-World/issues/comments/{id}")
+        ),
+        1
+    );
+
+    // A comment command: honoured from a writer, ignored from a reader.
+    assert_eq!(
+        d.deliver(
+            "issue_comment",
+            "c-cmd-reader",
+            &command_from("stranger"),
+            None
+        )
+        .0,
+        202
+    );
+    let note = wait_delivery(state.path(), "c-cmd-reader", "done", 30).unwrap_or_default();
+    assert!(note.contains("lack write access"), "{note}");
+    assert!(issue.bodies().is_empty());
+    assert_eq!(
+        d.deliver(
+            "issue_comment",
+            "c-cmd-writer",
+            &command_from("Codertocat"),
+            None
+        )
+        .0,
+        202
+    );
+    wait_delivery(state.path(), "c-cmd-writer", "done", 30);
+    let on_issue = issue.bodies();
+    assert_eq!(on_issue.len(), 1, "{on_issue:?}");
+    assert!(
+        on_issue[0].1.contains("after /command from Codertocat"),
+        "{}",
+        on_issue[0].1
+    );
+
+    // Stored with the comment id.
+    let q = Queue::open(state.path()).expect("queue");
+    let r = q
+        .result("Codertocat/Hello-World", 2)
+        .expect("read")
+        .expect("stored");
+    assert_eq!(r.comment_id, Some(*id));
+    let posts = gh.count("POST", "/repos/Codertocat/Hello-World/issues/2/comments");
+    assert_eq!(posts, 2, "one 500 that did not land, then one comment");
+    let rt = d.stop();
+    drop(gh);
+    drop(rt);
+}
+
+#[test]
+fn a_restart_between_receipt_and_processing_loses_nothing_and_posts_once() {
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("webhook-restart-gh-");
+    let secrets = temp_dir("webhook-secrets-");
+    let (pr, issue) = (
+        Arc::new(CommentStore::default()),
+        Arc::new(CommentStore::default()),
+    );
+    let rt = runtime();
+    let gh = github_stand_in(&rt, pr.clone(), issue);
+    let url = gh.url();
+
+    let mut cfg = config_with_github(repo.path(), state.path(), secrets.path(), &url);
+    cfg.process_queue = false;
+    let d = Running::start_on(rt, cfg);
+    let opened = payload("pull_request.opened.json");
+    assert_eq!(d.deliver("pull_request", "r-open", &opened, None).0, 202);
+    let rt = d.stop();
+    assert!(pr.bodies().is_empty(), "nothing posted before processing");
+
+    let d = Running::start_on(
+        rt,
+        config_with_github(repo.path(), state.path(), secrets.path(), &url),
+    );
+    wait_delivery(state.path(), "r-open", "done", 60);
+    assert_eq!(
+        d.deliver("pull_request", "r-open", &opened, None).1["duplicate"],
+        true
+    );
+    let rt = d.stop();
+    // And once more after another restart: still one comment.
+    let d = Running::start_on(
+        rt,
+        config_with_github(repo.path(), state.path(), secrets.path(), &url),
+    );
+    assert_eq!(
+        d.deliver("pull_request", "r-open", &opened, None).1["duplicate"],
+        true
+    );
+    let rt = d.stop();
+    assert_eq!(pr.bodies().len(), 1, "{:?}", pr.bodies());
+    drop(gh);
+    drop(rt);
 }

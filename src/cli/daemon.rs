@@ -27,6 +27,10 @@ pub struct DaemonArgs {
     /// Parser threads per sleep (default: half the cores, at least one).
     #[arg(long)]
     pub sleep_threads: Option<usize>,
+    /// Follow open pull requests and issues through the GitHub API instead
+    /// of (or as well as) webhooks; needs github.repo and credentials.
+    #[arg(long)]
+    pub poll: bool,
 }
 
 pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
@@ -40,6 +44,7 @@ pub fn run(args: DaemonArgs) -> anyhow::Result<()> {
     cfg.listen = args.listen;
     cfg.quiet_period = Duration::from_millis(args.quiet_period_ms);
     cfg.sleep_nice = args.nice;
+    cfg.poll = args.poll;
     if let Some(n) = args.sleep_threads {
         cfg.sleep_threads = n.max(1);
     }

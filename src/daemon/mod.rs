@@ -31,7 +31,7 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch as signal};
 
 use crate::config::Config;
-use crate::github::worker::{GitHubApi, Worker, WorkerSettings};
+use crate::github::worker::{Worker, WorkerSettings};
 
 pub use lock::{DaemonLock, LOCK_FILE};
 pub use state::Shared;
@@ -54,9 +54,9 @@ pub struct DaemonConfig {
     pub shutdown_deadline: Duration,
     /// Told the bound address once the server listens.
     pub bound: Option<oneshot::Sender<SocketAddr>>,
-    /// The GitHub API client (built by the caller from `config.github`);
-    /// without one, comments and comment commands are skipped.
-    pub github_api: Option<Arc<dyn GitHubApi>>,
+    /// Follow open pull requests and issues by polling the API (`--poll`),
+    /// for users who cannot expose a webhook endpoint.
+    pub poll: bool,
     /// How much sleeps are niced (default 10; 0 leaves them alone).
     pub sleep_nice: i32,
     /// Parser threads per sleep when `index.threads` is 0 (default: half
@@ -74,7 +74,7 @@ impl std::fmt::Debug for DaemonConfig {
             .field("repo", &self.repo)
             .field("state_dir", &self.state_dir)
             .field("listen", &self.listen)
-            .field("github_api", &self.github_api.is_some())
+            .field("poll", &self.poll)
             .finish_non_exhaustive()
     }
 }
@@ -93,10 +93,9 @@ impl DaemonConfig {
             rescan_interval: Duration::from_secs(30),
             shutdown_deadline: Duration::from_secs(5),
             bound: None,
-            github_api: None,
+            poll: false,
             sleep_nice: 10,
-            sleep_threads: std::thread::available_parallelism()
-                .map_or(1, |n| (n.get() / 2).max(1)),
+            sleep_threads: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             process_queue: true,
         }
     }
@@ -152,11 +151,27 @@ pub async fn run(
             .await
             .map_err(|e| DaemonError::Server(std::io::Error::other(e)))??;
     }
+    let client = crate::github::api::client_from_config(&config.config.github)
+        .map_err(DaemonError::Config)?;
+    let poll_repo = if config.poll {
+        let repo = config.config.github.repo.trim();
+        if repo.is_empty() || client.is_none() {
+            return Err(DaemonError::Config(
+                "--poll needs github.repo (owner/name) and credentials (github.token, or github.app_id with github.app_key) in swe-sleep.toml".into(),
+            ));
+        }
+        Some(
+            repo.parse::<crate::github::RepoRef>()
+                .map_err(|e| DaemonError::Config(format!("github.repo: {e}")))?,
+        )
+    } else {
+        None
+    };
     let github = github::setup(
         &config.config,
         &config.state_dir,
-        false,
-        config.github_api.take(),
+        config.poll,
+        client.clone().map(crate::github::api::as_api),
     )?
     .map(Arc::new);
     let lock = DaemonLock::acquire(&config.state_dir, &config.listen.to_string())?;
@@ -213,6 +228,21 @@ pub async fn run(
                 stats: parts.worker_stats.clone(),
             };
             worker = Some(tokio::spawn(w.run(parts.wake.clone(), stop_rx.clone())));
+        }
+        if let (Some(repo), Some(client)) = (poll_repo, client) {
+            tracing::info!(
+                "polling {repo} every {} s for open pull requests and issues",
+                config.config.github.poll_interval_secs
+            );
+            let poller = crate::github::poll::Poller {
+                client,
+                repo,
+                queue: parts.queue.clone(),
+                wake: parts.wake.clone(),
+                rules: github::rules(&config.config),
+                interval: Duration::from_secs(config.config.github.poll_interval_secs.max(1)),
+            };
+            tokio::spawn(poller.run(stop_rx.clone()));
         }
     }
     let mut server_stop = stop_rx.clone();

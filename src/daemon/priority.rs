@@ -61,13 +61,24 @@ mod tests {
             })
             .join()
             .expect("child");
-            (unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) }, spawned_child)
+            (
+                unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) },
+                spawned_child,
+            )
         })
         .join()
         .expect("thread");
-        assert_eq!(inside.0, (before + 5).min(19), "the sleep thread is lowered");
+        assert_eq!(
+            inside.0,
+            (before + 5).min(19),
+            "the sleep thread is lowered"
+        );
         assert_eq!(inside.1, inside.0, "threads it starts inherit it");
         let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::id_t;
-        assert_eq!(unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) }, before, "others are not");
+        assert_eq!(
+            unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) },
+            before,
+            "others are not"
+        );
     }
 }

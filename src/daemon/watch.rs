@@ -187,14 +187,18 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
         .name("swe-sleep-sleep".into())
         .spawn(move || {
             super::priority::lower_this_thread(nice);
-            let result = Repo::open(&path).map_err(anyhow::Error::from).and_then(|repo| {
-                notebook::sleep(&repo, &state, &target, &config, &NoProgress)
-                    .map_err(anyhow::Error::from)
-            });
+            let result = Repo::open(&path)
+                .map_err(anyhow::Error::from)
+                .and_then(|repo| {
+                    notebook::sleep(&repo, &state, &target, &config, &NoProgress)
+                        .map_err(anyhow::Error::from)
+                });
             let _ = tx.send(result);
         });
     let result = match spawned {
-        Ok(_) => rx.await.map_err(|_| "the sleep thread ended without an answer".to_string()),
+        Ok(_) => rx
+            .await
+            .map_err(|_| "the sleep thread ended without an answer".to_string()),
         Err(e) => Err(format!("cannot start a sleep thread: {e}")),
     };
     let took = started.elapsed();

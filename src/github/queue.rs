@@ -287,6 +287,18 @@ impl Queue {
         Ok(())
     }
 
+    /// Puts a job back until `at` (ms) without counting an attempt: it
+    /// could not start (no notebook yet).
+    pub fn postpone(&self, delivery: &str, at: i64, note: &str) -> Result<(), QueueError> {
+        self.conn()
+            .execute(
+                "UPDATE deliveries SET state = 'queued', next_at = ?2, note = ?3 WHERE id = ?1",
+                params![delivery, at, note],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
     /// When the next queued job is due (ms), if any.
     pub fn next_due(&self) -> Result<Option<i64>, QueueError> {
         self.conn()

@@ -111,6 +111,9 @@ pub struct Worker {
 /// How one job ended.
 enum Outcome {
     Done(String),
+    /// Could not start (no notebook yet): again after the delay, no
+    /// attempt counted.
+    Wait(String, Duration),
     Retry(String, Option<Duration>),
     Failed(String),
 }
@@ -177,6 +180,11 @@ impl Worker {
         let last = attempts + 1 >= self.settings.max_attempts;
         let d = delivery.clone();
         let settled = match outcome {
+            Outcome::Wait(why, delay) => {
+                tracing::debug!("delivery {delivery}: waiting: {why}");
+                let at = now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+                self.queue_call(move |q| q.postpone(&d, at, &why)).await
+            }
             Outcome::Done(note) => {
                 self.stats
                     .jobs_done
@@ -249,7 +257,10 @@ impl Worker {
             {
                 Ok(Ok(p)) => p,
                 Ok(Err(PredictFailure::NotReady)) => {
-                    return Outcome::Retry("no notebook yet".into(), Some(Duration::from_secs(2)));
+                    return Outcome::Wait(
+                        "no notebook yet: the first sleep has not finished".into(),
+                        Duration::from_secs(1),
+                    );
                 }
                 Ok(Err(PredictFailure::Failed(e))) => return Outcome::Failed(e),
                 Err(e) => return Outcome::Failed(format!("the prediction task failed: {e}")),

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod github;
 pub mod http;
 
 use std::fs;
