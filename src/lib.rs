@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod eval;
 pub mod git;
+pub mod llm;
 pub mod notebook;
 pub mod parse;
 pub mod secret;

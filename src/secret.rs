@@ -163,7 +163,9 @@ mod tests {
     fn env_source() {
         let src = SecretSource::from_env("TOKEN_X");
         let got = src
-            .load_with("github.token", |v| (v == "TOKEN_X").then(|| " abc \n".into()))
+            .load_with("github.token", |v| {
+                (v == "TOKEN_X").then(|| " abc \n".into())
+            })
             .expect("loads");
         assert_eq!(got.expect("set").expose(), "abc");
         let err = src.load_with("github.token", |_| None).expect_err("unset");
