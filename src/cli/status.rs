@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use swe_sleep::llm::ledger::{self, LedgerTotal};
 use swe_sleep::notebook::{self, Status};
 
 use super::{RepoArgs, print_json};
@@ -21,11 +22,50 @@ pub struct StatusArgs {
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     let (repo, _config, state_dir) = args.repo.open()?;
     let s = notebook::status(&repo, &state_dir, args.rev.as_deref())?;
+    let totals = if s.exists {
+        ledger::totals_in(&state_dir)?
+    } else {
+        Vec::new()
+    };
     if args.json {
-        return print_json(&s);
+        let mut v = serde_json::to_value(&s)?;
+        v["llm_ledger"] = serde_json::to_value(&totals)?;
+        return print_json(&v);
     }
     println!("{}", describe(&s));
+    if !totals.is_empty() {
+        print!("{}", describe_ledger(&totals));
+    }
     Ok(())
+}
+
+/// The cost ledger, one line per purpose and model.
+fn describe_ledger(totals: &[LedgerTotal]) -> String {
+    let mut out = String::from("Model calls (cost ledger):\n");
+    for t in totals {
+        let cost = if t.cost > 0.0 {
+            format!(", ${:.4}", t.cost)
+        } else {
+            String::new()
+        };
+        let failed = if t.failed > 0 {
+            format!(" ({} failed)", t.failed)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "  {} with {} {}: {} calls{failed}, {} input + {} cache read + {} cache write + {} output tokens{cost}\n",
+            t.purpose,
+            t.provider,
+            t.model,
+            t.calls,
+            t.usage.input,
+            t.usage.cache_read,
+            t.usage.cache_write,
+            t.usage.output
+        ));
+    }
+    out
 }
 
 fn short(c: &str) -> &str {

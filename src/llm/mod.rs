@@ -8,6 +8,7 @@
 //! - [`transport`], [`retry`]: HTTP with timeouts, retries with exponential
 //!   backoff honouring `retry-after`, and a hard cap on attempts;
 //! - [`ledger`]: the cost ledger in the notebook database, one row per call;
+//! - [`session`]: the calls of one task, recorded in the ledger and summed;
 //! - [`prompt`]: templates as data (`prompts/`), filled from typed structs;
 //! - [`cards`]: sleep time, cards written by the model, inside the budgets.
 //!
@@ -24,6 +25,7 @@ pub mod openai;
 pub mod prompt;
 pub mod provider;
 pub mod retry;
+pub mod session;
 pub mod transport;
 
 pub use error::LlmError;
@@ -33,3 +35,4 @@ pub use message::{
 };
 pub use prompt::Template;
 pub use provider::{Provider, connect};
+pub use session::Session;

@@ -3,6 +3,7 @@
 //! API. [`connect`] builds one from a `[llm.test]` or `[llm.sleep]` table,
 //! reading the API key from its configured source.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -30,7 +31,7 @@ pub trait Provider: Send + Sync {
 
 /// The provider configured in `cfg`; `what` names the table in errors
 /// ("llm.test").
-pub fn connect(cfg: &ModelConfig, what: &str) -> Result<Box<dyn Provider>, LlmError> {
+pub fn connect(cfg: &ModelConfig, what: &str) -> Result<Arc<dyn Provider>, LlmError> {
     if cfg.model.trim().is_empty() {
         return Err(LlmError::Config(format!("{what}.model is empty")));
     }
@@ -62,8 +63,8 @@ pub fn connect(cfg: &ModelConfig, what: &str) -> Result<Box<dyn Provider>, LlmEr
         transport,
     };
     Ok(match cfg.provider {
-        ProviderKind::Openai => Box::new(OpenAi(endpoint)),
-        ProviderKind::Anthropic => Box::new(Anthropic(endpoint)),
+        ProviderKind::Openai => Arc::new(OpenAi(endpoint)),
+        ProviderKind::Anthropic => Arc::new(Anthropic(endpoint)),
     })
 }
 
