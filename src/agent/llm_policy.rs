@@ -294,6 +294,7 @@ impl Policy for LlmPolicy {
             return Action::Call(call);
         }
         let max_out = self.session.provider().config().max_output_tokens as u64;
+        let mut nudged = false;
         for _ in 0..TURNS_PER_DECISION {
             let out = self
                 .room(view)
@@ -314,6 +315,11 @@ impl Policy for LlmPolicy {
                 return Action::Call(call);
             }
             if resp.tool_calls.is_empty() {
+                // Talk instead of a call: ask once, then force the answer.
+                if nudged {
+                    break;
+                }
+                nudged = true;
                 self.push_user(NUDGE.into());
             }
         }

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod llm_server;
 
 use std::fs;
 use std::path::{Path, PathBuf};
