@@ -108,7 +108,12 @@ fn tool_messages(req: &Value) -> Vec<(String, String)> {
 }
 
 fn check_budget(p: &Prediction, server: &StandIn, wire: Wire) {
-    assert!(p.tokens_used <= p.budget, "{} > {}", p.tokens_used, p.budget);
+    assert!(
+        p.tokens_used <= p.budget,
+        "{} > {}",
+        p.tokens_used,
+        p.budget
+    );
     assert!(p.steps <= p.max_steps);
     for e in server.exchanges().iter().filter(|e| e.status == 200) {
         let (prompt, out) = usage_of(wire, &e.reply);
@@ -135,7 +140,12 @@ fn openai_tool_calls_split_over_several_turns() {
     );
     let mut policy = llm_policy(&server, Wire::OpenAi, None);
     let p = run_on_cookbook(&mut policy, 6000, 12);
-    assert_eq!(paths(&p), ["src/units.rs", "docs/units.md"], "{:?}", p.notes);
+    assert_eq!(
+        paths(&p),
+        ["src/units.rs", "docs/units.md"],
+        "{:?}",
+        p.notes
+    );
     assert_eq!(p.policy, "llm");
     let calls: Vec<&str> = p.trace.iter().map(|t| t.call.name()).collect();
     assert_eq!(calls, ["search", "card", "cochange"]);
@@ -177,7 +187,10 @@ fn openai_tool_calls_split_over_several_turns() {
     assert_eq!(m.calls, 3);
     assert!(!m.fallback);
     assert_eq!(m.template, "agent");
-    assert_eq!(m.template_hash, Template::load("agent", None).expect("t").hash);
+    assert_eq!(
+        m.template_hash,
+        Template::load("agent", None).expect("t").hash
+    );
     assert_eq!(m.usage.input + m.usage.cache_read, server.reported().0);
     check_budget(&p, &server, Wire::OpenAi);
 }
@@ -200,7 +213,11 @@ fn malformed_and_unknown_calls_are_errors_fed_back_never_run() {
     assert_eq!(answers[0].0, "call_bad_4");
     assert!(answers[0].1.contains("not valid JSON"), "{}", answers[0].1);
     assert_eq!(answers[1].0, "call_shell_5");
-    assert!(answers[1].1.contains("unknown tool `run_shell`"), "{}", answers[1].1);
+    assert!(
+        answers[1].1.contains("unknown tool `run_shell`"),
+        "{}",
+        answers[1].1
+    );
 }
 
 #[test]
@@ -224,13 +241,20 @@ fn a_model_that_never_submits_is_forced_then_replaced_by_the_offline_ranking() {
         "{:?}",
         p.notes
     );
-    assert!(paths(&p).contains(&"src/units.rs"), "offline ranking of the search: {:?}", paths(&p));
+    assert!(
+        paths(&p).contains(&"src/units.rs"),
+        "offline ranking of the search: {:?}",
+        paths(&p)
+    );
     // Nudged once after the first text reply, then forced: 4 calls.
     assert_eq!(ex.len(), 4);
     check_budget(&p, &server, Wire::OpenAi);
 
     // Searching forever: stopped by the step cap, forced, then replaced.
-    let server = StandIn::scripted(Wire::OpenAi, vec![Reply::fixture("openai/search_units.json")]);
+    let server = StandIn::scripted(
+        Wire::OpenAi,
+        vec![Reply::fixture("openai/search_units.json")],
+    );
     let mut policy = llm_policy(&server, Wire::OpenAi, None);
     let p = run_on_cookbook(&mut policy, 20_000, 3);
     assert_eq!(p.steps, 3);
@@ -257,13 +281,20 @@ fn a_server_without_tool_calling_is_named_with_the_flag_it_needs() {
     assert!(matches!(err, LlmError::NoToolSupport { .. }), "{err}");
     let msg = err.to_string();
     assert!(msg.contains("does not support tool calling"), "{msg}");
-    assert!(msg.contains("--enable-auto-tool-choice") && msg.contains("--jinja"), "{msg}");
+    assert!(
+        msg.contains("--enable-auto-tool-choice") && msg.contains("--jinja"),
+        "{msg}"
+    );
     assert_eq!(server.exchanges().len(), 1, "a 400 is not retried");
 
     // In a run: no crash, the offline ranking, and a note that says why.
     let mut policy = llm_policy(&server, Wire::OpenAi, None);
     let p = run_on_cookbook(&mut policy, 4000, 12);
-    assert!(p.notes.iter().any(|n| n.contains("tool calling")), "{:?}", p.notes);
+    assert!(
+        p.notes.iter().any(|n| n.contains("tool calling")),
+        "{:?}",
+        p.notes
+    );
     assert!(p.model.expect("model").fallback);
 
     // A server that ignores tools and only talks gets the same hint.
@@ -271,7 +302,9 @@ fn a_server_without_tool_calling_is_named_with_the_flag_it_needs() {
     let mut policy = llm_policy(&server, Wire::OpenAi, None);
     let p = run_on_cookbook(&mut policy, 4000, 12);
     assert!(
-        p.notes.iter().any(|n| n.contains("without a tool call") && n.contains("--jinja")),
+        p.notes
+            .iter()
+            .any(|n| n.contains("without a tool call") && n.contains("--jinja")),
         "{:?}",
         p.notes
     );
@@ -338,7 +371,10 @@ fn a_500_is_retried_up_to_the_cap_then_reported() {
     let url = format!("http://{}", closed.local_addr().expect("addr"));
     drop(closed);
     let err = one_call(&url, 2).0.expect_err("refused").to_string();
-    assert!(err.contains("cannot reach") && err.contains("2 attempts"), "{err}");
+    assert!(
+        err.contains("cannot reach") && err.contains("2 attempts"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -366,7 +402,12 @@ fn anthropic_messages_with_tool_use_blocks_key_and_cache_markers() {
     let provider = llm::connect(&m, "llm.test").expect("connect");
     let mut policy = LlmPolicy::new(provider, None, None).expect("policy");
     let p = run_on_cookbook(&mut policy, 6000, 12);
-    assert_eq!(paths(&p), ["src/units.rs", "docs/units.md"], "{:?}", p.notes);
+    assert_eq!(
+        paths(&p),
+        ["src/units.rs", "docs/units.md"],
+        "{:?}",
+        p.notes
+    );
     let ex = server.exchanges();
     assert_eq!(ex.len(), 2);
     assert_eq!(ex[0].path, "/v1/messages");
@@ -407,10 +448,16 @@ fn every_call_is_in_the_ledger_with_the_providers_usage() {
     let totals = llm::ledger::totals_in(state.path()).expect("totals");
     assert_eq!(totals.len(), 1);
     let t = &totals[0];
-    assert_eq!((t.purpose.as_str(), t.provider.as_str()), ("predict", "openai"));
+    assert_eq!(
+        (t.purpose.as_str(), t.provider.as_str()),
+        ("predict", "openai")
+    );
     assert_eq!(t.calls, 2);
     let (prompt, out) = server.reported();
-    assert_eq!(t.usage.input + t.usage.cache_read + t.usage.cache_write, prompt);
+    assert_eq!(
+        t.usage.input + t.usage.cache_read + t.usage.cache_write,
+        prompt
+    );
     assert_eq!(t.usage.output, out);
 }
 
@@ -421,14 +468,24 @@ fn every_call_is_in_the_ledger_with_the_providers_usage() {
 fn budgets_are_never_exceeded() {
     let big = |i: usize| {
         let call = match i % 3 {
-            0 => json!({"name": "search", "arguments": "{\"query\": \"unit conversion recipe quantity parser\", \"k\": 50}"}),
-            1 => json!({"name": "read", "arguments": "{\"path\": \"src/units.rs\", \"start\": 1, \"end\": 400}"}),
-            _ => json!({"name": "similar_prs", "arguments": "{\"text\": \"unit conversion\", \"k\": 50}"}),
+            0 => {
+                json!({"name": "search", "arguments": "{\"query\": \"unit conversion recipe quantity parser\", \"k\": 50}"})
+            }
+            1 => {
+                json!({"name": "read", "arguments": "{\"path\": \"src/units.rs\", \"start\": 1, \"end\": 400}"})
+            }
+            _ => {
+                json!({"name": "similar_prs", "arguments": "{\"text\": \"unit conversion\", \"k\": 50}"})
+            }
         };
         let mut r = support::llm_server::load("openai/search_units.json");
         r["choices"][0]["message"]["tool_calls"][0]["function"] = call;
         r["choices"][0]["message"]["tool_calls"][0]["id"] = json!(format!("call_{i}"));
-        Reply { status: 200, headers: vec![], body: r }
+        Reply {
+            status: 200,
+            headers: vec![],
+            body: r,
+        }
     };
     for budget in [300u64, 900, 1500, 2200, 3000, 5000, 9000] {
         for steps in [1u32, 3, 12] {
@@ -443,7 +500,11 @@ fn budgets_are_never_exceeded() {
             let p = run_on_cookbook(&mut policy, budget, steps);
             check_budget(&p, &server, Wire::OpenAi);
             if budget >= 2200 {
-                assert!(!p.model.as_ref().expect("m").fallback, "{budget}/{steps}: {:?}", p.notes);
+                assert!(
+                    !p.model.as_ref().expect("m").fallback,
+                    "{budget}/{steps}: {:?}",
+                    p.notes
+                );
                 assert_eq!(paths(&p), ["src/units.rs", "docs/units.md"]);
             }
         }
@@ -466,10 +527,281 @@ fn rerank_makes_one_call_over_the_offline_candidates() {
     assert_eq!(req["tool_choice"]["function"]["name"], "submit");
     let user = req["messages"][1]["content"].as_str().expect("user");
     assert!(user.contains("src/units.rs: "), "{user}");
-    assert!(user.trim_end().ends_with(REQUEST.lines().last().expect("line")));
+    assert!(
+        user.trim_end()
+            .ends_with(REQUEST.lines().last().expect("line"))
+    );
     assert_eq!(p.files[0].path, "src/units.rs");
-    assert!(p.files.iter().all(|f| user.contains(&format!("{}: ", f.path))));
+    assert!(
+        p.files
+            .iter()
+            .all(|f| user.contains(&format!("{}: ", f.path)))
+    );
     assert!(!p.trace.is_empty(), "the offline search ran first");
     assert!(p.tokens_used <= p.budget);
     assert_eq!(p.model.expect("model").calls, 1);
+}
+
+// ---------------------------------------------------------------------------
+// 6. The binary end to end against the stand-ins
+
+use support::cli::{fails, ok, one_json_object, p, stdout, swe_sleep};
+
+/// A config file with `[llm.test]` and `[llm.sleep]` on `url`.
+fn config_file(dir: &Path, url: &str, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("swe-sleep.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[llm]\ncards_per_sleep = 3\n{extra}\n[llm.test]\nprovider = \"openai\"\nmodel = \"stand-in-model\"\nbase_url = \"{url}\"\nretry_base_ms = 10\n[llm.test.price]\ninput = 1.0\noutput = 4.0\n[llm.sleep]\nprovider = \"openai\"\nmodel = \"stand-in-small\"\nbase_url = \"{url}\"\nretry_base_ms = 10\nmax_attempts = 1\n"
+        ),
+    )
+    .expect("write config");
+    path
+}
+
+#[test]
+fn predict_and_status_with_the_llm_policy() {
+    let server = StandIn::scripted(
+        Wire::OpenAi,
+        vec![
+            Reply::fixture("openai/search_units.json"),
+            Reply::fixture("openai/submit.json"),
+        ],
+    );
+    let dir = temp_dir("llm-cli-");
+    let state = dir.path().join("state");
+    let config = config_file(dir.path(), &server.url, "");
+    let repo = fixture("cookbook");
+    let base = [
+        "--repo",
+        p(&repo),
+        "--state-dir",
+        p(&state),
+        "--config",
+        p(&config),
+    ];
+    let o = ok(
+        swe_sleep()
+            .arg("predict")
+            .args(base)
+            .args(["--policy", "llm", "--json", REQUEST])
+            .output()
+            .expect("runs"),
+        "predict --policy llm",
+    );
+    let v = one_json_object(&o);
+    assert_eq!(v["policy"], "llm");
+    let files: Vec<&str> = v["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(files, ["src/units.rs", "docs/units.md"]);
+    assert_eq!(v["model"]["calls"], 2);
+    assert!(v["tokens_used"].as_u64().expect("n") <= v["budget"].as_u64().expect("n"));
+    let o = ok(
+        swe_sleep().arg("status").args(base).output().expect("runs"),
+        "status",
+    );
+    let text = stdout(&o);
+    assert!(text.contains("Model calls (cost ledger):"), "{text}");
+    assert!(
+        text.contains("predict with openai stand-in-model: 2 calls"),
+        "{text}"
+    );
+    assert!(text.contains('$'), "a price is configured: {text}");
+    let o = ok(
+        swe_sleep()
+            .arg("status")
+            .args(base)
+            .arg("--json")
+            .output()
+            .expect("runs"),
+        "status --json",
+    );
+    let v = one_json_object(&o);
+    assert_eq!(v["llm_ledger"][0]["calls"], 2);
+
+    // Without a model configured, --policy llm says what to add.
+    let err = fails(
+        swe_sleep()
+            .arg("predict")
+            .args(["--repo", p(&repo), "--state-dir", p(&state)])
+            .args(["--policy", "llm", REQUEST])
+            .output()
+            .expect("runs"),
+        "predict --policy llm without a model",
+    );
+    assert!(err.contains("[llm.test]"), "{err}");
+}
+
+#[test]
+fn sleep_with_a_model_writes_cards_once_per_content_within_budget() {
+    let server = StandIn::scripted(Wire::OpenAi, vec![Reply::fixture("openai/card_text.json")]);
+    let dir = temp_dir("llm-sleep-");
+    let state = dir.path().join("state");
+    let config = config_file(dir.path(), &server.url, "");
+    let repo = fixture("cookbook");
+    let sleep = || {
+        let o = ok(
+            swe_sleep()
+                .arg("sleep")
+                .args([
+                    "--repo",
+                    p(&repo),
+                    "--state-dir",
+                    p(&state),
+                    "--config",
+                    p(&config),
+                ])
+                .args(["--rev", "HEAD", "--json"])
+                .output()
+                .expect("runs"),
+            "sleep",
+        );
+        one_json_object(&o)
+    };
+    let v = sleep();
+    assert_eq!(v["llm_cards"]["written"], 3, "{v}");
+    assert_eq!(server.exchanges().len(), 3);
+    let first = &server.exchanges()[0].request;
+    assert_eq!(first["model"], "stand-in-small");
+    assert!(first.get("tools").is_none());
+    // The most changed file first.
+    let asked = first["messages"][1]["content"].as_str().expect("user");
+    assert!(asked.starts_with("File: "), "{asked}");
+    // Resumes: the three cards are cached by content; three more are written.
+    let v = sleep();
+    assert_eq!(v["llm_cards"]["cached"], 3, "{v}");
+    assert_eq!(v["llm_cards"]["written"], 3, "{v}");
+    let totals = llm::ledger::totals_in(&state).expect("ledger");
+    assert_eq!(totals[0].purpose, "card");
+    assert_eq!(totals[0].calls, 6);
+    // The card tool shows the model's notes.
+    let nb = Notebook::open(&state).expect("open").expect("slept");
+    let with_notes = nb
+        .files()
+        .iter()
+        .filter_map(|f| nb.card(&f.path).ok().flatten())
+        .filter(|c| c.contains("notes by stand-in-small: Unit conversions"))
+        .count();
+    assert_eq!(with_notes, 6);
+
+    // A tight hourly budget stops the model before the first call.
+    let dir2 = temp_dir("llm-sleep-budget-");
+    let state2 = dir2.path().join("state");
+    let config2 = config_file(dir2.path(), &server.url, "sleep_tokens_per_hour = 100");
+    let before = server.exchanges().len();
+    let o = ok(
+        swe_sleep()
+            .arg("sleep")
+            .args([
+                "--repo",
+                p(&repo),
+                "--state-dir",
+                p(&state2),
+                "--config",
+                p(&config2),
+            ])
+            .args(["--rev", "HEAD", "--json"])
+            .output()
+            .expect("runs"),
+        "sleep on a budget",
+    );
+    let v = one_json_object(&o);
+    assert_eq!(v["llm_cards"]["written"], 0);
+    assert!(
+        v["llm_cards"]["stopped"]
+            .as_str()
+            .expect("why")
+            .contains("sleep_tokens_per_hour"),
+        "{v}"
+    );
+    assert_eq!(server.exchanges().len(), before);
+
+    // A server that is down never fails the offline notebook.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let dir3 = temp_dir("llm-sleep-down-");
+    let config3 = config_file(dir3.path(), &url, "");
+    let state3 = dir3.path().join("state");
+    let o = ok(
+        swe_sleep()
+            .arg("sleep")
+            .args([
+                "--repo",
+                p(&repo),
+                "--state-dir",
+                p(&state3),
+                "--config",
+                p(&config3),
+            ])
+            .args(["--rev", "HEAD", "--json"])
+            .output()
+            .expect("runs"),
+        "sleep with the model down",
+    );
+    let v = one_json_object(&o);
+    assert!(v["counts"]["files"].as_u64().expect("files") > 0);
+    assert_eq!(v["llm_cards"]["written"], 0);
+    assert!(Notebook::open(&state3).expect("open").is_some());
+}
+
+#[test]
+fn eval_with_the_llm_policy_reports_model_tokens() {
+    let server = StandIn::with(Wire::OpenAi, 1.0, |_, req| {
+        let turns = req["messages"].as_array().map_or(0, Vec::len);
+        if turns <= 2 {
+            Reply::fixture("openai/search_units.json")
+        } else {
+            Reply::fixture("openai/submit.json")
+        }
+    });
+    let repo = fixture("cookbook");
+    let dir = temp_dir("llm-eval-");
+    let mined = dir.path().join("bench.jsonl");
+    ok(
+        swe_sleep()
+            .args(["bench", "mine", "--repo", p(&repo), "--name", "cook/book"])
+            .args(["--min-source", "2", "--out", p(&mined)])
+            .output()
+            .expect("runs"),
+        "bench mine",
+    );
+    let first = std::fs::read_to_string(&mined)
+        .expect("mined")
+        .lines()
+        .next()
+        .expect("one instance")
+        .to_string();
+    let bench = dir.path().join("one.jsonl");
+    std::fs::write(&bench, first + "\n").expect("write bench");
+    let config = config_file(dir.path(), &server.url, "");
+    let out = dir.path().join("out");
+    let o = ok(
+        swe_sleep()
+            .args(["eval", "--bench", p(&bench), "--repo"])
+            .arg(format!("cook/book={}", p(&repo)))
+            .args(["--budgets", "3000", "--arms", "sleep", "--policy", "llm"])
+            .args(["--config", p(&config), "--out", p(&out)])
+            .output()
+            .expect("runs"),
+        "eval --policy llm",
+    );
+    let report = stdout(&o);
+    assert!(report.contains("Model usage per query"), "{report}");
+    let line = std::fs::read_to_string(out.join("predictions.jsonl")).expect("predictions");
+    let v: Value = serde_json::from_str(line.lines().next().expect("a run")).expect("json");
+    assert_eq!(v["model"]["calls"], 2);
+    assert!(v["model"]["usage"]["input"].as_u64().expect("input") > 0);
+    assert!(v["tokens"].as_u64().expect("tokens") <= 3000);
+    assert_eq!(
+        std::fs::read_to_string(out.join("policy")).expect("marker"),
+        "llm"
+    );
+    let ledger = llm::ledger::totals_in(&out.join("state").join("cook+book")).expect("ledger");
+    assert_eq!(ledger[0].calls, 2);
 }

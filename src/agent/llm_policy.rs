@@ -53,7 +53,8 @@ const MESSAGE_OVERHEAD: u64 = 12;
 /// Model calls in one decision (after malformed calls or text replies).
 const TURNS_PER_DECISION: usize = 3;
 
-const NUDGE: &str = "Answer with a tool call: investigate with the tools, or call `submit` with the files.";
+const NUDGE: &str =
+    "Answer with a tool call: investigate with the tools, or call `submit` with the files.";
 const FINAL: &str = "The budget or the step cap is reached: call `submit` now with the files you found, the most likely first.";
 
 pub struct LlmPolicy {
@@ -226,7 +227,9 @@ impl LlmPolicy {
     }
 
     fn give_up(&mut self, why: String) -> Action {
-        self.notes.push(format!("{why}; submitted the offline ranking of what the tools showed"));
+        self.notes.push(format!(
+            "{why}; submitted the offline ranking of what the tools showed"
+        ));
         self.fell_back = true;
         Action::Submit(self.fallback.choice())
     }

@@ -84,7 +84,8 @@ impl RerankPolicy {
     }
 
     fn offline(&mut self, files: Vec<Scored>, why: String) -> Action {
-        self.notes.push(format!("{why}; submitted the offline choice"));
+        self.notes
+            .push(format!("{why}; submitted the offline choice"));
         self.fell_back = true;
         Action::Submit(files)
     }
@@ -137,10 +138,13 @@ impl RerankPolicy {
             Err(e) => return self.offline(offline, format!("the rerank call failed: {e}")),
         };
         self.fresh = Some(view.budget.used + resp.usage.context());
-        let chosen = resp.tool_calls.iter().find_map(|u| match tool_schema::parse(u) {
-            Ok(ToolCall::Submit { files }) => Some(files),
-            _ => None,
-        });
+        let chosen = resp
+            .tool_calls
+            .iter()
+            .find_map(|u| match tool_schema::parse(u) {
+                Ok(ToolCall::Submit { files }) => Some(files),
+                _ => None,
+            });
         let Some(files) = chosen else {
             return self.offline(offline, "the model did not call `submit`".into());
         };
@@ -157,7 +161,10 @@ impl RerankPolicy {
             }
         }
         if out.is_empty() {
-            return self.offline(offline, "the model chose no file from the candidates".into());
+            return self.offline(
+                offline,
+                "the model chose no file from the candidates".into(),
+            );
         }
         let k = out.len() as f64;
         for (i, s) in out.iter_mut().enumerate() {

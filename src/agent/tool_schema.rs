@@ -50,16 +50,31 @@ const TOOLS: &[(&str, &str, &[Arg])] = &[
         &[
             ("query", "string", true, "what to look for"),
             ("k", "integer", true, "how many files (1 to 50)"),
-            ("brief", "boolean", false, "paths and scores only (a third of the tokens)"),
+            (
+                "brief",
+                "boolean",
+                false,
+                "paths and scores only (a third of the tokens)",
+            ),
         ],
     ),
     (
         "similar_prs",
         "Past pull requests whose text resembles a text, with the files each modified.",
         &[
-            ("text", "string", true, "what to compare with, usually the request"),
+            (
+                "text",
+                "string",
+                true,
+                "what to compare with, usually the request",
+            ),
             ("k", "integer", true, "how many pull requests (1 to 50)"),
-            ("brief", "boolean", false, "short titles and at most 5 files each"),
+            (
+                "brief",
+                "boolean",
+                false,
+                "short titles and at most 5 files each",
+            ),
         ],
     ),
     (
@@ -136,7 +151,10 @@ pub fn parse(call: &ToolUse) -> Result<ToolCall, String> {
         })?
     };
     let Value::Object(mut map) = args else {
-        return Err(format!("the arguments of `{}` must be a JSON object", call.name));
+        return Err(format!(
+            "the arguments of `{}` must be a JSON object",
+            call.name
+        ));
     };
     // Models often send numbers as strings; accept what is clearly meant.
     for key in ["k", "start", "end"] {
@@ -185,7 +203,9 @@ mod tests {
             let mut args = serde_json::Map::new();
             for r in s.parameters["required"].as_array().expect("required") {
                 let key = r.as_str().expect("name");
-                let ty = s.parameters["properties"][key]["type"].as_str().expect("type");
+                let ty = s.parameters["properties"][key]["type"]
+                    .as_str()
+                    .expect("type");
                 args.insert(
                     key.into(),
                     match ty {

@@ -48,7 +48,8 @@ fn model_means(rs: &[&RunRecord]) -> Option<ModelMeans> {
         return None;
     }
     let n = rs.len().max(1) as f64;
-    let sum = |f: &dyn Fn(&crate::agent::ModelUse) -> f64| used.iter().map(|m| f(m)).sum::<f64>() / n;
+    let sum =
+        |f: &dyn Fn(&crate::agent::ModelUse) -> f64| used.iter().map(|m| f(m)).sum::<f64>() / n;
     Some(ModelMeans {
         calls: sum(&|m| m.calls as f64),
         input: sum(&|m| m.usage.input as f64),

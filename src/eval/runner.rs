@@ -234,12 +234,11 @@ pub fn run(
         Some(_) => {}
         None => std::fs::write(&marker, wanted).map_err(io(&marker))?,
     }
-    let factory = PolicyFactory::new(opts.policy, &opts.config.llm, None).map_err(|e| {
-        EvalError::Repo {
+    let factory =
+        PolicyFactory::new(opts.policy, &opts.config.llm, None).map_err(|e| EvalError::Repo {
             repo: opts.out.display().to_string(),
             message: e.to_string(),
-        }
-    })?;
+        })?;
     let pred_path = opts.out.join("predictions.jsonl");
     let sleep_path = opts.out.join("sleep.jsonl");
     let done: HashSet<(String, Arm, u64)> = read_lines::<RunRecord>(&pred_path)
@@ -399,26 +398,12 @@ fn run_repo(
                 Arm::Sleep => {
                     let nb = nb.as_ref().expect("slept above");
                     let mut tools = NotebookTools::new(nb, Some(&repo));
-                    agent::run_with_context(
-                        policy,
-                        &mut tools,
-                        &query,
-                        &digest,
-                        budget,
-                        opts.steps,
-                    )
+                    agent::run_with_context(policy, &mut tools, &query, &digest, budget, opts.steps)
                 }
                 Arm::NoSleep => {
                     let tools = raw.get_or_insert_with(|| RawTools::new(&repo, base, &opts.config));
                     tools.reset_run_clock();
-                    agent::run_with_context(
-                        policy,
-                        tools,
-                        &query,
-                        &raw_ctx,
-                        budget,
-                        opts.steps,
-                    )
+                    agent::run_with_context(policy, tools, &query, &raw_ctx, budget, opts.steps)
                 }
             };
             let mut wall = t.elapsed().as_secs_f64();

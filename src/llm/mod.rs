@@ -17,7 +17,7 @@
 //! call this module).
 
 pub mod anthropic;
-
+pub mod cards;
 pub mod error;
 pub mod ledger;
 pub mod message;

@@ -100,7 +100,9 @@ impl StandIn {
     /// Answers the n-th request with `replies[n]` (the last one repeats).
     pub fn scripted(wire: Wire, replies: Vec<Reply>) -> StandIn {
         assert!(!replies.is_empty());
-        StandIn::with(wire, 1.0, move |i, _| replies[i.min(replies.len() - 1)].clone())
+        StandIn::with(wire, 1.0, move |i, _| {
+            replies[i.min(replies.len() - 1)].clone()
+        })
     }
 
     /// Answers with `script(n, request)`; usage is scaled by `inflate`.
@@ -126,10 +128,12 @@ impl StandIn {
                 .expect("runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let app = Router::new().fallback(move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
-                    let st = st.clone();
-                    async move { handle(&st, uri.path(), &headers, &body) }
-                });
+                let app = Router::new().fallback(
+                    move |uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+                        let st = st.clone();
+                        async move { handle(&st, uri.path(), &headers, &body) }
+                    },
+                );
                 axum::serve(listener, app).await.expect("serve");
             });
         });
@@ -214,7 +218,12 @@ fn count_json(v: &Value) -> u64 {
     match v {
         Value::String(s) => tokens::count(s),
         Value::Array(a) => a.iter().map(count_json).sum(),
-        Value::Object(m) => 2 + m.iter().map(|(k, v)| tokens::count(k) + count_json(v)).sum::<u64>(),
+        Value::Object(m) => {
+            2 + m
+                .iter()
+                .map(|(k, v)| tokens::count(k) + count_json(v))
+                .sum::<u64>()
+        }
         _ => 1,
     }
 }
@@ -225,7 +234,11 @@ fn content_tokens(request: &Value) -> u64 {
         Value::Null => {}
         s => total += count_json(s),
     }
-    for m in request["messages"].as_array().map(Vec::as_slice).unwrap_or_default() {
+    for m in request["messages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         total += 4 + count_json(&m["content"]) + count_json(&m["tool_calls"]);
     }
     total
