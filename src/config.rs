@@ -1,7 +1,7 @@
 //! Configuration: built-in defaults, then `swe-sleep.toml` (repository root
 //! or `--config`), then `SWE_SLEEP_<SECTION>_<KEY>` environment variables.
 //!
-//! Defaults live in one place, the `Default` impls below (and in [`llm`] for
+//! Defaults live in one place, the `Default` impls below (and in `config/llm.rs` for
 //! the `[llm]` section). Unknown keys, in the file or in the environment, are
 //! an error that names the key. Nested tables (`[llm.test]`, `[llm.sleep]`)
 //! are read from the file only.
