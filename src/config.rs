@@ -1,8 +1,14 @@
 //! Configuration: built-in defaults, then `swe-sleep.toml` (repository root
 //! or `--config`), then `SWE_SLEEP_<SECTION>_<KEY>` environment variables.
 //!
-//! Defaults live in one place, the `Default` impls below. Unknown keys, in the
-//! file or in the environment, are an error that names the key.
+//! Defaults live in one place, the `Default` impls below (and in `config/llm.rs` for
+//! the `[llm]` section). Unknown keys, in the file or in the environment, are
+//! an error that names the key. Nested tables (`[llm.test]`, `[llm.sleep]`)
+//! are read from the file only.
+
+mod llm;
+
+pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind};
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +37,7 @@ pub struct Config {
     pub history: HistoryConfig,
     pub agent: AgentConfig,
     pub github: GithubConfig,
+    pub llm: LlmConfig,
 }
 
 /// What the notebook reads from a tree.
@@ -246,7 +253,7 @@ fn apply_env(
     table: &mut toml::Table,
     env: &[(String, String)],
 ) -> Result<Vec<String>, ConfigError> {
-    const SECTIONS: &[&str] = &["index", "history", "agent", "github"];
+    const SECTIONS: &[&str] = &["index", "history", "agent", "github", "llm"];
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
     let mut applied = Vec::new();
     for (name, value) in env {
@@ -269,10 +276,16 @@ fn apply_env(
                 ),
             });
         };
+        // Only flat keys: nested tables (`llm.test`) are file-only.
         let known: Vec<&String> = defaults
             .get(section)
             .and_then(toml::Value::as_table)
-            .map(|t| t.keys().collect())
+            .map(|t| {
+                t.iter()
+                    .filter(|(_, v)| !v.is_table())
+                    .map(|(k, _)| k)
+                    .collect()
+            })
             .unwrap_or_default();
         if !known.iter().any(|k| k.as_str() == key) {
             return Err(ConfigError::Invalid {
@@ -414,6 +427,53 @@ mod tests {
         .expect_err("a value in the environment");
         assert!(err.to_string().contains("github.token"), "{err}");
         assert!(!err.to_string().contains("ghp_abcdef"), "{err}");
+    }
+
+    #[test]
+    fn llm_models_from_the_file_and_flat_keys_from_the_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[llm]\ncards_per_sleep = 5\n[llm.test]\nprovider = \"anthropic\"\nmodel = \"claude-x\"\napi_key = { env = \"ANTHROPIC_API_KEY\" }\n[llm.test.price]\ninput = 3.0\n[llm.sleep]\nprovider = \"openai\"\nmodel = \"qwen\"\nbase_url = \"http://localhost:11434/\"\n[llm.sleep.extra]\noptions = { num_ctx = 8192 }\n",
+        )
+        .expect("write config");
+        let c = Config::load_from(
+            Some(&p),
+            None,
+            &env(&[("SWE_SLEEP_LLM_SLEEP_TOKENS_PER_HOUR", "99")]),
+        )
+        .expect("config loads");
+        let test = c.llm.test.expect("test model");
+        assert_eq!(test.provider, ProviderKind::Anthropic);
+        assert_eq!(test.base_url(), "https://api.anthropic.com");
+        assert_eq!(test.api_key.env.as_deref(), Some("ANTHROPIC_API_KEY"));
+        assert_eq!(test.price.expect("price").input, 3.0);
+        let sleep = c.llm.sleep.expect("sleep model");
+        assert_eq!(sleep.base_url(), "http://localhost:11434");
+        assert!(sleep.extra.contains_key("options"));
+        assert_eq!(c.llm.cards_per_sleep, 5);
+        assert_eq!(c.llm.sleep_tokens_per_hour, 99);
+        std::fs::write(
+            &p,
+            "[llm.test]\nprovider = \"openai\"\nmodel = \"m\"\napi_key = \"sk-in-the-file\"\n",
+        )
+        .expect("write config");
+        let err = Config::load_from(Some(&p), None, &[]).expect_err("a key in the text");
+        assert!(err.to_string().contains("api_key"), "{err}");
+        std::fs::write(
+            &p,
+            "[llm.test]\nprovider = \"openai\"\nmodel = \"m\"\ntemprature = 0\n",
+        )
+        .expect("write config");
+        let err = Config::load_from(Some(&p), None, &[]).expect_err("unknown key");
+        assert!(err.to_string().contains("temprature"), "{err}");
+        let err = Config::load_from(None, None, &env(&[("SWE_SLEEP_LLM_TEST_MODEL", "x")]))
+            .expect_err("nested keys are file-only");
+        assert!(
+            err.to_string().contains("SWE_SLEEP_LLM_TEST_MODEL"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod daemon;
 pub mod eval;
 pub mod git;
 pub mod github;
+pub mod llm;
 pub mod notebook;
 pub mod parse;
 pub mod secret;

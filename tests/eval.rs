@@ -375,6 +375,7 @@ fn record(inst: &Instance, arm: Arm, predicted: &[&str], tokens: u64) -> RunReco
         tokens,
         steps: 3,
         wall_ms: 10.0,
+        model: None,
     }
 }
 

@@ -44,6 +44,12 @@ impl Budget {
         tokens::count(&self.position())
     }
 
+    /// Replaces the count with a measurement (a model's `usage`), which
+    /// may be lower than the estimate it replaces; never above the budget.
+    pub fn reconcile(&mut self, real: u64) {
+        self.used = real.min(self.tokens);
+    }
+
     /// Charges `n` tokens. Callers cut what they read to [`Budget::remaining`]
     /// first, so `used` never passes `tokens`.
     pub fn charge(&mut self, n: u64) {

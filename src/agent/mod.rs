@@ -6,20 +6,30 @@
 //! - [`raw_tools`]: the tools of the no-sleep arm (the raw repository);
 //! - [`run`](mod@run): the loop and its accounting (`[Step: i/N, tokens: used/budget]`);
 //! - [`offline`]: the deterministic policy (no model);
+//! - [`llm_policy`], [`rerank`]: the model-driven policies (a model calls
+//!   the tools; one model call reranks the offline candidates), with
+//!   [`tool_schema`] (the tools as JSON schemas) and [`policy_kind`]
+//!   (`--policy` and the factory);
 //! - [`rank`], [`request`]: pure ranking helpers and request analysis.
 //!
-//! Depends on `notebook`, `git`, `text`, `tokens`; nothing depends on it
+//! Depends on `notebook`, `git`, `text`, `tokens`, and `llm` (for the
+//! model-driven policies only); nothing depends on it
 //! but the CLI and `eval`.
 
 pub mod budget;
+pub mod llm_policy;
 pub mod offline;
+pub mod policy_kind;
 pub mod rank;
 pub mod raw_tools;
 pub mod request;
+pub mod rerank;
 pub mod run;
 pub mod sleep_tools;
+pub mod tool_schema;
 pub mod tools;
 
 pub use offline::OfflinePolicy;
-pub use run::{Policy, Prediction, Scored, run, run_with_context};
+pub use policy_kind::{PolicyFactory, PolicyKind};
+pub use run::{ModelUse, Policy, Prediction, Scored, run, run_with_context};
 pub use tools::{ToolCall, Toolbox};

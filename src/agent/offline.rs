@@ -285,6 +285,29 @@ impl OfflinePolicy {
             .collect()
     }
 
+    /// Reads what `view` shows (the request, the context, the last result)
+    /// without deciding anything: model-driven policies keep an offline
+    /// policy watching, so its ranking is their fallback.
+    pub fn observe(&mut self, view: &View<'_>) {
+        if self.req.is_none() {
+            self.req = Some(Request::new(view.request));
+            self.absorb_context(view.context);
+        }
+        if let Some((call, out)) = view.last {
+            self.absorb(call, &out.data);
+        }
+    }
+
+    /// The set the policy would submit now.
+    pub fn choice(&self) -> Vec<Scored> {
+        self.choose()
+    }
+
+    /// Every file read about, best first, with its reasons.
+    pub fn ranked(&self) -> Vec<Scored> {
+        self.ranking()
+    }
+
     fn next_card(&self) -> Option<String> {
         self.ranking()
             .into_iter()
@@ -310,13 +333,7 @@ impl Policy for OfflinePolicy {
     }
 
     fn next(&mut self, view: &View<'_>) -> Action {
-        if self.req.is_none() {
-            self.req = Some(Request::new(view.request));
-            self.absorb_context(view.context);
-        }
-        if let Some((call, out)) = view.last {
-            self.absorb(call, &out.data);
-        }
+        self.observe(view);
         let req_empty = self.req.as_ref().is_none_or(Request::is_empty);
         if view.must_submit || req_empty {
             return Action::Submit(self.choose());

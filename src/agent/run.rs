@@ -49,6 +49,44 @@ pub trait Policy {
     fn explain(&self) -> serde_json::Value {
         serde_json::Value::Null
     }
+    /// Tokens the loop keeps back when it cuts a tool result to the
+    /// remaining budget (`remaining`), for the policy's own answer: a
+    /// model's final submission turn. None by default.
+    fn reserve(&self, _remaining: u64) -> u64 {
+        0
+    }
+    /// The run's real total so far, when the policy's model measured one
+    /// since the last decision (its provider's `usage`): the loop replaces
+    /// its own count with it. See [`crate::agent::llm_policy`] for what
+    /// counts. `None` by default: the loop's count stands.
+    fn take_metered(&mut self) -> Option<u64> {
+        None
+    }
+    /// What the caller should know about the policy's run (a model's
+    /// errors, a fallback), added to [`Prediction::notes`].
+    fn notes(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+    /// A model-driven policy's calls and their usage.
+    fn model_use(&self) -> Option<ModelUse> {
+        None
+    }
+}
+
+/// The model calls of one run, by the provider's `usage` (billed tokens:
+/// every call's whole prompt, so repeated prefixes count each time).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ModelUse {
+    pub provider: String,
+    pub model: String,
+    /// Prompt template name and hash.
+    pub template: String,
+    pub template_hash: String,
+    pub calls: u32,
+    pub usage: crate::llm::Usage,
+    /// True when the model gave no usable answer and the offline ranking
+    /// was submitted instead.
+    pub fallback: bool,
 }
 
 /// One call of the run, for the audit trail.
@@ -82,6 +120,9 @@ pub struct Prediction {
     /// The policy's own account of its candidates ([`Policy::explain`]).
     #[serde(skip_serializing_if = "serde_json::Value::is_null")]
     pub explain: serde_json::Value,
+    /// A model-driven policy's calls and usage ([`Policy::model_use`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelUse>,
 }
 
 /// Tokens kept back for the position line after a call.
@@ -152,6 +193,14 @@ pub fn run_with_context(
             must_submit,
         };
         let action = policy.next(&view);
+        if let Some(real) = policy.take_metered() {
+            if real > budget {
+                notes.push(format!(
+                    "the model's provider counted {real} tokens, more than the budget of {budget}"
+                ));
+            }
+            b.reconcile(real);
+        }
         let call = match action {
             Action::Submit(files) => break files,
             // Submitting through the tool is always allowed, even when the
@@ -172,7 +221,9 @@ pub fn run_with_context(
             }
             Action::Call(call) => call,
         };
-        let max = b.remaining().saturating_sub(POSITION_RESERVE);
+        let max = b
+            .remaining()
+            .saturating_sub(POSITION_RESERVE + policy.reserve(b.remaining()));
         let out = tools.call(&call, max);
         b.charge(out.tokens);
         b.step += 1;
@@ -191,6 +242,7 @@ pub fn run_with_context(
         });
         last = Some((call, out));
     };
+    notes.extend(policy.notes());
     let mut kept = Vec::new();
     for f in files {
         if !tools.exists(&f.path) {
@@ -212,5 +264,6 @@ pub fn run_with_context(
         trace,
         notes,
         explain: policy.explain(),
+        model: policy.model_use(),
     }
 }

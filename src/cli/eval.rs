@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use swe_sleep::agent::PolicyKind;
 use swe_sleep::config::Config;
 use swe_sleep::eval::runner::Setting;
 use swe_sleep::eval::runner::{self, EvalProgress};
@@ -31,6 +32,9 @@ pub struct EvalArgs {
     /// paper: the repository at base_commit and the instance's context_prs.
     #[arg(long, default_value = "daemon")]
     pub setting: String,
+    /// offline, llm (needs [llm.test] in --config) or llm-rerank.
+    #[arg(long, default_value = "offline")]
+    pub policy: String,
     /// Step cap per run.
     #[arg(long, default_value_t = 12)]
     pub steps: u32,
@@ -123,6 +127,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             args.setting
         )
     })?;
+    let policy = PolicyKind::parse(&args.policy).with_context(|| {
+        format!(
+            "--policy: unknown policy `{}` (expected offline, llm or llm-rerank)",
+            args.policy
+        )
+    })?;
     let mut config = Config::load(args.config.as_deref(), None)?;
     if setting == Setting::Paper {
         // History is the instance's related PRs only: the notebook and the
@@ -139,6 +149,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         limit: args.limit,
         config,
         dump_candidates: args.dump_candidates,
+        policy,
     };
     let bars = Bars {
         multi: MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr()),

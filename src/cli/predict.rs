@@ -7,7 +7,7 @@ use clap::Args;
 
 use swe_sleep::agent::raw_tools::RawTools;
 use swe_sleep::agent::sleep_tools::NotebookTools;
-use swe_sleep::agent::{self, OfflinePolicy, Prediction};
+use swe_sleep::agent::{self, PolicyFactory, PolicyKind, Prediction};
 
 use swe_sleep::notebook::{self, Notebook, Target};
 
@@ -34,6 +34,11 @@ pub struct PredictArgs {
     /// Use nothing precomputed: the tools read the raw repository.
     #[arg(long)]
     pub no_sleep: bool,
+    /// offline (deterministic, no model), llm (a model calls the tools;
+    /// needs [llm.test]) or llm-rerank (one model call reranks the offline
+    /// candidates).
+    #[arg(long, default_value = "offline")]
+    pub policy: String,
     /// Print one JSON object (schema in docs/predict-json.md), with the full trace.
     #[arg(long)]
     pub json: bool,
@@ -66,7 +71,15 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             "a budget of 0 tokens cannot even read the request; give --budget of at least a few hundred"
         );
     }
-    if !args.no_sleep
+    let kind = PolicyKind::parse(&args.policy).with_context(|| {
+        format!(
+            "--policy: unknown policy `{}` (expected offline, llm or llm-rerank)",
+            args.policy
+        )
+    })?;
+    // A running daemon answers offline predictions from its open notebook.
+    if kind == PolicyKind::Offline
+        && !args.no_sleep
         && !args.standalone
         && args.rev.is_none()
         && let Some(answer) = ask_daemon(&state_dir, &request, budget, steps)
@@ -77,16 +90,18 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         print!("{}", describe_answer(&answer));
         return Ok(());
     }
-    let mut policy = OfflinePolicy::default();
+    let factory = PolicyFactory::new(kind, &config.llm, Some(&state_dir))?;
+    let mut policy = factory.make(Some(&state_dir))?;
+    let policy = policy.as_mut();
     let prediction = if args.no_sleep {
         let rev = args.rev.clone().unwrap_or_else(|| "HEAD".into());
         let commit = repo.resolve(&rev)?;
         let mut tools = RawTools::new(&repo, commit, &config);
-        agent::run(&mut policy, &mut tools, &request, budget, steps)
+        agent::run(policy, &mut tools, &request, budget, steps)
     } else {
         let nb = ensure_notebook(&repo, &state_dir, &config, args.rev.as_deref(), args.json)?;
         let mut tools = NotebookTools::new(&nb, Some(&repo));
-        agent::run(&mut policy, &mut tools, &request, budget, steps)
+        agent::run(policy, &mut tools, &request, budget, steps)
     };
     if args.json {
         print_json(&prediction)
@@ -206,6 +221,17 @@ fn describe(p: &Prediction) -> String {
         "-- {} arm, {} policy: {} of {} tokens, {} of {} steps\n",
         p.arm, p.policy, p.tokens_used, p.budget, p.steps, p.max_steps
     ));
+    if let Some(m) = &p.model {
+        out.push_str(&format!(
+            "-- model {} ({}): {} calls, {} input + {} cached + {} output tokens billed\n",
+            m.model,
+            m.provider,
+            m.calls,
+            m.usage.input + m.usage.cache_write,
+            m.usage.cache_read,
+            m.usage.output
+        ));
+    }
     for n in &p.notes {
         out.push_str(&format!("note: {n}\n"));
     }

@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use swe_sleep::llm::{self, cards::CardReport};
 use swe_sleep::notebook::{self, SleepReport, Target};
 
 use super::{RepoArgs, print_json, progress::Bars};
@@ -30,12 +31,46 @@ pub fn run(args: SleepArgs) -> anyhow::Result<()> {
     };
     let bars = Bars::new(!args.quiet && !args.json);
     let report = notebook::sleep(&repo, &state_dir, &target, &config, &bars)?;
+    // The offline notebook is complete; a model's cards are extra and
+    // never fail the sleep.
+    let cards = match llm::cards::write_cards(&repo, &state_dir, &config) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("model cards skipped: {e}");
+            eprintln!("warning: model cards skipped: {e}");
+            None
+        }
+    };
     if args.json {
-        print_json(&report)
+        let mut v = serde_json::to_value(&report)?;
+        if let Some(c) = &cards {
+            v["llm_cards"] = serde_json::to_value(c)?;
+        }
+        print_json(&v)
     } else {
         println!("{}", summary(&report));
+        if let Some(c) = &cards {
+            println!("{}", cards_summary(c));
+        }
         Ok(())
     }
+}
+
+/// One line on what the sleep-time model did.
+fn cards_summary(c: &CardReport) -> String {
+    let mut s = format!(
+        "Model {} wrote {} cards ({} already current, {} failed) with {} input and {} output tokens.",
+        c.model,
+        c.written,
+        c.cached,
+        c.failed,
+        c.usage.prompt(),
+        c.usage.output
+    );
+    if let Some(why) = &c.stopped {
+        s.push_str(&format!(" Stopped: {why}."));
+    }
+    s
 }
 
 /// The one-paragraph summary printed at the end of a sleep.

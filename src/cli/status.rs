@@ -5,6 +5,7 @@ use clap::Args;
 use std::time::Duration;
 
 use swe_sleep::daemon;
+use swe_sleep::llm::ledger::{self, LedgerTotal};
 use swe_sleep::notebook::{self, Status};
 
 use super::{RepoArgs, print_json};
@@ -24,6 +25,11 @@ pub struct StatusArgs {
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     let (repo, _config, state_dir) = args.repo.open()?;
     let s = notebook::status(&repo, &state_dir, args.rev.as_deref())?;
+    let totals = if s.exists {
+        ledger::totals_in(&state_dir)?
+    } else {
+        Vec::new()
+    };
     // A running daemon adds what only it knows (sleeping now, queue).
     let daemon = if args.rev.is_none() {
         daemon::client::find(&state_dir).and_then(|d| {
@@ -35,21 +41,22 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     };
     if args.json {
         let mut v = serde_json::to_value(&s)?;
-        if let (Some(o), Some((d, live))) = (v.as_object_mut(), &daemon) {
-            o.insert(
-                "daemon".into(),
-                serde_json::json!({
-                    "pid": d.pid,
-                    "addr": d.addr.to_string(),
-                    "sleeping": live["sleeping"],
-                    "sleeps_total": live["sleeps_total"],
-                    "github": live.get("github"),
-                }),
-            );
+        v["llm_ledger"] = serde_json::to_value(&totals)?;
+        if let Some((d, live)) = &daemon {
+            v["daemon"] = serde_json::json!({
+                "pid": d.pid,
+                "addr": d.addr.to_string(),
+                "sleeping": live["sleeping"],
+                "sleeps_total": live["sleeps_total"],
+                "github": live.get("github"),
+            });
         }
         return print_json(&v);
     }
     println!("{}", describe(&s));
+    if !totals.is_empty() {
+        print!("{}", describe_ledger(&totals));
+    }
     if let Some((d, live)) = daemon {
         println!(
             "Daemon: pid {} on http://{}{}.",
@@ -73,6 +80,35 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The cost ledger, one line per purpose and model.
+fn describe_ledger(totals: &[LedgerTotal]) -> String {
+    let mut out = String::from("Model calls (cost ledger):\n");
+    for t in totals {
+        let cost = if t.cost > 0.0 {
+            format!(", ${:.4}", t.cost)
+        } else {
+            String::new()
+        };
+        let failed = if t.failed > 0 {
+            format!(" ({} failed)", t.failed)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "  {} with {} {}: {} calls{failed}, {} input + {} cache read + {} cache write + {} output tokens{cost}\n",
+            t.purpose,
+            t.provider,
+            t.model,
+            t.calls,
+            t.usage.input,
+            t.usage.cache_read,
+            t.usage.cache_write,
+            t.usage.output
+        ));
+    }
+    out
 }
 
 fn short(c: &str) -> &str {

@@ -25,6 +25,39 @@ pub struct Row {
     pub mean_tokens: f64,
     pub mean_steps: f64,
     pub mean_wall_ms: f64,
+    /// Model calls and billed tokens per query (model-driven policies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelMeans>,
+}
+
+/// Means per query of the model's calls and billed tokens (`usage`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ModelMeans {
+    pub calls: f64,
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: f64,
+    pub cache_write: f64,
+    /// Share of runs that fell back to the offline choice.
+    pub fallback: f64,
+}
+
+fn model_means(rs: &[&RunRecord]) -> Option<ModelMeans> {
+    let used: Vec<_> = rs.iter().filter_map(|r| r.model.as_ref()).collect();
+    if used.is_empty() {
+        return None;
+    }
+    let n = rs.len().max(1) as f64;
+    let sum =
+        |f: &dyn Fn(&crate::agent::ModelUse) -> f64| used.iter().map(|m| f(m)).sum::<f64>() / n;
+    Some(ModelMeans {
+        calls: sum(&|m| m.calls as f64),
+        input: sum(&|m| m.usage.input as f64),
+        output: sum(&|m| m.usage.output as f64),
+        cache_read: sum(&|m| m.usage.cache_read as f64),
+        cache_write: sum(&|m| m.usage.cache_write as f64),
+        fallback: sum(&|m| f64::from(u8::from(m.fallback))),
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +119,7 @@ pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
                 mean_tokens: rs.iter().map(|r| r.tokens as f64).sum::<f64>() / n,
                 mean_steps: rs.iter().map(|r| r.steps as f64).sum::<f64>() / n,
                 mean_wall_ms: rs.iter().map(|r| r.wall_ms).sum::<f64>() / n,
+                model: model_means(&rs),
             }
         })
         .collect();
@@ -190,6 +224,28 @@ pub fn markdown(r: &Report) -> String {
                 row.mean_steps,
                 row.mean_wall_ms
             ));
+        }
+        let with_model: Vec<&Row> = r
+            .rows
+            .iter()
+            .filter(|x| x.repo == repo && x.model.is_some())
+            .collect();
+        if !with_model.is_empty() {
+            out.push_str("\nModel usage per query (billed by the provider's `usage`):\n\n| arm | budget | calls | input | cache read | cache write | output | fallback |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+            for row in with_model {
+                let m = row.model.as_ref().expect("filtered");
+                out.push_str(&format!(
+                    "| {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0}% |\n",
+                    row.arm.as_str(),
+                    row.budget,
+                    m.calls,
+                    m.input,
+                    m.cache_read,
+                    m.cache_write,
+                    m.output,
+                    m.fallback * 100.0
+                ));
+            }
         }
         if let Some(s) = r.sleep.iter().find(|s| s.repo == repo) {
             out.push_str(&format!(

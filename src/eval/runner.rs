@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::raw_tools::RawTools;
 use crate::agent::sleep_tools::NotebookTools;
-use crate::agent::{self, OfflinePolicy};
+use crate::agent::{self, ModelUse, PolicyFactory, PolicyKind};
 use crate::config::Config;
 use crate::git::Repo;
 use crate::notebook::{self, NoProgress, Notebook, Target};
@@ -80,6 +80,8 @@ pub struct EvalOptions {
     /// Also write each run's candidates with their evidence to
     /// `candidates.jsonl` (for calibration).
     pub dump_candidates: bool,
+    /// The policy of every run; model-driven ones use `config.llm.test`.
+    pub policy: PolicyKind,
 }
 
 /// One line of `predictions.jsonl`.
@@ -96,6 +98,9 @@ pub struct RunRecord {
     pub tokens: u64,
     pub steps: u32,
     pub wall_ms: f64,
+    /// A model-driven policy's calls and billed usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelUse>,
 }
 
 /// One line of `sleep.jsonl`: the sleep before an instance.
@@ -203,6 +208,37 @@ pub fn run(
         Ok(_) => {}
         Err(_) => std::fs::write(&marker, &wanted).map_err(io(&marker))?,
     }
+    // Likewise one policy (directories from before policies were recorded
+    // hold offline runs).
+    let marker = opts.out.join("policy");
+    let wanted = opts.policy.as_str();
+    let found = std::fs::read_to_string(&marker).ok();
+    let has_runs = opts.out.join("predictions.jsonl").is_file();
+    match found.as_deref().map(str::trim) {
+        Some(f) if f != wanted => {
+            return Err(EvalError::Repo {
+                repo: opts.out.display().to_string(),
+                message: format!(
+                    "this output directory holds runs of the {f} policy; use another --out for {wanted}"
+                ),
+            });
+        }
+        None if has_runs && opts.policy != PolicyKind::Offline => {
+            return Err(EvalError::Repo {
+                repo: opts.out.display().to_string(),
+                message: format!(
+                    "this output directory holds runs of the offline policy; use another --out for {wanted}"
+                ),
+            });
+        }
+        Some(_) => {}
+        None => std::fs::write(&marker, wanted).map_err(io(&marker))?,
+    }
+    let factory =
+        PolicyFactory::new(opts.policy, &opts.config.llm, None).map_err(|e| EvalError::Repo {
+            repo: opts.out.display().to_string(),
+            message: e.to_string(),
+        })?;
     let pred_path = opts.out.join("predictions.jsonl");
     let sleep_path = opts.out.join("sleep.jsonl");
     let done: HashSet<(String, Arm, u64)> = read_lines::<RunRecord>(&pred_path)
@@ -249,6 +285,7 @@ pub fn run(
                         preds: &preds,
                         sleeps: &sleeps,
                         cands: cands.as_ref(),
+                        policies: &factory,
                     };
                     let r = run_repo(name, &repos[name], &list, opts, &done, &sinks, progress);
                     if let Err(e) = r {
@@ -269,6 +306,8 @@ struct Sinks<'a> {
     preds: &'a Sink,
     sleeps: &'a Sink,
     cands: Option<&'a Sink>,
+    /// Builds each run's policy (one provider connection for all).
+    policies: &'a PolicyFactory,
 }
 
 fn run_repo(
@@ -280,6 +319,7 @@ fn run_repo(
     sinks: &Sinks<'_>,
     progress: &dyn EvalProgress,
 ) -> Result<(), EvalError> {
+    let factory = sinks.policies;
     let (preds, sleeps) = (sinks.preds, sinks.sleeps);
     let repo_err = |message: String| EvalError::Repo {
         repo: name.to_string(),
@@ -349,32 +389,21 @@ fn run_repo(
         }
         let mut raw: Option<RawTools> = None;
         for (arm, budget) in todo {
-            let mut policy = OfflinePolicy::default();
+            let mut policy = factory
+                .make(Some(&state))
+                .map_err(|e| repo_err(e.to_string()))?;
+            let policy = policy.as_mut();
             let t = Instant::now();
             let prediction = match arm {
                 Arm::Sleep => {
                     let nb = nb.as_ref().expect("slept above");
                     let mut tools = NotebookTools::new(nb, Some(&repo));
-                    agent::run_with_context(
-                        &mut policy,
-                        &mut tools,
-                        &query,
-                        &digest,
-                        budget,
-                        opts.steps,
-                    )
+                    agent::run_with_context(policy, &mut tools, &query, &digest, budget, opts.steps)
                 }
                 Arm::NoSleep => {
                     let tools = raw.get_or_insert_with(|| RawTools::new(&repo, base, &opts.config));
                     tools.reset_run_clock();
-                    agent::run_with_context(
-                        &mut policy,
-                        tools,
-                        &query,
-                        &raw_ctx,
-                        budget,
-                        opts.steps,
-                    )
+                    agent::run_with_context(policy, tools, &query, &raw_ctx, budget, opts.steps)
                 }
             };
             let mut wall = t.elapsed().as_secs_f64();
@@ -395,6 +424,7 @@ fn run_repo(
                 tokens: prediction.tokens_used,
                 steps: prediction.steps,
                 wall_ms: wall * 1000.0,
+                model: prediction.model.clone(),
             };
             preds.write(&record).map_err(|e| repo_err(e.to_string()))?;
             if let Some(c) = sinks.cands {

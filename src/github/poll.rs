@@ -70,7 +70,7 @@ pub fn issue_job(
     issue: &IssueSummary,
     rules: &TriggerRules,
 ) -> Option<(String, Job)> {
-    if !rules.issue_label.is_empty() && !issue.labels.iter().any(|l| *l == rules.issue_label) {
+    if !rules.issue_label.is_empty() && !issue.labels.contains(&rules.issue_label) {
         return None;
     }
     let body = issue.body.clone().unwrap_or_default();

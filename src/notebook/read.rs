@@ -373,14 +373,41 @@ impl Notebook {
             .map_err(|e| self.store.err(e))
     }
 
-    /// The card of `path` (the newest of any source; offline by default).
+    /// The card of `path` (the newest of any source; offline by default),
+    /// followed by the notes a model wrote at sleep time for this content
+    /// of the file, when there are any.
     pub fn card(&self, path: &str) -> Result<Option<String>, StoreError> {
-        self.store
+        let card: Option<String> = self
+            .store
             .conn
             .prepare_cached(
                 "SELECT text FROM cards WHERE path = ?1 ORDER BY source = 'offline' LIMIT 1",
             )
             .and_then(|mut s| s.query_row(params![path], |r| r.get(0)).optional())
+            .map_err(|e| self.store.err(e))?;
+        let Some(card) = card else { return Ok(None) };
+        Ok(Some(match self.llm_card(path)? {
+            Some((model, notes)) => format!("{}\nnotes by {model}: {notes}\n", card.trim_end()),
+            None => card,
+        }))
+    }
+
+    /// The newest model-written card for the current content of `path`:
+    /// (model, text). Keyed by blob, so only this snapshot's content shows.
+    pub fn llm_card(&self, path: &str) -> Result<Option<(String, String)>, StoreError> {
+        let Some(blob) = self.file(path).and_then(|f| f.blob) else {
+            return Ok(None);
+        };
+        self.store
+            .conn
+            .prepare_cached(
+                "SELECT l.model, l.text FROM blobs b JOIN llm_cards l ON l.blob_oid = b.oid
+                 WHERE b.id = ?1 ORDER BY l.at DESC, l.model LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![blob], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(|e| self.store.err(e))
     }
 

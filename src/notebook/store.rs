@@ -8,7 +8,10 @@
 //!   history, keyed by commit id, likewise kept;
 //! - the current snapshot (`snap_*`, `cards`, `meta`): rewritten in a single
 //!   transaction at the end of a sleep, so readers see either the old
-//!   notebook or the new one, never a mix.
+//!   notebook or the new one, never a mix;
+//! - model-written and model-spent (`llm_cards` keyed by blob id and model,
+//!   `llm_anticipated`, `llm_ledger`, the cost ledger): written by
+//!   `crate::llm`, kept across snapshots.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 /// Bump when the schema or the meaning of stored data changes; an older
 /// notebook is then rebuilt from scratch (everything in it is derived).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 pub const DB_FILE: &str = "notebook.sqlite";
 
@@ -114,6 +117,40 @@ CREATE TABLE IF NOT EXISTS cards (
     text TEXT NOT NULL,
     PRIMARY KEY (path, source)
 );
+CREATE TABLE IF NOT EXISTS llm_cards (
+    blob_oid TEXT NOT NULL,
+    model TEXT NOT NULL,
+    template_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (blob_oid, model)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS llm_anticipated (
+    commit_oid TEXT NOT NULL,
+    request TEXT NOT NULL,
+    files TEXT NOT NULL,           -- JSON [path, ...], best first
+    model TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (commit_oid, request)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS llm_ledger (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,           -- unix seconds
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    purpose TEXT NOT NULL,         -- predict | rerank | card | digest | anticipate
+    template TEXT NOT NULL,
+    template_hash TEXT NOT NULL,
+    input INTEGER NOT NULL,
+    output INTEGER NOT NULL,
+    cache_read INTEGER NOT NULL,
+    cache_write INTEGER NOT NULL,
+    latency_ms INTEGER NOT NULL,
+    attempts INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    cost REAL                      -- dollars, when prices are configured
+);
+CREATE INDEX IF NOT EXISTS llm_ledger_at ON llm_ledger (at);
 "#;
 
 /// Tables of the current snapshot, cleared and rewritten together.

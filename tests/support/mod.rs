@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod github;
 pub mod http;
+pub mod llm_server;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,38 @@
+//! Language models: the one part of swe-sleep that speaks to model servers.
+//!
+//! - [`message`]: the neutral conversation (messages, tool specs, tool
+//!   calls, usage) that both wire formats translate to and from;
+//! - [`provider`]: the [`Provider`] trait and its construction from config;
+//! - [`openai`], [`anthropic`]: the two wire formats (request bodies and
+//!   replies, pure);
+//! - [`transport`], [`retry`]: HTTP with timeouts, retries with exponential
+//!   backoff honouring `retry-after`, and a hard cap on attempts;
+//! - [`ledger`]: the cost ledger in the notebook database, one row per call;
+//! - [`session`]: the calls of one task, recorded in the ledger and summed;
+//! - [`prompt`]: templates as data (`prompts/`), filled from typed structs;
+//! - [`cards`]: sleep time, cards written by the model, inside the budgets.
+//!
+//! Depends on `config`, `secret`, `tokens`, `git` and `notebook` (its store
+//! and reads); never on `agent` (the model-driven policies live there and
+//! call this module).
+
+pub mod anthropic;
+pub mod cards;
+pub mod error;
+pub mod ledger;
+pub mod message;
+pub mod openai;
+pub mod prompt;
+pub mod provider;
+pub mod retry;
+pub mod session;
+pub mod transport;
+
+pub use error::LlmError;
+pub use ledger::{Ledger, LedgerEntry};
+pub use message::{
+    ChatRequest, ChatResponse, Message, ToolChoice, ToolResult, ToolSpec, ToolUse, Usage,
+};
+pub use prompt::Template;
+pub use provider::{Provider, connect};
+pub use session::Session;
