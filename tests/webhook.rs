@@ -578,3 +578,83 @@ fn a_restart_between_receipt_and_processing_loses_nothing_and_posts_once() {
     drop(gh);
     drop(rt);
 }
+
+#[test]
+fn poll_follows_open_pull_requests_and_issues_without_webhooks() {
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("webhook-poll-");
+    let secrets = temp_dir("webhook-secrets-");
+    let rt = runtime();
+    // Lists with an ETag; a request that sends it back gets 304.
+    let gh = rt.block_on(StandIn::start(|seen: &Seen, _| {
+        let (fixture, etag) = match seen.route() {
+            "/repos/octocat/Hello-World/pulls" => ("pulls.json", "\"pulls-1\""),
+            "/repos/octocat/Hello-World/issues" => ("issues.json", "\"issues-1\""),
+            _ => return Reply::fixture(404, "not-found.json"),
+        };
+        if seen.header("if-none-match") == Some(etag) {
+            Reply::new(304, "").header("etag", etag)
+        } else {
+            Reply::fixture(200, fixture).header("etag", etag)
+        }
+    }));
+    let mut cfg = config_with_github(repo.path(), state.path(), secrets.path(), &gh.url());
+    cfg.config.github.repo = "octocat/Hello-World".into();
+    cfg.config.github.comments = false;
+    cfg.config.github.issue_label = "swe-sleep".into();
+    cfg.config.github.poll_interval_secs = 1;
+    cfg.poll = true;
+    let d = Running::start_on(rt, cfg);
+
+    // The open, non-draft pull request and the labelled issue are predicted.
+    let until = Instant::now() + Duration::from_secs(60);
+    let q = Queue::open(state.path()).expect("queue");
+    loop {
+        let pr = q.result("octocat/Hello-World", 1347).expect("read");
+        let issue = q.result("octocat/Hello-World", 1345).expect("read");
+        if let (Some(pr), Some(issue)) = (pr, issue) {
+            assert_eq!(pr.kind, "pull_request");
+            assert_eq!(issue.kind, "issue");
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the polled items were never predicted"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Later rounds are conditional and change nothing.
+    std::thread::sleep(Duration::from_millis(2500));
+    let pulls = gh
+        .requests()
+        .into_iter()
+        .filter(|s| s.route() == "/repos/octocat/Hello-World/pulls")
+        .collect::<Vec<_>>();
+    assert!(pulls.len() >= 2, "{} polls", pulls.len());
+    assert!(
+        pulls[1..]
+            .iter()
+            .all(|s| s.header("if-none-match") == Some("\"pulls-1\""))
+    );
+    assert!(
+        q.result("octocat/Hello-World", 1340)
+            .expect("read")
+            .is_none(),
+        "a draft"
+    );
+    assert!(
+        q.result("octocat/Hello-World", 1339)
+            .expect("read")
+            .is_none(),
+        "unlabelled"
+    );
+    let counts = q.counts().expect("counts");
+    assert_eq!(
+        (counts.done, counts.queued, counts.failed),
+        (2, 0, 0),
+        "{counts:?}"
+    );
+    let rt = d.stop();
+    drop(gh);
+    drop(rt);
+}
