@@ -40,40 +40,66 @@ pub fn path_matches(
     quoted: &[String],
     paths: &[String],
 ) -> Vec<(String, f64, Vec<String>)> {
-    let path_terms: Vec<Vec<String>> = paths.iter().map(|p| text::path_terms(p)).collect();
-    let mut df: HashMap<&str, f64> = HashMap::new();
-    for pt in &path_terms {
-        for t in pt {
-            *df.entry(t.as_str()).or_default() += 1.0;
-        }
-    }
-    let n = paths.len().max(1) as f64;
-    let mut wanted: Vec<&str> = terms.iter().map(String::as_str).collect();
-    wanted.sort();
-    wanted.dedup();
-    let mut out = Vec::new();
-    for (p, pt) in paths.iter().zip(&path_terms) {
-        let mut score = 0.0;
-        let mut matched = Vec::new();
-        for t in &wanted {
-            if pt.binary_search_by(|x| x.as_str().cmp(t)).is_ok() {
-                score += (n / df[t]).ln().max(0.1);
-                matched.push(t.to_string());
+    PathIndex::new(paths.to_vec()).matches(terms, quoted)
+}
+
+/// The paths of a tree split into terms once, with each term's document
+/// frequency, for [`path_matches`] over many requests (the daemon keeps one
+/// per notebook snapshot).
+#[derive(Debug, Default)]
+pub struct PathIndex {
+    paths: Vec<String>,
+    /// Sorted, deduplicated terms of each path.
+    terms: Vec<Vec<String>>,
+    df: HashMap<String, f64>,
+}
+
+impl PathIndex {
+    pub fn new(paths: Vec<String>) -> PathIndex {
+        let terms: Vec<Vec<String>> = paths.iter().map(|p| text::path_terms(p)).collect();
+        let mut df: HashMap<String, f64> = HashMap::new();
+        for pt in &terms {
+            for t in pt {
+                *df.entry(t.clone()).or_default() += 1.0;
             }
         }
-        if quoted
-            .iter()
-            .any(|q| p == q || p.ends_with(&format!("/{q}")))
-        {
-            score += 100.0;
-            matched.push("quoted".into());
-        }
-        if score > 0.0 {
-            out.push((p.clone(), score, matched));
-        }
+        PathIndex { paths, terms, df }
     }
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    out
+
+    pub fn paths(&self) -> &[String] {
+        &self.paths
+    }
+
+    /// See [`path_matches`].
+    pub fn matches(&self, terms: &[String], quoted: &[String]) -> Vec<(String, f64, Vec<String>)> {
+        let n = self.paths.len().max(1) as f64;
+        let mut wanted: Vec<&str> = terms.iter().map(String::as_str).collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut out = Vec::new();
+        for (p, pt) in self.paths.iter().zip(&self.terms) {
+            let mut score = 0.0;
+            let mut matched = Vec::new();
+            for t in &wanted {
+                if pt.binary_search_by(|x| x.as_str().cmp(t)).is_ok() {
+                    score += (n / self.df[*t]).ln().max(0.1);
+                    matched.push(t.to_string());
+                }
+            }
+            if quoted
+                .iter()
+                .any(|q| p == q || p.ends_with(&format!("/{q}")))
+            {
+                score += 100.0;
+                matched.push("quoted".into());
+            }
+            if score > 0.0 {
+                out.push((p.clone(), score, matched));
+            }
+        }
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
 }
 
 /// An in-memory BM25 index over small documents (cards, raw files).

@@ -9,7 +9,7 @@ use crate::git::{Oid, Repo};
 use crate::notebook::Notebook;
 use crate::text;
 
-use super::rank::{self, Bm25};
+use super::rank::{self, Bm25, PathIndex};
 use super::request::Request;
 use super::tools::{
     FileItem, PrItem, ToolCall, ToolData, ToolOutput, Toolbox, files_output, files_output_with,
@@ -41,6 +41,7 @@ pub struct SearchIndexes {
     pub built_at: u64,
     cards: Arc<Bm25>,
     symbols: Arc<SymbolMap>,
+    paths: Arc<PathIndex>,
 }
 
 impl std::fmt::Debug for SearchIndexes {
@@ -52,12 +53,17 @@ impl std::fmt::Debug for SearchIndexes {
     }
 }
 
+fn path_index(nb: &Notebook) -> PathIndex {
+    PathIndex::new(nb.files().iter().map(|f| f.path.clone()).collect())
+}
+
 impl SearchIndexes {
     pub fn build(nb: &Notebook) -> SearchIndexes {
         SearchIndexes {
             built_at: nb.info.built_at,
             cards: Arc::new(Bm25::new(card_docs(nb))),
             symbols: Arc::new(build_symbol_map(nb)),
+            paths: Arc::new(path_index(nb)),
         }
     }
 }
@@ -65,7 +71,7 @@ impl SearchIndexes {
 pub struct NotebookTools<'a> {
     nb: &'a Notebook,
     repo: Option<&'a Repo>,
-    paths: Vec<String>,
+    paths: Arc<PathIndex>,
     cards: Option<Arc<Bm25>>,
     /// The card index being built on another thread (started in `new`).
     cards_building: Option<std::thread::JoinHandle<Bm25>>,
@@ -76,11 +82,10 @@ impl<'a> NotebookTools<'a> {
     /// `repo` is needed only for `read` (file content comes from the object
     /// database or the work tree).
     pub fn new(nb: &'a Notebook, repo: Option<&'a Repo>) -> NotebookTools<'a> {
-        let paths = nb.files().iter().map(|f| f.path.clone()).collect();
         NotebookTools {
             nb,
             repo,
-            paths,
+            paths: Arc::new(path_index(nb)),
             cards: None,
             cards_building: Some(spawn_card_index(nb)),
             symbols: None,
@@ -93,11 +98,10 @@ impl<'a> NotebookTools<'a> {
         repo: Option<&'a Repo>,
         indexes: &SearchIndexes,
     ) -> NotebookTools<'a> {
-        let paths = nb.files().iter().map(|f| f.path.clone()).collect();
         NotebookTools {
             nb,
             repo,
-            paths,
+            paths: indexes.paths.clone(),
             cards: Some(indexes.cards.clone()),
             cards_building: None,
             symbols: Some(indexes.symbols.clone()),
@@ -137,7 +141,7 @@ impl<'a> NotebookTools<'a> {
             .search_file_history(&req.terms, HISTORY_MAX_FILES, LIST_DEPTH)
             .unwrap_or_default();
         let t_hist = t.elapsed();
-        let paths = rank::path_matches(&req.terms, &req.paths, &self.paths);
+        let paths = self.paths.matches(&req.terms, &req.paths);
         let t_paths = t.elapsed();
         let cards = self.card_index().search(&req.terms, LIST_DEPTH);
         let t_cards = t.elapsed();
@@ -424,7 +428,7 @@ impl Toolbox for NotebookTools<'_> {
                 ),
             },
             ToolCall::Read { path, start, end } => self.read(path, *start, *end, max),
-            ToolCall::List { dir } => ToolOutput::text(&list_dir(&self.paths, dir), max),
+            ToolCall::List { dir } => ToolOutput::text(&list_dir(self.paths.paths(), dir), max),
             ToolCall::Symbol { name } => {
                 let defs = self.nb.symbol_defs(name).unwrap_or_default();
                 let users = self

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, params};
 
@@ -68,6 +69,9 @@ pub struct NotebookInfo {
     pub built_at: u64,
 }
 
+/// Each file's history-document length, shared by the queries of one snapshot.
+type HistoryLengths = Arc<HashMap<String, f64>>;
+
 /// An open notebook, ready for queries.
 pub struct Notebook {
     store: Store,
@@ -76,6 +80,8 @@ pub struct Notebook {
     by_path: HashMap<String, usize>,
     parsed: usize,
     avg_len: f64,
+    /// [`Notebook::history_lengths`], once computed.
+    history_lens: std::cell::RefCell<Option<(usize, HistoryLengths)>>,
 }
 
 impl Notebook {
@@ -150,6 +156,7 @@ impl Notebook {
             by_path,
             parsed: parsed as usize,
             avg_len,
+            history_lens: std::cell::RefCell::new(None),
         }))
     }
 
@@ -286,6 +293,34 @@ impl Notebook {
         })
     }
 
+    /// The length (in terms) of each current file's history document, for
+    /// commits of at most `max_files` files. The same for every query on
+    /// this snapshot, so it is computed once per open notebook.
+    fn history_lengths(&self, max_files: usize) -> Result<HistoryLengths, StoreError> {
+        if let Some((m, lens)) = self.history_lens.borrow().as_ref()
+            && *m == max_files
+        {
+            return Ok(lens.clone());
+        }
+        let lens: HashMap<String, f64> = self
+            .store
+            .conn
+            .prepare_cached(
+                "SELECT cf.path, sum(c.terms) FROM snap_commits s JOIN commits c ON c.id = s.commit_id
+                 JOIN commit_files cf ON cf.commit_id = c.id
+                 WHERE c.file_count <= ?1 AND cf.status != 'D' GROUP BY cf.path",
+            )
+            .and_then(|mut s| s.query_map(params![max_files as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(|e| self.store.err(e))?;
+        let lens: HistoryLengths = Arc::new(
+            lens.into_iter()
+                .filter(|(p, _)| self.by_path.contains_key(p))
+                .collect(),
+        );
+        *self.history_lens.borrow_mut() = Some((max_files, lens.clone()));
+        Ok(lens)
+    }
+
     /// BM25 over each file's history document: the titles and bodies of
     /// the past commits (at most `max_files` files each) that changed it.
     /// A file that keeps being changed for requests like this one ranks high
@@ -297,18 +332,7 @@ impl Notebook {
         k: usize,
     ) -> Result<Vec<Hit>, StoreError> {
         let conn = &self.store.conn;
-        let lens: HashMap<String, f64> = conn
-            .prepare_cached(
-                "SELECT cf.path, sum(c.terms) FROM snap_commits s JOIN commits c ON c.id = s.commit_id
-                 JOIN commit_files cf ON cf.commit_id = c.id
-                 WHERE c.file_count <= ?1 AND cf.status != 'D' GROUP BY cf.path",
-            )
-            .and_then(|mut s| s.query_map(params![max_files as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
-            .map_err(|e| self.store.err(e))?;
-        let lens: HashMap<String, f64> = lens
-            .into_iter()
-            .filter(|(p, _)| self.by_path.contains_key(p))
-            .collect();
+        let lens = self.history_lengths(max_files)?;
         if lens.is_empty() {
             return Ok(Vec::new());
         }
@@ -319,19 +343,31 @@ impl Notebook {
             let Some(tid) = self.term_id(&term)? else {
                 continue;
             };
-            let rows: Vec<(String, f64)> = conn
-                .prepare_cached(
-                    "SELECT cf.path, sum(ct.tf) FROM commit_terms ct
-                     JOIN snap_commits s ON s.commit_id = ct.commit_id JOIN commits c ON c.id = ct.commit_id
-                     JOIN commit_files cf ON cf.commit_id = ct.commit_id
-                     WHERE ct.term = ?1 AND c.file_count <= ?2 AND cf.status != 'D' GROUP BY cf.path",
-                )
-                .and_then(|mut s| s.query_map(params![tid, max_files as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
-                .map_err(|e| self.store.err(e))?;
-            let rows: Vec<(String, f64)> = rows
-                .into_iter()
-                .filter(|(p, _)| lens.contains_key(p))
-                .collect();
+            // Summed here rather than with GROUP BY: SQLite would sort the
+            // rows by path text first, which cost more than the query.
+            let mut summed: HashMap<String, f64> = HashMap::new();
+            {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT cf.path, ct.tf FROM commit_terms ct
+                         JOIN snap_commits s ON s.commit_id = ct.commit_id JOIN commits c ON c.id = ct.commit_id
+                         JOIN commit_files cf ON cf.commit_id = ct.commit_id
+                         WHERE ct.term = ?1 AND c.file_count <= ?2 AND cf.status != 'D'",
+                    )
+                    .map_err(|e| self.store.err(e))?;
+                let mut rows = stmt
+                    .query(params![tid, max_files as i64])
+                    .map_err(|e| self.store.err(e))?;
+                while let Some(r) = rows.next().map_err(|e| self.store.err(e))? {
+                    let path: String = r.get(0).map_err(|e| self.store.err(e))?;
+                    let tf: f64 = r.get(1).map_err(|e| self.store.err(e))?;
+                    if lens.contains_key(&path) {
+                        *summed.entry(path).or_default() += tf;
+                    }
+                }
+            }
+            let mut rows: Vec<(String, f64)> = summed.into_iter().collect();
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
             let df = rows.len() as f64;
             if df == 0.0 {
                 continue;
