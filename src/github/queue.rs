@@ -93,7 +93,7 @@ impl std::fmt::Debug for Queue {
     }
 }
 
-const SCHEMA: &str = "
+const SCHEMA_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY,
     event TEXT NOT NULL,
@@ -102,9 +102,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     job TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_at INTEGER NOT NULL DEFAULT 0,
-    note TEXT
+    note TEXT,
+    -- `owner/name#number` of a prediction job, so a newer one supersedes it.
+    target TEXT
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
 CREATE TABLE IF NOT EXISTS results (
     repo TEXT NOT NULL,
     number INTEGER NOT NULL,
@@ -116,6 +117,11 @@ CREATE TABLE IF NOT EXISTS results (
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (repo, number)
 );
+";
+
+const SCHEMA_INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
+CREATE INDEX IF NOT EXISTS deliveries_target ON deliveries (target, state);
 ";
 
 /// GitHub numbers and ids fit in SQLite's signed integers.
@@ -154,7 +160,20 @@ impl Queue {
             .map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
+        conn.execute_batch(SCHEMA_TABLES).map_err(sql)?;
+        let has_target: bool = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('deliveries') WHERE name = 'target'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(sql)?
+            > 0;
+        if !has_target {
+            conn.execute_batch("ALTER TABLE deliveries ADD COLUMN target TEXT")
+                .map_err(sql)?;
+        }
+        conn.execute_batch(SCHEMA_INDEXES).map_err(sql)?;
         let recovered = conn
             .execute(
                 "UPDATE deliveries SET state = 'queued' WHERE state = 'running'",
@@ -199,12 +218,17 @@ impl Queue {
             None if event == "ping" => ("done", None),
             None => ("ignored", None),
         };
+        // Only a prediction supersedes: a command may yet be refused.
+        let target = match job {
+            Some(Job::Predict { target, .. }) => Some(format!("{}#{}", target.repo, target.number)),
+            _ => None,
+        };
         let n = self
             .conn()
             .execute(
-                "INSERT OR IGNORE INTO deliveries (id, event, received_at, state, job, note)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![delivery, event, now_ms(), state, job_text, note],
+                "INSERT OR IGNORE INTO deliveries (id, event, received_at, state, job, note, target)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![delivery, event, now_ms(), state, job_text, note, target],
             )
             .map_err(|e| self.sql(e))?;
         Ok(if n == 1 {
@@ -214,14 +238,31 @@ impl Queue {
         })
     }
 
-    /// Takes the oldest due job and marks it `running`.
+    /// Takes the oldest due job and marks it `running`. A prediction for a
+    /// pull request or issue that has a newer prediction job queued is
+    /// skipped (marked done, superseded): a burst of edits costs one
+    /// prediction.
     pub fn claim(&self, now: i64) -> Result<Option<Claimed>, QueueError> {
         let conn = self.conn();
+        let superseded = conn
+            .execute(
+                "UPDATE deliveries SET state = 'done', note = 'superseded by a newer delivery'
+                 WHERE state = 'queued' AND target IS NOT NULL AND EXISTS (
+                     SELECT 1 FROM deliveries newer
+                     WHERE newer.target = deliveries.target AND newer.state = 'queued'
+                       AND (newer.received_at > deliveries.received_at
+                            OR (newer.received_at = deliveries.received_at AND newer.rowid > deliveries.rowid)))",
+                [],
+            )
+            .map_err(|e| self.sql(e))?;
+        if superseded > 0 {
+            tracing::info!("{superseded} queued prediction(s) superseded by newer deliveries");
+        }
         let row: Option<(String, String, u32)> = conn
             .query_row(
                 "UPDATE deliveries SET state = 'running'
                  WHERE id = (SELECT id FROM deliveries WHERE state = 'queued' AND next_at <= ?1
-                             ORDER BY received_at, id LIMIT 1)
+                             ORDER BY received_at, rowid LIMIT 1)
                  RETURNING id, job, attempts",
                 params![now],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -482,6 +523,35 @@ mod tests {
                 ..QueueCounts::default()
             }
         );
+    }
+
+    #[test]
+    fn a_newer_prediction_supersedes_a_queued_one_but_not_a_command() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Queue::open(dir.path()).expect("open");
+        q.record("e1", "pull_request", Some(&job(5)), "")
+            .expect("record");
+        q.record("e2", "pull_request", Some(&job(5)), "")
+            .expect("record");
+        q.record("other", "pull_request", Some(&job(6)), "")
+            .expect("record");
+        let command = Job::Command {
+            target: job(5).target().clone(),
+            user: "octocat".into(),
+        };
+        q.record("cmd", "issue_comment", Some(&command), "")
+            .expect("record");
+        q.record("e3", "pull_request", Some(&job(5)), "")
+            .expect("record");
+        let mut order = Vec::new();
+        while let Some(c) = q.claim(now_ms()).expect("claim") {
+            q.finish(&c.delivery, "ok").expect("finish");
+            order.push(c.delivery);
+        }
+        assert_eq!(order, ["other", "cmd", "e3"]);
+        let (state, note) = q.delivery_state("e1").expect("state").expect("stored");
+        assert_eq!(state, "done");
+        assert!(note.unwrap_or_default().contains("superseded"));
     }
 
     #[test]
