@@ -69,11 +69,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Result<axum::Json<Value>, 
         o.insert("notebook_age_seconds".into(), age);
         o.insert("sleeps_total".into(), json!(m.sleeps_total));
         if let Some(parts) = shared.github.clone() {
-            let q = parts.queue.clone();
-            let counts = tokio::task::spawn_blocking(move || q.counts().ok())
-                .await
-                .ok()
-                .flatten();
+            let counts = parts.queue_counts().await;
             o.insert(
                 "github".into(),
                 json!({
@@ -133,11 +129,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         .flatten();
     let mut text = render_metrics(&shared.metrics(), age, shared.sleeping());
     if let Some(parts) = shared.github.clone() {
-        let q = parts.queue.clone();
-        let counts = tokio::task::spawn_blocking(move || q.counts().ok())
-            .await
-            .ok()
-            .flatten();
+        let counts = parts.queue_counts().await;
         text.push_str(&parts.metrics_text(counts.as_ref()));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()

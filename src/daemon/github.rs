@@ -90,6 +90,16 @@ pub fn setup(
 }
 
 impl GithubParts {
+    /// The queue's counts by state (read on a blocking thread); `None` when
+    /// the queue cannot be read.
+    pub async fn queue_counts(&self) -> Option<QueueCounts> {
+        let q = self.queue.clone();
+        tokio::task::spawn_blocking(move || q.counts().ok())
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// Prometheus lines for the webhook, the queue and the worker.
     pub fn metrics_text(&self, counts: Option<&QueueCounts>) -> String {
         let mut out = String::new();
