@@ -10,7 +10,8 @@
 //! - [`ledger`]: the cost ledger in the notebook database, one row per call;
 //! - [`session`]: the calls of one task, recorded in the ledger and summed;
 //! - [`prompt`]: templates as data (`prompts/`), filled from typed structs;
-//! - [`cards`]: sleep time, cards written by the model, inside the budgets.
+//! - [`cards`]: sleep time, cards written by the model, inside the budgets;
+//! - [`digest`]: paper setting, digests of the related pull requests.
 //!
 //! Depends on `config`, `secret`, `tokens`, `git` and `notebook` (its store
 //! and reads); never on `agent` (the model-driven policies live there and
@@ -18,6 +19,7 @@
 
 pub mod anthropic;
 pub mod cards;
+pub mod digest;
 pub mod error;
 pub mod ledger;
 pub mod message;
