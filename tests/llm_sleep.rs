@@ -1,7 +1,9 @@
 //! The sleep-time model beyond cards, against the loopback stand-in
 //! (`tests/support/llm_server.rs`): digests of the paper setting's related
 //! pull requests (cached by content, inside the budgets, in the ledger,
-//! used by the sleep arm's context).
+//! used by the sleep arm's context) and anticipated requests (their
+//! precomputed files offered to a similar request, never from another
+//! snapshot).
 
 mod support;
 
@@ -224,4 +226,220 @@ fn eval_in_the_paper_setting_digests_related_prs_with_the_sleep_model() {
         .expect("digest calls");
     assert_eq!(digests.calls, n);
     assert_eq!(server.exchanges().len() as u64, n);
+}
+
+// ---------------------------------------------------------------------------
+// Anticipated requests
+
+const TEASPOONS: &str = "Support teaspoons: convert teaspoons to and from tablespoons and millilitres in the unit conversions.";
+
+/// A model that anticipates a teaspoon request and a shopping list.
+fn anticipator() -> StandIn {
+    StandIn::with(Wire::OpenAi, 1.0, |_, _| {
+        text_reply(&format!(
+            "1. {TEASPOONS}\n2. Add a shopping list: collect the ingredients of several recipes into one list.\nThat is all."
+        ))
+    })
+}
+
+fn anticipating(url: &str) -> Config {
+    let mut cfg = Config::default();
+    cfg.llm.sleep = Some(sleep_model(url));
+    cfg.llm.anticipate = 2;
+    cfg
+}
+
+#[test]
+fn anticipated_requests_are_precomputed_once_and_offered_to_a_close_request() {
+    use swe_sleep::agent::OfflinePolicy;
+    use swe_sleep::agent::anticipate;
+    use swe_sleep::agent::sleep_tools::NotebookTools;
+
+    let repo_dir = support::fixture_copy("cookbook");
+    let units = repo_dir.path().join("src/units.rs");
+    let mut text = std::fs::read_to_string(&units).expect("units");
+    text.push_str("\n// TODO: support teaspoons as well\n");
+    std::fs::write(&units, text).expect("write");
+    let repo = Repo::open(repo_dir.path()).expect("open");
+    let state = temp_dir("llm-anticipate-");
+    notebook::sleep(
+        &repo,
+        state.path(),
+        &Target::WorkTree,
+        &Config::default(),
+        &NoProgress,
+    )
+    .expect("sleep");
+    let server = anticipator();
+    let cfg = anticipating(&server.url);
+
+    let report = anticipate::anticipate(&repo, state.path(), &cfg)
+        .expect("anticipates")
+        .expect("configured");
+    assert_eq!((report.requests, report.cached), (2, false), "{report:?}");
+    let ex = server.exchanges();
+    assert_eq!(ex.len(), 1);
+    let shown = user_text(&ex[0].request);
+    assert!(
+        shown.contains("#16 Add unit conversion for tablespoons"),
+        "{shown}"
+    );
+    assert!(shown.contains("src/units.rs:"), "{shown}");
+    assert!(shown.contains("TODO: support teaspoons as well"), "{shown}");
+    assert!(
+        shown.contains("Write 2 likely next change requests"),
+        "{shown}"
+    );
+    let totals = llm::ledger::totals_in(state.path()).expect("ledger");
+    assert_eq!(
+        (totals[0].purpose.as_str(), totals[0].calls),
+        ("anticipate", 1)
+    );
+
+    let nb = Notebook::open(state.path()).expect("open").expect("slept");
+    assert!(nb.snapshot_key().starts_with("worktree:"));
+    let stored = nb.anticipated().expect("read");
+    assert_eq!(stored.len(), 2);
+    let tsp = stored
+        .iter()
+        .find(|a| a.request == TEASPOONS)
+        .expect("the teaspoon request");
+    assert!(tsp.files.contains(&"src/units.rs".to_string()), "{tsp:?}");
+
+    // Once per snapshot.
+    let again = anticipate::anticipate(&repo, state.path(), &cfg)
+        .expect("anticipates")
+        .expect("configured");
+    assert!(again.cached);
+    assert_eq!(server.exchanges().len(), 1);
+
+    // A close request gets the files, labelled; an unrelated one does not.
+    let close = "Support teaspoons\n\nConvert teaspoons to and from tablespoons and millilitres.";
+    let m = anticipate::lookup(&nb, close).expect("a match");
+    assert!(m.similarity >= anticipate::MIN_SIMILARITY, "{m:?}");
+    assert!(anticipate::lookup(&nb, "Add a dark theme to the web page").is_none());
+    assert!(anticipate::lookup(&nb, "Support recipes").is_none());
+    let mut tools = NotebookTools::new(&nb, Some(&repo));
+    let p = anticipate::run_sleep_arm(
+        &mut OfflinePolicy::default(),
+        &mut tools,
+        &nb,
+        close,
+        "",
+        4000,
+        12,
+    );
+    assert!(p.tokens_used <= p.budget);
+    assert!(p.context_tokens > 0);
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.starts_with("anticipated at sleep time")),
+        "{:?}",
+        p.notes
+    );
+    let units = p
+        .files
+        .iter()
+        .find(|f| f.path == "src/units.rs")
+        .expect("units predicted");
+    assert!(
+        units
+            .reason
+            .contains("anticipated at sleep time for a similar request"),
+        "{}",
+        units.reason
+    );
+    let mut tools = NotebookTools::new(&nb, Some(&repo));
+    let plain = anticipate::run_sleep_arm(
+        &mut OfflinePolicy::default(),
+        &mut tools,
+        &nb,
+        "Add a dark theme to the web page",
+        "",
+        4000,
+        12,
+    );
+    assert_eq!(plain.context_tokens, 0);
+    assert!(plain.notes.iter().all(|n| !n.contains("anticipated")));
+}
+
+#[test]
+fn anticipations_never_cross_snapshots_and_stay_within_budget() {
+    use swe_sleep::agent::anticipate;
+
+    let repo_path = fixture("cookbook");
+    let repo = Repo::open(&repo_path).expect("open");
+    let state = temp_dir("llm-anticipate-leak-");
+    let server = anticipator();
+    let cfg = anticipating(&server.url);
+    // The future first: anticipations at HEAD.
+    notebook::sleep(
+        &repo,
+        state.path(),
+        &Target::Rev("HEAD".into()),
+        &Config::default(),
+        &NoProgress,
+    )
+    .expect("sleep at HEAD");
+    anticipate::anticipate(&repo, state.path(), &cfg)
+        .expect("anticipates")
+        .expect("configured");
+    // Then an earlier commit, in the same notebook: nothing from HEAD shows.
+    let earlier = support::git(&repo_path, &["log", "--format=%H", "--grep", "(#8)"])
+        .trim()
+        .to_string();
+    assert_eq!(earlier.len(), 40, "{earlier}");
+    notebook::sleep(
+        &repo,
+        state.path(),
+        &Target::Rev(earlier.clone()),
+        &Config::default(),
+        &NoProgress,
+    )
+    .expect("sleep earlier");
+    let nb = Notebook::open(state.path()).expect("open").expect("slept");
+    assert_eq!(nb.snapshot_key(), format!("commit:{earlier}"));
+    assert!(nb.anticipated().expect("read").is_empty());
+    assert!(anticipate::lookup(&nb, TEASPOONS).is_none());
+    // Anticipating there shows the model only that snapshot's history.
+    anticipate::anticipate(&repo, state.path(), &cfg)
+        .expect("anticipates")
+        .expect("configured");
+    let ex = server.exchanges();
+    assert_eq!(ex.len(), 2);
+    let shown = user_text(&ex[1].request);
+    assert!(shown.contains("#8 Add nutrition totals"), "{shown}");
+    assert!(!shown.contains("#16"), "a later PR leaked: {shown}");
+    assert!(!shown.contains("#11"), "a later PR leaked: {shown}");
+    let nb = Notebook::open(state.path()).expect("open").expect("slept");
+    for a in nb.anticipated().expect("read") {
+        for f in &a.files {
+            assert!(nb.file(f).is_some(), "{f} is not in the earlier snapshot");
+        }
+    }
+
+    // A spent budget: nobody is asked.
+    let state2 = temp_dir("llm-anticipate-budget-");
+    notebook::sleep(
+        &repo,
+        state2.path(),
+        &Target::Rev("HEAD".into()),
+        &Config::default(),
+        &NoProgress,
+    )
+    .expect("sleep");
+    let mut tight = cfg.clone();
+    tight.llm.sleep_tokens_per_hour = 50;
+    let r = anticipate::anticipate(&repo, state2.path(), &tight)
+        .expect("anticipates")
+        .expect("configured");
+    assert_eq!(r.requests, 0);
+    assert!(
+        r.stopped
+            .as_deref()
+            .is_some_and(|w| w.contains("sleep_tokens_per_hour")),
+        "{r:?}"
+    );
+    assert_eq!(server.exchanges().len(), 2);
 }

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::anticipate;
 use crate::agent::raw_tools::RawTools;
 use crate::agent::sleep_tools::NotebookTools;
 use crate::agent::{self, ModelUse, PolicyFactory, PolicyKind};
@@ -397,6 +398,18 @@ fn run_repo(
                 };
                 digest = digest_context_with(&opened, inst, &model);
             }
+            // Anticipated requests of this snapshot (computed from it
+            // alone, keyed by it), when a sleep-time model is configured.
+            match anticipate::anticipate(&repo, &state, &opts.config) {
+                Ok(Some(r)) => {
+                    let u = model_usage.get_or_insert_with(crate::llm::Usage::default);
+                    u.add(&r.usage);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(instance = %inst.instance_id, "anticipated requests skipped: {e}")
+                }
+            }
             report.seconds = sleep_started.elapsed().as_secs_f64();
             sleeps
                 .write(&SleepRecord {
@@ -423,7 +436,9 @@ fn run_repo(
                 Arm::Sleep => {
                     let nb = nb.as_ref().expect("slept above");
                     let mut tools = NotebookTools::new(nb, Some(&repo));
-                    agent::run_with_context(policy, &mut tools, &query, &digest, budget, opts.steps)
+                    anticipate::run_sleep_arm(
+                        policy, &mut tools, nb, &query, &digest, budget, opts.steps,
+                    )
                 }
                 Arm::NoSleep => {
                     let tools = raw.get_or_insert_with(|| RawTools::new(&repo, base, &opts.config));

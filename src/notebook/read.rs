@@ -70,7 +70,7 @@ pub struct NotebookInfo {
 
 /// An open notebook, ready for queries.
 pub struct Notebook {
-    store: Store,
+    pub(super) store: Store,
     pub info: NotebookInfo,
     files: Vec<FileInfo>,
     by_path: HashMap<String, usize>,

@@ -141,7 +141,7 @@ CREATE TABLE IF NOT EXISTS llm_cards (
 ) WITHOUT ROWID;
 -- llm_digests: see LLM_DIGESTS_DDL (created on first use, no rebuild needed)
 CREATE TABLE IF NOT EXISTS llm_anticipated (
-    commit_oid TEXT NOT NULL,
+    commit_oid TEXT NOT NULL,      -- the snapshot key: commit:<id> | worktree:<hash>
     request TEXT NOT NULL,
     files TEXT NOT NULL,           -- JSON [path, ...], best first
     model TEXT NOT NULL,
