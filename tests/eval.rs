@@ -462,6 +462,7 @@ fn report_macro_averages_exactly() {
             sleep_seconds: 1.0,
             blobs_new: 10,
             commits_mined: 3,
+            model_usage: None,
         },
         SleepRecord {
             instance_id: i7.instance_id.clone(),
@@ -471,6 +472,7 @@ fn report_macro_averages_exactly() {
             sleep_seconds: 0.5,
             blobs_new: 2,
             commits_mined: 4,
+            model_usage: None,
         },
     ];
     let rep = report::build(&records, &sleeps, 10.0);

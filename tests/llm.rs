@@ -553,7 +553,7 @@ fn config_file(dir: &Path, url: &str, extra: &str) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            "[llm]\ncards_per_sleep = 3\n{extra}\n[llm.test]\nprovider = \"openai\"\nmodel = \"stand-in-model\"\nbase_url = \"{url}\"\nretry_base_ms = 10\n[llm.test.price]\ninput = 1.0\noutput = 4.0\n[llm.sleep]\nprovider = \"openai\"\nmodel = \"stand-in-small\"\nbase_url = \"{url}\"\nretry_base_ms = 10\nmax_attempts = 1\n"
+            "[llm]\ncards_per_sleep = 3\nanticipate = 0\n{extra}\n[llm.test]\nprovider = \"openai\"\nmodel = \"stand-in-model\"\nbase_url = \"{url}\"\nretry_base_ms = 10\n[llm.test.price]\ninput = 1.0\noutput = 4.0\n[llm.sleep]\nprovider = \"openai\"\nmodel = \"stand-in-small\"\nbase_url = \"{url}\"\nretry_base_ms = 10\nmax_attempts = 1\n"
         ),
     )
     .expect("write config");

@@ -10,14 +10,20 @@
 //!   the tools; one model call reranks the offline candidates), with
 //!   [`tool_schema`] (the tools as JSON schemas) and [`policy_kind`]
 //!   (`--policy` and the factory);
+//! - [`anticipate`]: requests a sleep-time model anticipated, their files
+//!   predicted offline, offered to a closely matching request;
+//! - [`model_sleep`]: the sleep-time model's pass after a sleep (cards,
+//!   anticipations), shared by `swe-sleep sleep` and the daemon;
 //! - [`rank`], [`request`]: pure ranking helpers and request analysis.
 //!
 //! Depends on `notebook`, `git`, `text`, `tokens`, and `llm` (for the
 //! model-driven policies only); nothing depends on it
 //! but the CLI and `eval`.
 
+pub mod anticipate;
 pub mod budget;
 pub mod llm_policy;
+pub mod model_sleep;
 pub mod offline;
 pub mod policy_kind;
 pub mod rank;

@@ -45,6 +45,7 @@ pub struct Calibration {
     pub w_cochange: f64,
     pub w_card: f64,
     pub w_context: f64,
+    pub w_anticipated: f64,
     pub peripheral_factor: f64,
     pub cut_ratio: f64,
     pub max_files: usize,
@@ -79,6 +80,9 @@ struct Evidence {
     card_hits: Vec<String>,
     /// Context pull requests (paper setting) that changed this file.
     context: f64,
+    /// Similarity of the anticipated request whose precomputed files
+    /// include this one (0: none).
+    anticipated: f64,
 }
 
 pub struct OfflinePolicy {
@@ -126,6 +130,11 @@ impl OfflinePolicy {
     fn absorb_context(&mut self, context: &str) {
         for path in context_files(context) {
             self.files.entry(path).or_default().context += 1.0;
+        }
+        if let Some((sim, files)) = super::anticipate::context_files(context) {
+            for path in files {
+                self.files.entry(path).or_default().anticipated = sim.clamp(0.0, 1.0);
+            }
         }
     }
 
@@ -244,6 +253,13 @@ impl OfflinePolicy {
                 if e.context > 0.0 {
                     s += c.w_context * (e.context / max_ctx.max(1e-9));
                     reasons.push(format!("changed by {} related PRs", e.context));
+                }
+                if e.anticipated > 0.0 {
+                    s += c.w_anticipated * e.anticipated;
+                    reasons.push(format!(
+                        "anticipated at sleep time for a similar request (similarity {:.2})",
+                        e.anticipated
+                    ));
                 }
                 if !e.card_hits.is_empty() {
                     s += c.w_card * (e.card_hits.len() as f64 / n_terms as f64).min(1.0);

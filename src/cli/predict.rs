@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 
+use swe_sleep::agent::anticipate;
 use swe_sleep::agent::raw_tools::RawTools;
 use swe_sleep::agent::sleep_tools::NotebookTools;
 use swe_sleep::agent::{self, PolicyFactory, PolicyKind, Prediction};
@@ -101,7 +102,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     } else {
         let nb = ensure_notebook(&repo, &state_dir, &config, args.rev.as_deref(), args.json)?;
         let mut tools = NotebookTools::new(&nb, Some(&repo));
-        agent::run(policy, &mut tools, &request, budget, steps)
+        anticipate::run_sleep_arm(policy, &mut tools, &nb, &request, "", budget, steps)
     };
     if args.json {
         print_json(&prediction)

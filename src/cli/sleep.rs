@@ -2,7 +2,9 @@
 
 use clap::Args;
 
-use swe_sleep::llm::{self, cards::CardReport};
+use swe_sleep::agent::model_sleep;
+use swe_sleep::llm::anticipate::AnticipateReport;
+use swe_sleep::llm::cards::CardReport;
 use swe_sleep::notebook::{self, SleepReport, Target};
 
 use super::{RepoArgs, print_json, progress::Bars};
@@ -31,26 +33,28 @@ pub fn run(args: SleepArgs) -> anyhow::Result<()> {
     };
     let bars = Bars::new(!args.quiet && !args.json);
     let report = notebook::sleep(&repo, &state_dir, &target, &config, &bars)?;
-    // The offline notebook is complete; a model's cards are extra and
-    // never fail the sleep.
-    let cards = match llm::cards::write_cards(&repo, &state_dir, &config) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!("model cards skipped: {e}");
-            eprintln!("warning: model cards skipped: {e}");
-            None
-        }
-    };
+    // The offline notebook is complete; the model's cards and anticipated
+    // requests are extra and never fail the sleep.
+    let model = model_sleep::after_sleep(&repo, &state_dir, &config);
+    for e in &model.errors {
+        eprintln!("warning: {e}");
+    }
     if args.json {
         let mut v = serde_json::to_value(&report)?;
-        if let Some(c) = &cards {
+        if let Some(c) = &model.cards {
             v["llm_cards"] = serde_json::to_value(c)?;
+        }
+        if let Some(a) = &model.anticipated {
+            v["llm_anticipated"] = serde_json::to_value(a)?;
         }
         print_json(&v)
     } else {
         println!("{}", summary(&report));
-        if let Some(c) = &cards {
+        if let Some(c) = &model.cards {
             println!("{}", cards_summary(c));
+        }
+        if let Some(a) = &model.anticipated {
+            println!("{}", anticipated_summary(a));
         }
         Ok(())
     }
@@ -68,6 +72,28 @@ fn cards_summary(c: &CardReport) -> String {
         c.usage.output
     );
     if let Some(why) = &c.stopped {
+        s.push_str(&format!(" Stopped: {why}."));
+    }
+    s
+}
+
+/// One line on the anticipated requests.
+fn anticipated_summary(a: &AnticipateReport) -> String {
+    let mut s = if a.cached {
+        format!(
+            "Model {}: {} anticipated requests for this snapshot were already stored.",
+            a.model, a.requests
+        )
+    } else {
+        format!(
+            "Model {} anticipated {} likely requests (files precomputed) with {} input and {} output tokens.",
+            a.model,
+            a.requests,
+            a.usage.prompt(),
+            a.usage.output
+        )
+    };
+    if let Some(why) = &a.stopped {
         s.push_str(&format!(" Stopped: {why}."));
     }
     s

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::agent::PolicyKind;
 use crate::git::Repo;
 use crate::notebook;
 
@@ -91,6 +92,9 @@ struct PredictRequest {
     request: String,
     budget: Option<u64>,
     steps: Option<u32>,
+    /// `offline` (default), `llm` or `llm-rerank` (these two need
+    /// `[llm.test]` in the daemon's config).
+    policy: Option<String>,
 }
 
 async fn predict(
@@ -102,21 +106,32 @@ async fn predict(
         ApiError(
             StatusCode::BAD_REQUEST,
             format!(
-                "the body must be a JSON object {{\"request\": \"...\", \"budget\": N, \"steps\": N}}: {e}"
+                "the body must be a JSON object {{\"request\": \"...\", \"budget\": N, \"steps\": N, \"policy\": \"offline\"}}: {e}"
             ),
         )
     })?;
+    let policy = match req.policy.as_deref() {
+        None => PolicyKind::Offline,
+        Some(p) => PolicyKind::parse(p).ok_or_else(|| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("unknown policy `{p}` (expected offline, llm or llm-rerank)"),
+            )
+        })?,
+    };
     let budget = req.budget.unwrap_or(shared.config.agent.budget);
     let steps = req.steps.unwrap_or(shared.config.agent.steps);
     let s = shared.clone();
-    let answer = tokio::task::spawn_blocking(move || s.predict(&req.request, budget, steps, None))
-        .await
-        .map_err(internal)?
-        .map_err(|e| match e {
-            PredictError::NoNotebook => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-            PredictError::BadRequest(m) => ApiError(StatusCode::BAD_REQUEST, m),
-            PredictError::Internal(m) => internal(m),
-        })?;
+    let answer = tokio::task::spawn_blocking(move || {
+        s.predict_with(&req.request, budget, steps, None, policy)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(|e| match e {
+        PredictError::NoNotebook => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        PredictError::BadRequest(m) => ApiError(StatusCode::BAD_REQUEST, m),
+        PredictError::Internal(m) => internal(m),
+    })?;
     shared.record_prediction(started.elapsed());
     Ok(axum::Json(answer))
 }

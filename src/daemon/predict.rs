@@ -6,13 +6,15 @@
 //! and gives it back. A pooled notebook is checked against the store's
 //! newest snapshot before use and reopened once a sleep has finished.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
+use crate::agent::anticipate;
 use crate::agent::sleep_tools::NotebookTools;
-use crate::agent::{self, OfflinePolicy, Prediction};
+use crate::agent::{PolicyFactory, PolicyKind, Prediction};
 use crate::git::Repo;
+use crate::llm::LlmError;
 use crate::notebook::Notebook;
 
 use super::state::Shared;
@@ -36,6 +38,20 @@ impl std::fmt::Debug for ReaderPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.idle.lock().map_or(0, |v| v.len());
         write!(f, "ReaderPool({n} idle)")
+    }
+}
+
+/// The policy factories built so far (one provider connection per policy,
+/// shared by every request that names it).
+#[derive(Default)]
+pub struct PolicyCache {
+    built: Mutex<Vec<(PolicyKind, Arc<PolicyFactory>)>>,
+}
+
+impl std::fmt::Debug for PolicyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.built.lock().map_or(0, |v| v.len());
+        write!(f, "PolicyCache({n} built)")
     }
 }
 
@@ -66,15 +82,32 @@ pub enum PredictError {
 }
 
 impl Shared {
-    /// Predicts for `request`. `base_ref` names the branch the change goes
-    /// into (a pull request's base); `None` means HEAD. The answer comes
-    /// from the newest notebook, whatever commit it is at; `stale` says so.
+    /// Predicts for `request` with the offline policy. `base_ref` names
+    /// the branch the change goes into (a pull request's base); `None`
+    /// means HEAD. The answer comes from the newest notebook, whatever
+    /// commit it is at; `stale` says so.
     pub fn predict(
         &self,
         request: &str,
         budget: u64,
         steps: u32,
         base_ref: Option<&str>,
+    ) -> Result<Answer, PredictError> {
+        self.predict_with(request, budget, steps, base_ref, PolicyKind::Offline)
+    }
+
+    /// [`Shared::predict`] with `policy`; the model-driven ones use the
+    /// config's `[llm.test]` and record their calls in the notebook's cost
+    /// ledger. A request close to one anticipated for the notebook's
+    /// snapshot gets its precomputed files as context
+    /// ([`crate::agent::anticipate`]).
+    pub fn predict_with(
+        &self,
+        request: &str,
+        budget: u64,
+        steps: u32,
+        base_ref: Option<&str>,
+        policy: PolicyKind,
     ) -> Result<Answer, PredictError> {
         if request.trim().is_empty() {
             return Err(PredictError::BadRequest(
@@ -86,6 +119,10 @@ impl Shared {
                 "a budget of 0 tokens cannot even read the request; give a budget of at least a few hundred".into(),
             ));
         }
+        let factory = self.policy_factory(policy)?;
+        let mut policy = factory
+            .make(Some(&self.state_dir))
+            .map_err(|e| PredictError::Internal(e.to_string()))?;
         let reader = self.borrow_reader()?;
         let target = match base_ref {
             Some(b) => ["refs/heads/", "refs/remotes/origin/", ""]
@@ -100,10 +137,12 @@ impl Shared {
         let indexes = self.indexes_for(&reader.nb);
         let prediction = {
             let mut tools = NotebookTools::with_indexes(&reader.nb, Some(&reader.repo), &indexes);
-            agent::run(
-                &mut OfflinePolicy::default(),
+            anticipate::run_sleep_arm(
+                policy.as_mut(),
                 &mut tools,
+                &reader.nb,
                 request,
+                "",
                 budget,
                 steps,
             )
@@ -117,6 +156,29 @@ impl Shared {
             stale,
             target_commit: target,
         })
+    }
+
+    /// The factory of `kind`, connected on first use. A model-driven
+    /// policy without `[llm.test]` is the caller's error.
+    fn policy_factory(&self, kind: PolicyKind) -> Result<Arc<PolicyFactory>, PredictError> {
+        let mut built = self
+            .policies
+            .built
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some((_, f)) = built.iter().find(|(k, _)| *k == kind) {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(
+            PolicyFactory::new(kind, &self.config.llm, Some(&self.state_dir)).map_err(
+                |e| match e {
+                    LlmError::Config(m) => PredictError::BadRequest(m),
+                    other => PredictError::Internal(other.to_string()),
+                },
+            )?,
+        );
+        built.push((kind, f.clone()));
+        Ok(f)
     }
 
     fn borrow_reader(&self) -> Result<Reader, PredictError> {

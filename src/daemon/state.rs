@@ -15,7 +15,7 @@ use crate::notebook::Notebook;
 use crate::notebook::Store;
 
 use super::github::GithubParts;
-use super::predict::ReaderPool;
+use super::predict::{PolicyCache, ReaderPool};
 
 /// Everything a handler or the scheduler needs; shared behind an `Arc`.
 #[derive(Debug)]
@@ -32,6 +32,8 @@ pub struct Shared {
     indexes: Mutex<Option<Arc<SearchIndexes>>>,
     /// Open repositories and notebooks, reused across predictions.
     pub(super) readers: ReaderPool,
+    /// The policies `POST /predict` has used, each with its connection.
+    pub(super) policies: PolicyCache,
     /// The webhook, queue and worker, when configured.
     pub github: Option<Arc<GithubParts>>,
     /// How much a sleep's thread is niced (0: not at all).
@@ -62,6 +64,7 @@ impl Shared {
             metrics: Mutex::new(Metrics::default()),
             indexes: Mutex::new(None),
             readers: ReaderPool::default(),
+            policies: PolicyCache::default(),
             github: None,
             sleep_nice: 0,
             sleep_threads: 0,

@@ -5,7 +5,10 @@
 //! git2, and, when the OS refuses a watcher, a periodic rescan timer. The
 //! scheduler waits until changes have settled for the quiet period, then
 //! runs one sleep on a blocking thread; sleeps never overlap, because the
-//! scheduler awaits each one before it looks at the next change.
+//! scheduler awaits each one before it looks at the next change. With a
+//! sleep-time model (`[llm.sleep]`), a sleep ends with the model's cards
+//! and anticipated requests ([`crate::agent::model_sleep`]), written after
+//! the new snapshot already answers predictions and never failing it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use notify::RecursiveMode;
 use tokio::sync::{mpsc, watch};
 
+use crate::agent::model_sleep::{self, ModelSleepReport};
 use crate::git::IGNORE_FILE;
 use crate::git::Repo;
 use crate::notebook::{self, NoProgress, Target};
@@ -190,8 +194,13 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
             let result = Repo::open(&path)
                 .map_err(anyhow::Error::from)
                 .and_then(|repo| {
-                    notebook::sleep(&repo, &state, &target, &config, &NoProgress)
-                        .map_err(anyhow::Error::from)
+                    let report = notebook::sleep(&repo, &state, &target, &config, &NoProgress)
+                        .map_err(anyhow::Error::from)?;
+                    let offline = started.elapsed();
+                    // The new snapshot already answers predictions; the
+                    // model's cards and anticipations follow, never failing it.
+                    let model = model_sleep::after_sleep(&repo, &state, &config);
+                    Ok((report, offline, model))
                 });
             let _ = tx.send(result);
         });
@@ -201,9 +210,11 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
             .map_err(|_| "the sleep thread ended without an answer".to_string()),
         Err(e) => Err(format!("cannot start a sleep thread: {e}")),
     };
-    let took = started.elapsed();
+    let mut took = started.elapsed();
     match result {
-        Ok(Ok(report)) => {
+        Ok(Ok((report, offline, model))) => {
+            took = offline;
+            log_model_sleep(&model);
             tracing::info!(
                 "slept in {:.2}s: {} files, {} new blobs, {} commits mined (at {})",
                 took.as_secs_f64(),
@@ -224,6 +235,32 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
         }
     }
     shared.set_sleeping(false);
+}
+
+/// What the sleep-time model did after a sleep, in the log.
+fn log_model_sleep(m: &ModelSleepReport) {
+    if let Some(c) = &m.cards {
+        tracing::info!(
+            "model {} wrote {} cards ({} current, {} failed){}",
+            c.model,
+            c.written,
+            c.cached,
+            c.failed,
+            c.stopped
+                .as_deref()
+                .map_or(String::new(), |w| format!("; stopped: {w}"))
+        );
+    }
+    if let Some(a) = &m.anticipated {
+        tracing::info!(
+            "model {}: {} anticipated requests{}",
+            a.model,
+            a.requests,
+            a.stopped
+                .as_deref()
+                .map_or(String::new(), |w| format!("; stopped: {w}"))
+        );
+    }
 }
 
 /// A debounced recursive watcher on `root`, or `None` (with a warning)

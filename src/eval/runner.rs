@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::anticipate;
 use crate::agent::raw_tools::RawTools;
 use crate::agent::sleep_tools::NotebookTools;
 use crate::agent::{self, ModelUse, PolicyFactory, PolicyKind};
@@ -18,7 +19,7 @@ use crate::config::Config;
 use crate::git::Repo;
 use crate::notebook::{self, NoProgress, Notebook, Target};
 
-use super::context::{digest_context, raw_context};
+use super::context::{digest_context_with, pr_inputs, raw_context_of};
 use super::instance::Instance;
 use super::score::{Prf, score};
 
@@ -113,6 +114,10 @@ pub struct SleepRecord {
     pub sleep_seconds: f64,
     pub blobs_new: usize,
     pub commits_mined: usize,
+    /// The sleep-time model's usage for this instance (paper setting: the
+    /// digests of its related PRs), when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_usage: Option<crate::llm::Usage>,
 }
 
 /// Progress per repository (the CLI draws bars).
@@ -352,15 +357,17 @@ fn run_repo(
         let paper = opts.setting == Setting::Paper;
         // Paper setting: the related PRs as text. The no-sleep arm reads it
         // raw at test time; at sleep time it is read once to write the digest.
-        let raw_ctx = if paper {
-            raw_context(&repo, inst)
+        let prs = if paper {
+            pr_inputs(&repo, inst)
         } else {
-            String::new()
+            Vec::new()
         };
+        let raw_ctx = raw_context_of(&prs);
         let mut nb = None;
         let mut digest = String::new();
         if todo.iter().any(|(a, _)| *a == Arm::Sleep) {
-            let report = notebook::sleep(
+            let sleep_started = Instant::now();
+            let mut report = notebook::sleep(
                 &repo,
                 &state,
                 &Target::Rev(inst.base_commit.clone()),
@@ -368,6 +375,42 @@ fn run_repo(
                 &NoProgress,
             )
             .map_err(|e| repo_err(format!("sleeping at {}: {e}", inst.base_commit)))?;
+            let opened = Notebook::open(&state)
+                .map_err(|e| repo_err(e.to_string()))?
+                .ok_or_else(|| repo_err("notebook missing after sleep".into()))?;
+            let mut model_usage = None;
+            if paper {
+                // The sleep-time model's digests, where it writes them; the
+                // offline digest for the rest. Never fails the run.
+                let model = match crate::llm::digest::digest_prs(&state, &opts.config, &prs) {
+                    Ok(Some(crate::llm::digest::Digests { texts, report: r })) => {
+                        if let Some(why) = &r.stopped {
+                            tracing::warn!(instance = %inst.instance_id, "model digests stopped: {why}");
+                        }
+                        model_usage = Some(r.usage);
+                        texts
+                    }
+                    Ok(None) => Vec::new(),
+                    Err(e) => {
+                        tracing::warn!(instance = %inst.instance_id, "model digests skipped: {e}");
+                        Vec::new()
+                    }
+                };
+                digest = digest_context_with(&opened, inst, &model);
+            }
+            // Anticipated requests of this snapshot (computed from it
+            // alone, keyed by it), when a sleep-time model is configured.
+            match anticipate::anticipate(&repo, &state, &opts.config) {
+                Ok(Some(r)) => {
+                    let u = model_usage.get_or_insert_with(crate::llm::Usage::default);
+                    u.add(&r.usage);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(instance = %inst.instance_id, "anticipated requests skipped: {e}")
+                }
+            }
+            report.seconds = sleep_started.elapsed().as_secs_f64();
             sleeps
                 .write(&SleepRecord {
                     instance_id: inst.instance_id.clone(),
@@ -377,14 +420,9 @@ fn run_repo(
                     sleep_seconds: report.seconds,
                     blobs_new: report.blobs_new,
                     commits_mined: report.commits_mined,
+                    model_usage,
                 })
                 .map_err(|e| repo_err(e.to_string()))?;
-            let opened = Notebook::open(&state)
-                .map_err(|e| repo_err(e.to_string()))?
-                .ok_or_else(|| repo_err("notebook missing after sleep".into()))?;
-            if paper {
-                digest = digest_context(&opened, inst);
-            }
             nb = Some(opened);
         }
         let mut raw: Option<RawTools> = None;
@@ -398,7 +436,9 @@ fn run_repo(
                 Arm::Sleep => {
                     let nb = nb.as_ref().expect("slept above");
                     let mut tools = NotebookTools::new(nb, Some(&repo));
-                    agent::run_with_context(policy, &mut tools, &query, &digest, budget, opts.steps)
+                    anticipate::run_sleep_arm(
+                        policy, &mut tools, nb, &query, &digest, budget, opts.steps,
+                    )
                 }
                 Arm::NoSleep => {
                     let tools = raw.get_or_insert_with(|| RawTools::new(&repo, base, &opts.config));

@@ -10,14 +10,18 @@
 //! - [`ledger`]: the cost ledger in the notebook database, one row per call;
 //! - [`session`]: the calls of one task, recorded in the ledger and summed;
 //! - [`prompt`]: templates as data (`prompts/`), filled from typed structs;
-//! - [`cards`]: sleep time, cards written by the model, inside the budgets.
+//! - [`cards`]: sleep time, cards written by the model, inside the budgets;
+//! - [`digest`]: paper setting, digests of the related pull requests;
+//! - [`anticipate`]: likely next requests, asked for at sleep time.
 //!
 //! Depends on `config`, `secret`, `tokens`, `git` and `notebook` (its store
 //! and reads); never on `agent` (the model-driven policies live there and
 //! call this module).
 
 pub mod anthropic;
+pub mod anticipate;
 pub mod cards;
+pub mod digest;
 pub mod error;
 pub mod ledger;
 pub mod message;

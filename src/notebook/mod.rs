@@ -4,6 +4,8 @@
 //! - [`blobs`], [`history`]: caches keyed by blob id and commit id;
 //! - [`derive`](mod@derive), [`card`]: pure derivations (co-change, file history, cards);
 //! - [`snapshot`]: the atomic switch to a new revision;
+//! - [`llm_read`]: the snapshot's key, its recent PRs and the anticipated
+//!   requests a model left for it;
 //! - [`sleep`](mod@sleep): the orchestration of one sleep;
 //! - [`status`](mod@status): what a notebook holds and how stale it is.
 //!
@@ -13,6 +15,7 @@ pub mod blobs;
 pub mod card;
 pub mod derive;
 pub mod history;
+pub mod llm_read;
 pub mod read;
 pub mod sleep;
 pub mod snapshot;

@@ -74,7 +74,7 @@ type HistoryLengths = Arc<HashMap<String, f64>>;
 
 /// An open notebook, ready for queries.
 pub struct Notebook {
-    store: Store,
+    pub(super) store: Store,
     pub info: NotebookInfo,
     files: Vec<FileInfo>,
     by_path: HashMap<String, usize>,

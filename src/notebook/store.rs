@@ -10,7 +10,8 @@
 //!   transaction at the end of a sleep, so readers see either the old
 //!   notebook or the new one, never a mix;
 //! - model-written and model-spent (`llm_cards` keyed by blob id and model,
-//!   `llm_anticipated`, `llm_ledger`, the cost ledger): written by
+//!   `llm_digests` keyed by a content hash and model, `llm_anticipated`
+//!   keyed by snapshot, `llm_ledger`, the cost ledger): written by
 //!   `crate::llm`, kept across snapshots.
 
 use std::path::{Path, PathBuf};
@@ -44,6 +45,19 @@ pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
 }
+
+/// The table of model-written digests of pull requests (paper setting),
+/// keyed by a content hash of the filled prompt and the model. Added after
+/// schema 2 was released, so it is created on first use
+/// ([`Store::ensure_llm_digests`]) rather than by rebuilding notebooks.
+const LLM_DIGESTS_DDL: &str = "CREATE TABLE IF NOT EXISTS llm_digests (
+    key TEXT NOT NULL,
+    model TEXT NOT NULL,
+    template_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (key, model)
+) WITHOUT ROWID;";
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -125,8 +139,9 @@ CREATE TABLE IF NOT EXISTS llm_cards (
     at INTEGER NOT NULL,
     PRIMARY KEY (blob_oid, model)
 ) WITHOUT ROWID;
+-- llm_digests: see LLM_DIGESTS_DDL (created on first use, no rebuild needed)
 CREATE TABLE IF NOT EXISTS llm_anticipated (
-    commit_oid TEXT NOT NULL,
+    commit_oid TEXT NOT NULL,      -- the snapshot key: commit:<id> | worktree:<hash>
     request TEXT NOT NULL,
     files TEXT NOT NULL,           -- JSON [path, ...], best first
     model TEXT NOT NULL,
@@ -239,6 +254,14 @@ impl Store {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// Creates `llm_digests` when this notebook predates it (a write: only
+    /// the sleep-time digest writer calls it).
+    pub fn ensure_llm_digests(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(LLM_DIGESTS_DDL)
+            .map_err(|e| self.err(e))
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
