@@ -1024,3 +1024,77 @@ fn a_new_commit_makes_the_notebook_stale_and_predict_sleeps_again() {
     assert_eq!(nb.info.commit.as_deref(), Some(head.as_str()));
     assert!(paths(&v).contains(&"src/pantry.rs".to_string()), "{v}");
 }
+
+/// The daemon's in-memory file-history index gives exactly the scores of
+/// the SQLite path, and the shared search indexes give the same prediction
+/// as fresh tools.
+#[test]
+fn in_memory_file_history_matches_sqlite() {
+    use swe_sleep::agent::sleep_tools::SearchIndexes;
+    use swe_sleep::notebook::history_index::FileHistoryIndex;
+
+    let state = temp_dir("history-index-");
+    let repo = Repo::open(&fixture("cookbook")).expect("open the cookbook");
+    notebook::sleep(
+        &repo,
+        state.path(),
+        &Target::Rev("HEAD".into()),
+        &Config::default(),
+        &NoProgress,
+    )
+    .expect("sleep");
+    let nb = Notebook::open(state.path()).expect("open").expect("slept");
+    let index = FileHistoryIndex::build(&nb, 30).expect("index");
+    assert!(!index.is_empty(), "the cookbook has history");
+    for request in [
+        "Add unit conversion for teaspoons",
+        "recipe parsing ingredients scale",
+        "pantry shelves",
+        "nothing matches zzzqqq",
+    ] {
+        let terms = swe_sleep::agent::request::Request::new(request).terms;
+        let sql = nb.search_file_history(&terms, 30, 20).expect("sql");
+        let mem = nb
+            .search_file_history_in(Some(&index), &terms, 30, 20)
+            .expect("memory");
+        let flat = |hits: &[notebook::read::Hit]| -> Vec<(String, String, Vec<String>)> {
+            hits.iter()
+                .map(|h| {
+                    (
+                        h.path.clone(),
+                        format!("{:.12}", h.score),
+                        h.matched.clone(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(flat(&sql), flat(&mem), "{request}");
+        // An index for other settings is not used.
+        let other = nb
+            .search_file_history_in(Some(&index), &terms, 5, 20)
+            .expect("other max_files");
+        assert_eq!(
+            flat(&other),
+            flat(&nb.search_file_history(&terms, 5, 20).expect("sql"))
+        );
+    }
+    let indexes = SearchIndexes::build(&nb);
+    for request in ["Add unit conversion for teaspoons", "scale a recipe"] {
+        let a = run(
+            &mut OfflinePolicy::default(),
+            &mut NotebookTools::new(&nb, Some(&repo)),
+            request,
+            4000,
+            12,
+        );
+        let b = run(
+            &mut OfflinePolicy::default(),
+            &mut NotebookTools::with_indexes(&nb, Some(&repo), &indexes),
+            request,
+            4000,
+            12,
+        );
+        assert_eq!(a.files, b.files, "{request}");
+        assert_eq!(a.tokens_used, b.tokens_used, "{request}");
+    }
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::git::{Oid, Repo};
 use crate::notebook::Notebook;
+use crate::notebook::history_index::FileHistoryIndex;
 use crate::text;
 
 use super::rank::{self, Bm25, PathIndex};
@@ -42,6 +43,8 @@ pub struct SearchIndexes {
     cards: Arc<Bm25>,
     symbols: Arc<SymbolMap>,
     paths: Arc<PathIndex>,
+    /// `None` when it could not be read (searches then ask SQLite).
+    file_history: Option<Arc<FileHistoryIndex>>,
 }
 
 impl std::fmt::Debug for SearchIndexes {
@@ -64,6 +67,13 @@ impl SearchIndexes {
             cards: Arc::new(Bm25::new(card_docs(nb))),
             symbols: Arc::new(build_symbol_map(nb)),
             paths: Arc::new(path_index(nb)),
+            file_history: match FileHistoryIndex::build(nb, HISTORY_MAX_FILES) {
+                Ok(ix) => Some(Arc::new(ix)),
+                Err(e) => {
+                    tracing::warn!("file history stays in SQLite: {e}");
+                    None
+                }
+            },
         }
     }
 }
@@ -76,6 +86,7 @@ pub struct NotebookTools<'a> {
     /// The card index being built on another thread (started in `new`).
     cards_building: Option<std::thread::JoinHandle<Bm25>>,
     symbols: Option<Arc<SymbolMap>>,
+    file_history: Option<Arc<FileHistoryIndex>>,
 }
 
 impl<'a> NotebookTools<'a> {
@@ -89,6 +100,7 @@ impl<'a> NotebookTools<'a> {
             cards: None,
             cards_building: Some(spawn_card_index(nb)),
             symbols: None,
+            file_history: None,
         }
     }
 
@@ -105,6 +117,7 @@ impl<'a> NotebookTools<'a> {
             cards: Some(indexes.cards.clone()),
             cards_building: None,
             symbols: Some(indexes.symbols.clone()),
+            file_history: indexes.file_history.clone(),
         }
     }
 
@@ -138,7 +151,12 @@ impl<'a> NotebookTools<'a> {
         let t_code = t.elapsed();
         let hist = self
             .nb
-            .search_file_history(&req.terms, HISTORY_MAX_FILES, LIST_DEPTH)
+            .search_file_history_in(
+                self.file_history.as_deref(),
+                &req.terms,
+                HISTORY_MAX_FILES,
+                LIST_DEPTH,
+            )
             .unwrap_or_default();
         let t_hist = t.elapsed();
         let paths = self.paths.matches(&req.terms, &req.paths);

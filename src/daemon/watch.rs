@@ -187,6 +187,7 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
     // A thread of its own: its lowered priority is not handed back to the
     // runtime's blocking pool, and the threads it spawns inherit it.
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let warm = shared.clone();
     let spawned = std::thread::Builder::new()
         .name("swe-sleep-sleep".into())
         .spawn(move || {
@@ -197,6 +198,11 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
                     let report = notebook::sleep(&repo, &state, &target, &config, &NoProgress)
                         .map_err(anyhow::Error::from)?;
                     let offline = started.elapsed();
+                    // Build the new snapshot's search indexes here, at low
+                    // priority, rather than in the first request after it.
+                    if let Ok(Some(nb)) = crate::notebook::Notebook::open(&state) {
+                        warm.indexes_for(&nb);
+                    }
                     // The new snapshot already answers predictions; the
                     // model's cards and anticipations follow, never failing it.
                     let model = model_sleep::after_sleep(&repo, &state, &config);

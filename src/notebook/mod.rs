@@ -15,6 +15,7 @@ pub mod blobs;
 pub mod card;
 pub mod derive;
 pub mod history;
+pub mod history_index;
 pub mod llm_read;
 pub mod read;
 pub mod sleep;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, params};
 
+use super::history_index::FileHistoryIndex;
 use super::store::{Store, StoreError};
 
 /// BM25 parameters (Robertson's usual values).
@@ -70,7 +71,7 @@ pub struct NotebookInfo {
 }
 
 /// Each file's history-document length, shared by the queries of one snapshot.
-type HistoryLengths = Arc<HashMap<String, f64>>;
+pub(super) type HistoryLengths = Arc<HashMap<String, f64>>;
 
 /// An open notebook, ready for queries.
 pub struct Notebook {
@@ -158,6 +159,10 @@ impl Notebook {
             avg_len,
             history_lens: std::cell::RefCell::new(None),
         }))
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn files(&self) -> &[FileInfo] {
@@ -296,7 +301,7 @@ impl Notebook {
     /// The length (in terms) of each current file's history document, for
     /// commits of at most `max_files` files. The same for every query on
     /// this snapshot, so it is computed once per open notebook.
-    fn history_lengths(&self, max_files: usize) -> Result<HistoryLengths, StoreError> {
+    pub(super) fn history_lengths(&self, max_files: usize) -> Result<HistoryLengths, StoreError> {
         if let Some((m, lens)) = self.history_lens.borrow().as_ref()
             && *m == max_files
         {
@@ -331,8 +336,24 @@ impl Notebook {
         max_files: usize,
         k: usize,
     ) -> Result<Vec<Hit>, StoreError> {
-        let conn = &self.store.conn;
-        let lens = self.history_lengths(max_files)?;
+        self.search_file_history_in(None, terms, max_files, k)
+    }
+
+    /// [`Notebook::search_file_history`], reading the postings from `index`
+    /// when it was built from this snapshot with the same `max_files`
+    /// (the daemon's case), else from SQLite. The scores are the same.
+    pub fn search_file_history_in(
+        &self,
+        index: Option<&FileHistoryIndex>,
+        terms: &[String],
+        max_files: usize,
+        k: usize,
+    ) -> Result<Vec<Hit>, StoreError> {
+        let index = index.filter(|ix| ix.fits(self, max_files));
+        let lens = match index {
+            Some(ix) => ix.lens.clone(),
+            None => self.history_lengths(max_files)?,
+        };
         if lens.is_empty() {
             return Ok(Vec::new());
         }
@@ -343,49 +364,70 @@ impl Notebook {
             let Some(tid) = self.term_id(&term)? else {
                 continue;
             };
-            // Summed here rather than with GROUP BY: SQLite would sort the
-            // rows by path text first, which cost more than the query.
-            let mut summed: HashMap<String, f64> = HashMap::new();
-            {
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT cf.path, ct.tf FROM commit_terms ct
-                         JOIN snap_commits s ON s.commit_id = ct.commit_id JOIN commits c ON c.id = ct.commit_id
-                         JOIN commit_files cf ON cf.commit_id = ct.commit_id
-                         WHERE ct.term = ?1 AND c.file_count <= ?2 AND cf.status != 'D'",
-                    )
-                    .map_err(|e| self.store.err(e))?;
-                let mut rows = stmt
-                    .query(params![tid, max_files as i64])
-                    .map_err(|e| self.store.err(e))?;
-                while let Some(r) = rows.next().map_err(|e| self.store.err(e))? {
-                    let path: String = r.get(0).map_err(|e| self.store.err(e))?;
-                    let tf: f64 = r.get(1).map_err(|e| self.store.err(e))?;
-                    if lens.contains_key(&path) {
-                        *summed.entry(path).or_default() += tf;
-                    }
-                }
-            }
-            let mut rows: Vec<(String, f64)> = summed.into_iter().collect();
-            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            let rows: Vec<(usize, f64)> = match index {
+                Some(ix) => ix
+                    .postings
+                    .get(&tid)
+                    .map(|v| v.iter().map(|&(f, tf)| (f as usize, tf)).collect())
+                    .unwrap_or_default(),
+                None => self.file_history_postings(tid, max_files, &lens)?,
+            };
             let df = rows.len() as f64;
             if df == 0.0 {
                 continue;
             }
             let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-            for (path, tf) in rows {
-                let Some(i) = self.by_path.get(&path) else {
-                    continue;
-                };
-                let len = lens.get(&path).copied().unwrap_or(avg);
+            for (i, tf) in rows {
+                let path = self.files[i].path.as_str();
+                let len = lens.get(path).copied().unwrap_or(avg);
                 let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg.max(1.0)));
                 let s = idf * norm * qtf;
-                let e = scores.entry(self.files[*i].path.as_str()).or_default();
+                let e = scores.entry(path).or_default();
                 e.0 += s;
                 e.1.push((s, term.clone()));
             }
         }
         Ok(top_hits(scores, k))
+    }
+
+    /// (file index, summed tf) of one term over the snapshot's history
+    /// documents, by file index. Summed here rather than with GROUP BY:
+    /// SQLite would sort the rows by path text first, which cost more than
+    /// the query.
+    fn file_history_postings(
+        &self,
+        tid: i64,
+        max_files: usize,
+        lens: &HistoryLengths,
+    ) -> Result<Vec<(usize, f64)>, StoreError> {
+        let conn = &self.store.conn;
+        let mut summed: HashMap<usize, f64> = HashMap::new();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT cf.path, ct.tf FROM commit_terms ct
+                 JOIN snap_commits s ON s.commit_id = ct.commit_id JOIN commits c ON c.id = ct.commit_id
+                 JOIN commit_files cf ON cf.commit_id = ct.commit_id
+                 WHERE ct.term = ?1 AND c.file_count <= ?2 AND cf.status != 'D'",
+            )
+            .map_err(|e| self.store.err(e))?;
+        let mut rows = stmt
+            .query(params![tid, max_files as i64])
+            .map_err(|e| self.store.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.store.err(e))? {
+            let path = r.get_ref(0).map_err(|e| self.store.err(e))?;
+            let Ok(path) = path.as_str() else {
+                continue;
+            };
+            let tf: f64 = r.get(1).map_err(|e| self.store.err(e))?;
+            if lens.contains_key(path)
+                && let Some(&i) = self.by_path.get(path)
+            {
+                *summed.entry(i).or_default() += tf;
+            }
+        }
+        let mut v: Vec<(usize, f64)> = summed.into_iter().collect();
+        v.sort_by_key(|(i, _)| *i);
+        Ok(v)
     }
 
     /// Files defining a symbol named `name` (case-insensitive), with kind and line.
