@@ -342,16 +342,7 @@ impl Policy for LlmPolicy {
     }
 
     fn model_use(&self) -> Option<ModelUse> {
-        let p = self.session.provider();
-        Some(ModelUse {
-            provider: p.kind().to_string(),
-            model: p.model().to_string(),
-            template: self.session.template.clone(),
-            template_hash: self.session.template_hash.clone(),
-            calls: self.session.calls,
-            usage: self.session.usage,
-            fallback: self.fell_back,
-        })
+        Some(ModelUse::of(&self.session, self.fell_back))
     }
 
     fn explain(&self) -> serde_json::Value {

@@ -89,6 +89,23 @@ pub struct ModelUse {
     pub fallback: bool,
 }
 
+impl ModelUse {
+    /// What `session` used; `fallback` when the offline ranking was
+    /// submitted instead of the model's answer.
+    pub fn of(session: &crate::llm::session::Session, fallback: bool) -> ModelUse {
+        let p = session.provider();
+        ModelUse {
+            provider: p.kind().to_string(),
+            model: p.model().to_string(),
+            template: session.template.clone(),
+            template_hash: session.template_hash.clone(),
+            calls: session.calls,
+            usage: session.usage,
+            fallback,
+        }
+    }
+}
+
 /// One call of the run, for the audit trail.
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceStep {

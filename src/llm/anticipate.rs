@@ -16,14 +16,13 @@ use crate::config::Config;
 use crate::git::{Oid, Repo};
 use crate::notebook::card::one_line;
 use crate::notebook::{Notebook, Store};
-use crate::tokens;
 
 use super::cards::over_budget;
 use super::error::LlmError;
 use super::ledger::{self, Ledger};
-use super::message::{ChatRequest, Message, ToolChoice, Usage};
+use super::message::Usage;
 use super::prompt::{AnticipatePrompt, Template};
-use super::session::Session;
+use super::session::{Session, text_request};
 
 /// Pull requests and TODO comments shown at most.
 const RECENT_PRS: usize = 12;
@@ -162,19 +161,11 @@ pub fn ask(
         &template,
     );
     let max = ANTICIPATE_OUTPUT.min(model.max_output_tokens as u64);
-    let estimate =
-        (tokens::count(&rendered.system) + tokens::count(&rendered.user)).div_ceil(4) * 5 + max;
+    let (req, estimate) = text_request(rendered, max);
     if let Some(why) = over_budget(session.ledger(), cfg, estimate)? {
         report.stopped = Some(why);
         return Ok(Some((Vec::new(), report)));
     }
-    let req = ChatRequest {
-        system: rendered.system,
-        tools: Vec::new(),
-        messages: vec![Message::User(rendered.user)],
-        tool_choice: ToolChoice::Auto,
-        max_tokens: max as u32,
-    };
     let resp = session.call(&req);
     report.usage = session.usage;
     let requests = parse_requests(&resp?.text, count);

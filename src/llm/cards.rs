@@ -21,9 +21,9 @@ use crate::tokens;
 
 use super::error::LlmError;
 use super::ledger::{self, Ledger, SLEEP_PURPOSES};
-use super::message::{ChatRequest, Message, ToolChoice, Usage};
+use super::message::Usage;
 use super::prompt::{FileCardPrompt, Template};
-use super::session::Session;
+use super::session::{Session, text_request};
 
 /// Words asked for per card, and the reply cap in tokens.
 const CARD_WORDS: usize = 120;
@@ -115,19 +115,11 @@ pub fn write_cards(
             max_words: CARD_WORDS,
         })?;
         let out = CARD_OUTPUT.min(model.max_output_tokens as u64);
-        let estimate =
-            (tokens::count(&rendered.system) + tokens::count(&rendered.user)).div_ceil(4) * 5 + out;
+        let (req, estimate) = text_request(rendered, out);
         if let Some(why) = over_budget(session.ledger(), cfg, estimate)? {
             report.stopped = Some(why);
             break;
         }
-        let req = ChatRequest {
-            system: rendered.system,
-            tools: Vec::new(),
-            messages: vec![Message::User(rendered.user)],
-            tool_choice: ToolChoice::Auto,
-            max_tokens: out as u32,
-        };
         match session.call(&req) {
             Ok(resp) if !resp.text.trim().is_empty() => {
                 failures = 0;

@@ -21,9 +21,9 @@ use crate::tokens;
 use super::cards::over_budget;
 use super::error::LlmError;
 use super::ledger::{self, Ledger};
-use super::message::{ChatRequest, Message, ToolChoice, Usage};
+use super::message::Usage;
 use super::prompt::{PrDigestPrompt, Template};
-use super::session::Session;
+use super::session::{Session, text_request};
 
 /// Words asked for per digest, and the reply cap in tokens.
 const DIGEST_WORDS: usize = 150;
@@ -121,20 +121,12 @@ pub fn digest_prs(
             )),
         };
         let max = DIGEST_OUTPUT.min(model.max_output_tokens as u64);
-        let estimate =
-            (tokens::count(&rendered.system) + tokens::count(&rendered.user)).div_ceil(4) * 5 + max;
+        let (req, estimate) = text_request(rendered, max);
         if let Some(why) = over_budget(session.ledger(), cfg, estimate)? {
             report.stopped = Some(why);
             out.push(None);
             continue;
         }
-        let req = ChatRequest {
-            system: rendered.system,
-            tools: Vec::new(),
-            messages: vec![Message::User(rendered.user)],
-            tool_choice: ToolChoice::Auto,
-            max_tokens: max as u32,
-        };
         match session.call(&req) {
             Ok(resp) if !resp.text.trim().is_empty() => {
                 failures = 0;

@@ -6,9 +6,27 @@ use std::sync::Arc;
 
 use super::error::LlmError;
 use super::ledger::{Ledger, LedgerEntry};
-use super::message::{ChatRequest, ChatResponse, Usage};
-use super::prompt::Template;
+use super::message::{ChatRequest, ChatResponse, Message, ToolChoice, Usage};
+use super::prompt::{Rendered, Template};
 use super::provider::Provider;
+
+/// A plain-text request (no tools) for a rendered sleep-time prompt, and
+/// the tokens it may cost: the prompt by cl100k plus a quarter (other
+/// tokenizers count more), plus the longest reply allowed.
+pub fn text_request(rendered: Rendered, max_out: u64) -> (ChatRequest, u64) {
+    let estimate = (crate::tokens::count(&rendered.system) + crate::tokens::count(&rendered.user))
+        .div_ceil(4)
+        * 5
+        + max_out;
+    let req = ChatRequest {
+        system: rendered.system,
+        tools: Vec::new(),
+        messages: vec![Message::User(rendered.user)],
+        tool_choice: ToolChoice::Auto,
+        max_tokens: u32::try_from(max_out).unwrap_or(u32::MAX),
+    };
+    (req, estimate)
+}
 
 pub struct Session {
     provider: Arc<dyn Provider>,
