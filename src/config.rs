@@ -150,6 +150,10 @@ pub struct GithubConfig {
     pub command: String,
     /// `--poll`: seconds between two polls of open pull requests and issues.
     pub poll_interval_secs: u64,
+    /// Run `git fetch --prune origin` when the default branch moves (a
+    /// `push` delivery, or each poll), so the notebook follows GitHub. Needs
+    /// git on PATH and credentials for the remote (git's own).
+    pub fetch: bool,
     /// Attempts per job before it is marked failed.
     pub max_attempts: u32,
 }
@@ -168,6 +172,7 @@ impl Default for GithubConfig {
             issue_label: String::new(),
             command: "/swe-sleep predict".into(),
             poll_interval_secs: 60,
+            fetch: false,
             max_attempts: 5,
         }
     }

@@ -658,3 +658,86 @@ fn poll_follows_open_pull_requests_and_issues_without_webhooks() {
     drop(gh);
     drop(rt);
 }
+
+#[test]
+fn a_push_to_the_default_branch_fetches_and_the_notebook_follows() {
+    use support::git;
+    let origin = fixture_copy("cookbook");
+    let branch = git(origin.path(), &["rev-parse", "--abbrev-ref", "HEAD"])
+        .trim()
+        .to_string();
+    let mirror = temp_dir("webhook-mirror-");
+    let mirror_dir = mirror.path().join("cookbook.git");
+    git(
+        mirror.path(),
+        &[
+            "clone",
+            "-q",
+            "--mirror",
+            support::cli::p(origin.path()),
+            "cookbook.git",
+        ],
+    );
+    let state = temp_dir("webhook-fetch-");
+    let secrets = temp_dir("webhook-secrets-");
+    let mut cfg = config(&mirror_dir, state.path(), secrets.path());
+    cfg.config.github.fetch = true;
+    let d = Running::start(cfg);
+    let head = git(origin.path(), &["rev-parse", "HEAD"])
+        .trim()
+        .to_string();
+    let until = Instant::now() + Duration::from_secs(60);
+    let commit = || -> Value {
+        let (_, text) = http(d.addr, "GET", "/status", None);
+        serde_json::from_str::<Value>(&text).unwrap_or(Value::Null)["commit"].clone()
+    };
+    while commit() != head.as_str() {
+        assert!(Instant::now() < until, "the first sleep never finished");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // A new commit on GitHub's default branch, then its push delivery.
+    std::fs::write(
+        origin.path().join("src/pantry.rs"),
+        "//! The pantry.\npub fn shelves() -> u32 {\n    3\n}\n",
+    )
+    .expect("write");
+    git(origin.path(), &["add", "src/pantry.rs"]);
+    git(origin.path(), &["commit", "-q", "-m", "Add a pantry"]);
+    let new_head = git(origin.path(), &["rev-parse", "HEAD"])
+        .trim()
+        .to_string();
+    let push = |git_ref: &str| -> Vec<u8> {
+        let mut v: Value = serde_json::from_slice(&payload("push.json")).expect("json");
+        v["ref"] = git_ref.into();
+        v["repository"]["default_branch"] = branch.as_str().into();
+        serde_json::to_vec(&v).expect("json")
+    };
+    let (code, v) = d.deliver("push", "push-other", &push("refs/heads/some-feature"), None);
+    assert_eq!(code, 200, "{v}");
+    assert!(
+        v["ignored"]
+            .as_str()
+            .expect("a reason")
+            .contains("default branch"),
+        "{v}"
+    );
+    let (code, v) = d.deliver(
+        "push",
+        "push-1",
+        &push(&format!("refs/heads/{branch}")),
+        None,
+    );
+    assert_eq!(code, 202, "{v}");
+    let note = wait_delivery(state.path(), "push-1", "done", 60).unwrap_or_default();
+    assert!(note.contains("fetched origin"), "{note}");
+    let until = Instant::now() + Duration::from_secs(60);
+    while commit() != new_head.as_str() {
+        assert!(
+            Instant::now() < until,
+            "the notebook never followed the fetch"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    d.stop();
+}

@@ -187,6 +187,13 @@ impl GithubParts {
 }
 
 impl Predictor for Shared {
+    fn refresh(&self) -> Result<String, String> {
+        if !self.config.github.fetch {
+            return Ok("the default branch moved; fetching is off (github.fetch)".into());
+        }
+        super::fetch::fetch_origin(&self.repo_path, std::time::Duration::from_secs(300))
+    }
+
     fn predict(&self, request: &str, base_ref: Option<&str>) -> Result<Predicted, PredictFailure> {
         let answer = Shared::predict(
             self,

@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod client;
+pub mod fetch;
 pub mod github;
 pub mod lock;
 pub mod predict;
@@ -241,6 +242,7 @@ pub async fn run(
                 wake: parts.wake.clone(),
                 rules: github::rules(&config.config),
                 interval: Duration::from_secs(config.config.github.poll_interval_secs.max(1)),
+                fetch: config.config.github.fetch,
             };
             tokio::spawn(poller.run(stop_rx.clone()));
         }

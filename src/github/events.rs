@@ -49,12 +49,38 @@ pub enum Job {
     Predict { target: Target, why: String },
     /// A comment command: predict only if `user` has write access.
     Command { target: Target, user: String },
+    /// The default branch moved on GitHub: fetch, so the notebook follows
+    /// (done only with `github.fetch`).
+    Fetch { repo: String, branch: String },
 }
 
 impl Job {
-    pub fn target(&self) -> &Target {
+    /// The pull request or issue a prediction is for (`None` for a fetch).
+    pub fn target(&self) -> Option<&Target> {
         match self {
-            Job::Predict { target, .. } | Job::Command { target, .. } => target,
+            Job::Predict { target, .. } | Job::Command { target, .. } => Some(target),
+            Job::Fetch { .. } => None,
+        }
+    }
+
+    /// What the job is about, for logs: `owner/name#12` or `owner/name@main`.
+    pub fn subject(&self) -> String {
+        match self {
+            Job::Predict { target, .. } | Job::Command { target, .. } => {
+                format!("{}#{}", target.repo, target.number)
+            }
+            Job::Fetch { repo, branch } => format!("{repo}@{branch}"),
+        }
+    }
+
+    /// Jobs with the same key are redundant once a newer one is queued: a
+    /// newer prediction for the same pull request or issue, a newer fetch.
+    /// A command has none: it may yet be refused.
+    pub fn supersede_key(&self) -> Option<String> {
+        match self {
+            Job::Predict { .. } => Some(self.subject()),
+            Job::Fetch { repo, .. } => Some(format!("fetch:{repo}")),
+            Job::Command { .. } => None,
         }
     }
 }
@@ -174,6 +200,21 @@ struct PingEvent {
     zen: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct PushRepository {
+    full_name: String,
+    default_branch: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PushEvent {
+    #[serde(rename = "ref")]
+    git_ref: String,
+    #[serde(default)]
+    deleted: bool,
+    repository: PushRepository,
+}
+
 /// Decides what a delivery of `event` (the `X-GitHub-Event` header) with
 /// `body` (already known to be JSON) asks for.
 pub fn classify(event: &str, body: &[u8], rules: &TriggerRules) -> Result<Trigger, EventError> {
@@ -259,6 +300,24 @@ pub fn classify(event: &str, body: &[u8], rules: &TriggerRules) -> Result<Trigge
             Ok(Trigger::Work(Job::Command {
                 user: e.comment.user.login,
                 target: issue_target(e.repository.full_name, e.issue, e.installation),
+            }))
+        }
+        "push" => {
+            let e: PushEvent = serde_json::from_slice(body).map_err(parse)?;
+            if let Some(skip) = other_repo(rules, &e.repository.full_name) {
+                return Ok(skip);
+            }
+            let branch = e.git_ref.strip_prefix("refs/heads/").unwrap_or_default();
+            let default = e.repository.default_branch.as_deref().unwrap_or_default();
+            if e.deleted || branch.is_empty() || branch != default {
+                return Ok(Trigger::Ignore(format!(
+                    "push to {} asks for nothing (only the default branch is followed)",
+                    e.git_ref
+                )));
+            }
+            Ok(Trigger::Work(Job::Fetch {
+                repo: e.repository.full_name,
+                branch: branch.to_string(),
             }))
         }
         other => Ok(Trigger::Ignore(format!("event `{other}` is not handled"))),

@@ -24,6 +24,8 @@ pub struct Poller {
     pub wake: Arc<Notify>,
     pub rules: TriggerRules,
     pub interval: Duration,
+    /// Also fetch from the remote each round (`github.fetch`).
+    pub fetch: bool,
 }
 
 /// The delivery id of a polled item: kind, number and a hash of what the
@@ -126,6 +128,16 @@ impl Poller {
                 }
                 Ok(Conditional::NotModified) => {}
                 Err(e) => tracing::warn!("poll: {e}"),
+            }
+            if self.fetch {
+                // Superseded by the next round's if the worker is behind.
+                jobs.push((
+                    format!("poll-fetch-{}", super::queue::now_ms()),
+                    Job::Fetch {
+                        repo: self.repo.to_string(),
+                        branch: "(default)".into(),
+                    },
+                ));
             }
             if !jobs.is_empty() {
                 let q = self.queue.clone();

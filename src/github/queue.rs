@@ -103,7 +103,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     attempts INTEGER NOT NULL DEFAULT 0,
     next_at INTEGER NOT NULL DEFAULT 0,
     note TEXT,
-    -- `owner/name#number` of a prediction job, so a newer one supersedes it.
+    -- Job::supersede_key: a newer queued job with the same key supersedes this one.
     target TEXT
 );
 CREATE TABLE IF NOT EXISTS results (
@@ -218,11 +218,7 @@ impl Queue {
             None if event == "ping" => ("done", None),
             None => ("ignored", None),
         };
-        // Only a prediction supersedes: a command may yet be refused.
-        let target = match job {
-            Some(Job::Predict { target, .. }) => Some(format!("{}#{}", target.repo, target.number)),
-            _ => None,
-        };
+        let target = job.and_then(Job::supersede_key);
         let n = self
             .conn()
             .execute(
@@ -238,10 +234,10 @@ impl Queue {
         })
     }
 
-    /// Takes the oldest due job and marks it `running`. A prediction for a
-    /// pull request or issue that has a newer prediction job queued is
-    /// skipped (marked done, superseded): a burst of edits costs one
-    /// prediction.
+    /// Takes the oldest due job and marks it `running`. A job with a newer
+    /// queued job of the same [`Job::supersede_key`] is skipped (marked
+    /// done, superseded): a burst of edits costs one prediction, a burst of
+    /// pushes one fetch.
     pub fn claim(&self, now: i64) -> Result<Option<Claimed>, QueueError> {
         let conn = self.conn();
         let superseded = conn
@@ -536,7 +532,7 @@ mod tests {
         q.record("other", "pull_request", Some(&job(6)), "")
             .expect("record");
         let command = Job::Command {
-            target: job(5).target().clone(),
+            target: job(5).target().expect("a prediction").clone(),
             user: "octocat".into(),
         };
         q.record("cmd", "issue_comment", Some(&command), "")

@@ -188,12 +188,13 @@ fn handle(
             )
         }
         Trigger::Work(job) => {
-            let t = job.target();
-            tracing::info!("delivery {delivery}: queued {} #{}", t.repo, t.number);
-            (
-                StatusCode::ACCEPTED,
-                json!({"delivery": delivery, "queued": true, "repo": t.repo, "number": t.number}),
-            )
+            tracing::info!("delivery {delivery}: queued {}", job.subject());
+            let mut answer = json!({"delivery": delivery, "queued": true, "job": job.subject()});
+            if let Some(t) = job.target() {
+                answer["repo"] = json!(t.repo);
+                answer["number"] = json!(t.number);
+            }
+            (StatusCode::ACCEPTED, answer)
         }
     }
 }

@@ -42,9 +42,13 @@ pub enum PredictFailure {
     Failed(String),
 }
 
-/// Predicts from the notebook (the daemon implements it). Blocking.
+/// Predicts from the notebook, and brings the repository up to date (the
+/// daemon implements it). Blocking.
 pub trait Predictor: Send + Sync + 'static {
     fn predict(&self, request: &str, base_ref: Option<&str>) -> Result<Predicted, PredictFailure>;
+    /// Fetches from the remote so the notebook can follow; `Ok` says what
+    /// happened (including "fetching is off").
+    fn refresh(&self) -> Result<String, String>;
 }
 
 /// A failed GitHub call, as far as the worker cares.
@@ -166,14 +170,13 @@ impl Worker {
             job,
             attempts,
         } = claimed;
-        let target = job.target().clone();
         tracing::info!(
-            "delivery {delivery}: {} #{} ({})",
-            target.repo,
-            target.number,
+            "delivery {delivery}: {} ({})",
+            job.subject(),
             match &job {
                 Job::Predict { why, .. } => why.clone(),
                 Job::Command { user, .. } => format!("command from {user}"),
+                Job::Fetch { .. } => "the default branch moved".to_string(),
             }
         );
         let outcome = self.work(&delivery, &job).await;
@@ -228,17 +231,24 @@ impl Worker {
     }
 
     async fn work(&self, delivery: &str, job: &Job) -> Outcome {
-        let target = job.target().clone();
-        let why = match job {
-            Job::Predict { why, .. } => why.clone(),
-            Job::Command { user, .. } => {
+        let (target, why) = match job {
+            Job::Fetch { .. } => {
+                let predictor = self.predictor.clone();
+                return match tokio::task::spawn_blocking(move || predictor.refresh()).await {
+                    Ok(Ok(note)) => Outcome::Done(note),
+                    Ok(Err(e)) => Outcome::Retry(e, None),
+                    Err(e) => Outcome::Failed(format!("the fetch task failed: {e}")),
+                };
+            }
+            Job::Predict { target, why } => (target.clone(), why.clone()),
+            Job::Command { target, user } => {
                 let Some(api) = &self.api else {
                     return Outcome::Done(format!(
                         "ignored the command from {user}: no GitHub credentials to check their access"
                     ));
                 };
                 match api.can_write(&target.repo, user).await {
-                    Ok(true) => format!("/command from {user}"),
+                    Ok(true) => (target.clone(), format!("/command from {user}")),
                     Ok(false) => {
                         return Outcome::Done(format!(
                             "ignored the command from {user}: they lack write access"
