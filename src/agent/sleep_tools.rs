@@ -38,8 +38,8 @@ type SymbolMap = HashMap<String, Vec<(String, String)>>;
 /// (the daemon) builds them once per snapshot and shares them between
 /// requests ([`NotebookTools::with_indexes`]).
 pub struct SearchIndexes {
-    /// `built_at` of the notebook they were built from.
-    pub built_at: u64,
+    /// The snapshot they were built from ([`crate::notebook::read::NotebookInfo::snapshot_id`]).
+    pub snapshot: (u64, u64),
     cards: Arc<Bm25>,
     symbols: Arc<SymbolMap>,
     paths: Arc<PathIndex>,
@@ -50,7 +50,7 @@ pub struct SearchIndexes {
 impl std::fmt::Debug for SearchIndexes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchIndexes")
-            .field("built_at", &self.built_at)
+            .field("snapshot", &self.snapshot)
             .field("symbols", &self.symbols.len())
             .finish_non_exhaustive()
     }
@@ -63,7 +63,7 @@ fn path_index(nb: &Notebook) -> PathIndex {
 impl SearchIndexes {
     pub fn build(nb: &Notebook) -> SearchIndexes {
         SearchIndexes {
-            built_at: nb.info.built_at,
+            snapshot: nb.info.snapshot_id(),
             cards: Arc::new(Bm25::new(card_docs(nb))),
             symbols: Arc::new(build_symbol_map(nb)),
             paths: Arc::new(path_index(nb)),

@@ -87,7 +87,7 @@ impl Shared {
     /// from the same snapshot, else built now (outside the lock) and cached.
     pub fn indexes_for(&self, nb: &Notebook) -> Arc<SearchIndexes> {
         if let Some(cached) = self.indexes.lock().expect("indexes lock").as_ref()
-            && cached.built_at == nb.info.built_at
+            && cached.snapshot == nb.info.snapshot_id()
         {
             return cached.clone();
         }

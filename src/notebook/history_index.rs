@@ -18,7 +18,7 @@ use super::store::StoreError;
 #[derive(Debug)]
 pub struct FileHistoryIndex {
     pub(super) max_files: usize,
-    pub(super) built_at: u64,
+    pub(super) snapshot: (u64, u64),
     pub(super) lens: HistoryLengths,
     pub(super) postings: HashMap<i64, Vec<(u32, f64)>>,
 }
@@ -71,7 +71,7 @@ impl FileHistoryIndex {
             .collect();
         Ok(FileHistoryIndex {
             max_files,
-            built_at: nb.info.built_at,
+            snapshot: nb.info.snapshot_id(),
             lens,
             postings,
         })
@@ -79,7 +79,7 @@ impl FileHistoryIndex {
 
     /// Whether this index answers for `nb` with `max_files`.
     pub fn fits(&self, nb: &Notebook, max_files: usize) -> bool {
-        self.built_at == nb.info.built_at && self.max_files == max_files
+        self.snapshot == nb.info.snapshot_id() && self.max_files == max_files
     }
 
     /// Number of (term, file) postings, for logs.

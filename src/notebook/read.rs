@@ -68,6 +68,15 @@ pub struct NotebookInfo {
     pub commit_time: i64,
     pub worktree: bool,
     pub built_at: u64,
+    /// Snapshots written to this store so far (0 before it was counted).
+    pub generation: u64,
+}
+
+impl NotebookInfo {
+    /// Identifies the snapshot, for caches kept per snapshot.
+    pub fn snapshot_id(&self) -> (u64, u64) {
+        (self.built_at, self.generation)
+    }
 }
 
 /// Each file's history-document length, shared by the queries of one snapshot.
@@ -89,12 +98,15 @@ impl Notebook {
     /// Whether this is still the newest snapshot (no sleep has finished
     /// since it was opened). A failed read counts as not current.
     pub fn is_current(&self) -> bool {
-        self.store
-            .meta("built_at")
-            .ok()
-            .flatten()
-            .and_then(|b| b.parse::<u64>().ok())
-            == Some(self.info.built_at)
+        let read = |key: &str| -> Option<u64> {
+            match self.store.meta(key) {
+                Ok(Some(v)) => v.parse().ok(),
+                Ok(None) => Some(0),
+                Err(_) => None,
+            }
+        };
+        read("built_at") == Some(self.info.built_at)
+            && read("generation") == Some(self.info.generation)
     }
 
     /// Opens the notebook in `state_dir`; `None` when no sleep has finished.
@@ -114,6 +126,10 @@ impl Notebook {
                 .unwrap_or(0),
             worktree: store.meta("worktree")?.as_deref() == Some("true"),
             built_at: built_at.parse().unwrap_or(0),
+            generation: store
+                .meta("generation")?
+                .and_then(|g| g.parse().ok())
+                .unwrap_or(0),
         };
         let files: Vec<FileInfo> = {
             let mut stmt = store

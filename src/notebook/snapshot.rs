@@ -184,6 +184,13 @@ pub fn write(
             "counts",
             serde_json::to_string(&counts).expect("counts serialize")
         ])?;
+        // Counts snapshots: `built_at` has whole seconds, and two sleeps can
+        // finish within one; readers that cache per snapshot compare both.
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1')
+             ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+            [],
+        )?;
         Ok(())
     };
     run().map_err(|e| store.err(e))?;
