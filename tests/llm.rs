@@ -8,7 +8,6 @@
 mod support;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -17,43 +16,20 @@ use swe_sleep::agent::llm_policy::LlmPolicy;
 use swe_sleep::agent::rerank::RerankPolicy;
 use swe_sleep::agent::sleep_tools::NotebookTools;
 use swe_sleep::agent::{Policy, Prediction, run};
-use swe_sleep::config::{Config, ModelConfig, ProviderKind};
+use swe_sleep::config::{ModelConfig, ProviderKind};
 use swe_sleep::git::Repo;
 use swe_sleep::llm::prompt::Template;
 use swe_sleep::llm::{self, ChatRequest, Ledger, LlmError, Message, ToolChoice};
-use swe_sleep::notebook::{self, NoProgress, Notebook, Target};
+use swe_sleep::notebook::Notebook;
 use swe_sleep::secret::SecretSource;
 
 use support::llm_server::{Reply, StandIn, Wire, usage_of};
-use support::{fixture, temp_dir};
+use support::{fixture, shared_cookbook, temp_dir};
 
 const REQUEST: &str = "Add unit conversion for teaspoons\n\nRecipes use tsp; convert teaspoons to and from tablespoons and millilitres.";
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-static SHARED: Mutex<Weak<tempfile::TempDir>> = Mutex::new(Weak::new());
-
-/// A notebook of the cookbook at HEAD, shared by the tests running at once.
-fn cookbook_notebook() -> Arc<tempfile::TempDir> {
-    let mut slot = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(dir) = slot.upgrade() {
-        return dir;
-    }
-    let state = temp_dir("llm-shared-");
-    let repo = Repo::open(&fixture("cookbook")).expect("open the cookbook");
-    notebook::sleep(
-        &repo,
-        state.path(),
-        &Target::Rev("HEAD".into()),
-        &Config::default(),
-        &NoProgress,
-    )
-    .expect("sleep");
-    let dir = Arc::new(state);
-    *slot = Arc::downgrade(&dir);
-    dir
-}
 
 fn model(kind: ProviderKind, url: &str) -> ModelConfig {
     let mut m = ModelConfig::new(kind, "stand-in-model");
@@ -74,7 +50,7 @@ fn wire_kind(wire: Wire) -> ProviderKind {
 
 /// Runs `policy` on the cookbook notebook.
 fn run_on_cookbook(policy: &mut dyn Policy, budget: u64, steps: u32) -> Prediction {
-    let state = cookbook_notebook();
+    let state = shared_cookbook();
     let repo = Repo::open(&fixture("cookbook")).expect("open");
     let nb = Notebook::open(state.path()).expect("open").expect("slept");
     let mut tools = NotebookTools::new(&nb, Some(&repo));

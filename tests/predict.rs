@@ -10,7 +10,6 @@ use support::cli::{fails, ok, one_json_object, p, stderr, stdout, swe_sleep};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Output, Stdio};
-use std::sync::{Arc, Mutex, Weak};
 
 use serde_json::Value;
 use swe_sleep::agent::request::MAX_REQUEST_BYTES;
@@ -18,12 +17,11 @@ use swe_sleep::agent::run::{Action, View};
 use swe_sleep::agent::sleep_tools::NotebookTools;
 use swe_sleep::agent::tools::{ToolData, ToolOutput};
 use swe_sleep::agent::{OfflinePolicy, Policy, ToolCall, Toolbox, run};
-use swe_sleep::config::Config;
 use swe_sleep::git::Repo;
-use swe_sleep::notebook::{self, NoProgress, Notebook, Target};
+use swe_sleep::notebook::{self, Notebook};
 use swe_sleep::tokens;
 
-use support::{fixture, fixture_copy, git, temp_dir};
+use support::{fixture, fixture_copy, git, shared_cookbook, temp_dir};
 
 const COOKBOOK_HEAD: &str = "959c2c237ead11bf2286722428850ad71a5fb8c8";
 
@@ -210,32 +208,6 @@ fn check_cli(v: &Value, files_at: &BTreeSet<String>) {
     assert_eq!(v["policy"], "offline", "{v}");
     assert!(matches!(s(&v["arm"]), "sleep" | "no-sleep"), "{v}");
     check_prediction(v, files_at);
-}
-
-/// The state directory of [`shared_cookbook`] while some test holds it.
-static SHARED: Mutex<Weak<tempfile::TempDir>> = Mutex::new(Weak::new());
-
-/// A notebook of the cookbook at HEAD (slept through the library), shared
-/// by the tests that run at the same time and removed when the last of them
-/// is done. Read-only: only predictions without `--rev` may use it.
-fn shared_cookbook() -> Arc<tempfile::TempDir> {
-    let mut slot = SHARED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(dir) = slot.upgrade() {
-        return dir;
-    }
-    let state = temp_dir("predict-shared-");
-    let repo = Repo::open(&fixture("cookbook")).expect("open the cookbook");
-    notebook::sleep(
-        &repo,
-        state.path(),
-        &Target::Rev("HEAD".into()),
-        &Config::default(),
-        &NoProgress,
-    )
-    .expect("sleep");
-    let dir = Arc::new(state);
-    *slot = Arc::downgrade(&dir);
-    dir
 }
 
 // ---------------------------------------------------------------------------
@@ -1033,16 +1005,8 @@ fn in_memory_file_history_matches_sqlite() {
     use swe_sleep::agent::sleep_tools::SearchIndexes;
     use swe_sleep::notebook::history_index::FileHistoryIndex;
 
-    let state = temp_dir("history-index-");
+    let state = shared_cookbook();
     let repo = Repo::open(&fixture("cookbook")).expect("open the cookbook");
-    notebook::sleep(
-        &repo,
-        state.path(),
-        &Target::Rev("HEAD".into()),
-        &Config::default(),
-        &NoProgress,
-    )
-    .expect("sleep");
     let nb = Notebook::open(state.path()).expect("open").expect("slept");
     let index = FileHistoryIndex::build(&nb, 30).expect("index");
     assert!(!index.is_empty(), "the cookbook has history");
@@ -1097,4 +1061,35 @@ fn in_memory_file_history_matches_sqlite() {
         assert_eq!(a.files, b.files, "{request}");
         assert_eq!(a.tokens_used, b.tokens_used, "{request}");
     }
+}
+
+/// A notebook opened before a sleep is no longer current after it, even
+/// when both sleeps finish within the same second (`built_at` has whole
+/// seconds; the snapshot generation tells them apart).
+#[test]
+fn a_later_snapshot_is_told_apart_within_one_second() {
+    let state = temp_dir("generation-");
+    let repo = Repo::open(&fixture("cookbook")).expect("open the cookbook");
+    let sleep_at = |rev: &str| {
+        notebook::sleep(
+            &repo,
+            state.path(),
+            &notebook::Target::Rev(rev.into()),
+            &swe_sleep::config::Config::default(),
+            &notebook::NoProgress,
+        )
+        .expect("sleep")
+    };
+    sleep_at("HEAD~1");
+    let first = Notebook::open(state.path()).expect("open").expect("slept");
+    assert!(first.is_current());
+    sleep_at("HEAD");
+    let second = Notebook::open(state.path()).expect("open").expect("slept");
+    assert!(
+        !first.is_current(),
+        "the first snapshot still looks current"
+    );
+    assert!(second.is_current());
+    assert_eq!(second.info.generation, first.info.generation + 1);
+    assert_ne!(first.info.snapshot_id(), second.info.snapshot_id());
 }

@@ -152,8 +152,15 @@ pub async fn run(
             .await
             .map_err(|e| DaemonError::Server(std::io::Error::other(e)))??;
     }
-    let client = crate::github::api::client_from_config(&config.config.github)
-        .map_err(DaemonError::Config)?;
+    // The API client is built only when the GitHub side runs at all: a
+    // daemon beside a checkout needs none of it.
+    let serves_github = config.poll || config.config.github.webhook_secret.is_set();
+    let client = if serves_github {
+        crate::github::api::client_from_config(&config.config.github)
+            .map_err(DaemonError::Config)?
+    } else {
+        None
+    };
     let poll_repo = if config.poll {
         let repo = config.config.github.repo.trim();
         if repo.is_empty() || client.is_none() {

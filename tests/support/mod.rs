@@ -14,8 +14,8 @@ pub mod llm_server;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 /// Identity and date used by [`git`] for any commit a test makes.
 const PINNED_NAME: &str = "Test Runner";
@@ -269,4 +269,31 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 fn unique_suffix() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The state directory of [`shared_cookbook`] while some test holds it.
+static SHARED_COOKBOOK: Mutex<Weak<tempfile::TempDir>> = Mutex::new(Weak::new());
+
+/// A notebook of the cookbook at HEAD (slept through the library), shared
+/// by the tests of one binary that run at the same time and removed when
+/// the last of them is done. Read-only: only predictions without `--rev`
+/// may use it.
+pub fn shared_cookbook() -> Arc<tempfile::TempDir> {
+    let mut slot = SHARED_COOKBOOK.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = slot.upgrade() {
+        return dir;
+    }
+    let state = temp_dir("cookbook-shared-");
+    let repo = swe_sleep::git::Repo::open(&fixture("cookbook")).expect("open the cookbook");
+    swe_sleep::notebook::sleep(
+        &repo,
+        state.path(),
+        &swe_sleep::notebook::Target::Rev("HEAD".into()),
+        &swe_sleep::config::Config::default(),
+        &swe_sleep::notebook::NoProgress,
+    )
+    .expect("sleep");
+    let dir = Arc::new(state);
+    *slot = Arc::downgrade(&dir);
+    dir
 }
