@@ -495,8 +495,35 @@ fn hostile_work_tree_is_read_as_a_developer_sees_it() {
     assert_eq!(s["exists"], true);
     assert_eq!(s["worktree"], true);
     assert_eq!(s["up_to_date"], true);
+    assert_eq!(s["worktree_changes"]["changed"], 0, "{s}");
     let text = stdout(&ok(run(&["status", "--repo", p(repo)], &[]), "status"));
-    assert!(text.contains("Same HEAD"), "{text}");
+    assert!(text.contains("Up to date with the work tree"), "{text}");
+
+    // Edits after the build are noticed: one changed, one added, one removed.
+    std::fs::write(repo.join("src/lib.rs"), "pub fn changed() {}\n").expect("edit");
+    std::fs::write(repo.join("src/another.rs"), "pub fn another() {}\n").expect("add");
+    std::fs::remove_file(repo.join("src/empty.rs")).expect("remove");
+    let s = one_json_object(&ok(
+        run(&["status", "--json", "--repo", p(repo)], &[]),
+        "status",
+    ));
+    let d = &s["worktree_changes"];
+    assert_eq!(
+        (
+            d["changed"].as_u64(),
+            d["added"].as_u64(),
+            d["removed"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{s}"
+    );
+    assert_eq!(d["changed_paths"], serde_json::json!(["src/lib.rs"]));
+    let text = stdout(&ok(run(&["status", "--repo", p(repo)], &[]), "status"));
+    assert!(
+        text.contains("1 file changed, 1 file added, 1 file removed in the work tree since the notebook was built"),
+        "{text}"
+    );
+    assert!(text.contains("`swe-sleep sleep` updates it"), "{text}");
 }
 
 /// What both modes must say about the committed hostile files.
@@ -815,8 +842,13 @@ fn bad_input_fails_with_a_clear_message_and_keeps_the_notebook() {
         );
         assert_eq!(nb.files().len(), 53, "after {what}");
         assert!(defined_in(&nb, "parse_recipe").contains("src/recipe.rs"));
-        let s =
-            notebook::status(&Repo::open(repo).expect("open"), state.path(), None).expect("status");
+        let s = notebook::status(
+            &Repo::open(repo).expect("open"),
+            state.path(),
+            None,
+            &Default::default(),
+        )
+        .expect("status");
         assert_eq!(s.commits_behind, Some(2), "after {what}");
     };
     let sd = p(state.path()).to_string();
@@ -1042,8 +1074,13 @@ fn killed_sleep_keeps_the_old_notebook_and_the_next_resumes() {
         if stored_blobs(state.path()) > baseline {
             let t = Instant::now();
             let nb = open(state.path());
-            let s = notebook::status(&Repo::open(repo).expect("open"), state.path(), Some(&new))
-                .expect("status during a sleep");
+            let s = notebook::status(
+                &Repo::open(repo).expect("open"),
+                state.path(),
+                Some(&new),
+                &Default::default(),
+            )
+            .expect("status during a sleep");
             assert!(
                 t.elapsed() < Duration::from_secs(2),
                 "reading the notebook waited {:?} for the running sleep",
@@ -1116,7 +1153,9 @@ fn readers_never_wait_for_a_writer() {
         let nb = Notebook::open(&dir).map(|nb| nb.map(|nb| nb.info.commit.clone()));
         let st = Repo::open(&repo_dir)
             .map_err(|e| e.to_string())
-            .and_then(|r| notebook::status(&r, &dir, None).map_err(|e| e.to_string()));
+            .and_then(|r| {
+                notebook::status(&r, &dir, None, &Default::default()).map_err(|e| e.to_string())
+            });
         let _ = tx.send((
             nb.map_err(|e| e.to_string()),
             st.map(|s| (s.commit, s.commits_behind)),

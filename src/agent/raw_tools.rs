@@ -16,8 +16,10 @@ use super::rank::{self, Bm25};
 use super::request::Request;
 use super::sleep_tools::{age_days, list_dir, numbered_lines};
 use super::tools::{
-    FileItem, PrItem, ToolCall, ToolOutput, Toolbox, files_output, files_output_with, prs_output,
+    FileItem, PrItem, ToolCall, ToolOutput, Toolbox, check_dir, check_path, files_output,
+    files_output_with, prs_output,
 };
+use crate::git::path::display;
 
 /// Lines of a file shown in place of a card.
 const HEAD_LINES: u32 = 40;
@@ -217,7 +219,8 @@ impl Toolbox for RawTools<'_> {
     /// A regular file of the commit, outside the skipped (vendored) trees;
     /// symbolic links and submodules are not predictable files.
     fn exists(&self, path: &str) -> bool {
-        !self.skip.is_match(path)
+        crate::git::path::check(path).is_ok()
+            && !self.skip.is_match(path)
             && self
                 .repo
                 .raw()
@@ -239,6 +242,9 @@ impl Toolbox for RawTools<'_> {
                 )
             }
             ToolCall::Card { path } | ToolCall::Read { path, .. } => {
+                if let Err(e) = check_path(path, max) {
+                    return e;
+                }
                 let (start, end) = match call {
                     ToolCall::Read { start, end, .. } => (*start, *end),
                     _ => (1, HEAD_LINES),
@@ -248,10 +254,19 @@ impl Toolbox for RawTools<'_> {
                         &format!("{path}:\n{}", numbered_lines(&t, start, end)),
                         max,
                     ),
-                    None => ToolOutput::error(format!("no readable text file {path}"), max),
+                    None => ToolOutput::error(
+                        format!(
+                            "`{}` is not a readable text file of this snapshot",
+                            display(path)
+                        ),
+                        max,
+                    ),
                 }
             }
             ToolCall::List { dir } => {
+                if let Err(e) = check_dir(dir, max) {
+                    return e;
+                }
                 let paths = self.paths().to_vec();
                 ToolOutput::text(&list_dir(&paths, dir), max)
             }
@@ -274,13 +289,16 @@ impl Toolbox for RawTools<'_> {
                         Some(FileItem {
                             path: p.clone(),
                             score: 1.0,
-                            evidence: format!("defines {name} at line {}", line + 1),
+                            evidence: format!("defines {} at line {}", display(name), line + 1),
                         })
                     })
                     .collect();
-                files_output(&format!("symbol {name}:\n"), items, max)
+                files_output(&format!("symbol {}:\n", display(name)), items, max)
             }
             ToolCall::Cochange { path } => {
+                if let Err(e) = check_path(path, max) {
+                    return e;
+                }
                 let max_files = self.max_commit_files;
                 let mut counts: HashMap<String, u32> = HashMap::new();
                 for c in self.history() {

@@ -262,7 +262,12 @@ pub fn run_with_context(
     notes.extend(policy.notes());
     let mut kept = Vec::new();
     for f in files {
-        if !tools.exists(&f.path) {
+        if let Err(rule) = crate::git::path::check(&f.path) {
+            notes.push(format!(
+                "dropped `{}`: {rule}",
+                crate::git::path::display(&f.path)
+            ));
+        } else if !tools.exists(&f.path) {
             notes.push(format!("dropped {}: not a file of this snapshot", f.path));
         } else if !kept.iter().any(|k: &Scored| k.path == f.path) {
             kept.push(f);

@@ -6,16 +6,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::git::{Oid, Repo};
-use crate::notebook::Notebook;
 use crate::notebook::history_index::FileHistoryIndex;
+use crate::notebook::{Notebook, StoreError};
 use crate::text;
 
 use super::rank::{self, Bm25, PathIndex};
 use super::request::Request;
 use super::tools::{
-    FileItem, PrItem, ToolCall, ToolData, ToolOutput, Toolbox, files_output, files_output_with,
-    prs_output,
+    FileItem, PrItem, ToolCall, ToolData, ToolOutput, Toolbox, check_dir, check_path, files_output,
+    files_output_with, prs_output,
 };
+use crate::git::path::display;
 
 /// Lists fused by `search`, with their RRF weights. Code and paths carry
 /// most; cards add history words (PR titles) and purposes; symbols add
@@ -141,23 +142,17 @@ impl<'a> NotebookTools<'a> {
     }
 
     /// The fused search behind the `search` tool.
-    pub fn fused_search(&mut self, query: &str, k: usize) -> Vec<FileItem> {
+    pub fn fused_search(&mut self, query: &str, k: usize) -> Result<Vec<FileItem>, StoreError> {
         let req = Request::new(query);
         let t = std::time::Instant::now();
-        let code = self
-            .nb
-            .search_code(&req.terms, LIST_DEPTH)
-            .unwrap_or_default();
+        let code = self.nb.search_code(&req.terms, LIST_DEPTH)?;
         let t_code = t.elapsed();
-        let hist = self
-            .nb
-            .search_file_history_in(
-                self.file_history.as_deref(),
-                &req.terms,
-                HISTORY_MAX_FILES,
-                LIST_DEPTH,
-            )
-            .unwrap_or_default();
+        let hist = self.nb.search_file_history_in(
+            self.file_history.as_deref(),
+            &req.terms,
+            HISTORY_MAX_FILES,
+            LIST_DEPTH,
+        )?;
         let t_hist = t.elapsed();
         let paths = self.paths.matches(&req.terms, &req.paths);
         let t_paths = t.elapsed();
@@ -235,7 +230,7 @@ impl<'a> NotebookTools<'a> {
             (&card_list, W_CARD),
             (&hist_list, W_HISTORY),
         ]);
-        fused
+        Ok(fused
             .into_iter()
             .take(k)
             .map(|(path, score)| {
@@ -250,7 +245,7 @@ impl<'a> NotebookTools<'a> {
                     evidence: ev,
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// Files defining symbols the request names (identifiers, or words equal
@@ -288,27 +283,71 @@ impl<'a> NotebookTools<'a> {
         out
     }
 
+    /// Lines of a file of the snapshot. The path must be a regular file
+    /// the snapshot lists: its content comes from the blob the snapshot
+    /// recorded, or, for a work-tree notebook, from the work tree opened
+    /// without following links (regular files up to the indexer's size cap).
     fn read(&self, path: &str, start: u32, end: u32, max: u64) -> ToolOutput {
+        if let Err(e) = check_path(path, max) {
+            return e;
+        }
+        let shown = display(path);
+        let Some(file) = self.nb.file(path) else {
+            return ToolOutput::error(format!("`{shown}` is not a file of this snapshot"), max);
+        };
+        match file.status.as_str() {
+            "parsed" => {}
+            "symlink" => {
+                return ToolOutput::error(
+                    format!("`{shown}` is a symbolic link; links are never followed"),
+                    max,
+                );
+            }
+            other => {
+                return ToolOutput::error(
+                    format!(
+                        "`{shown}` has no readable text ({})",
+                        other.replace('_', " ")
+                    ),
+                    max,
+                );
+            }
+        }
         let Some(repo) = self.repo else {
             return ToolOutput::error("file content is not available here", max);
         };
         let content = match (self.nb.info.worktree, repo.work_dir()) {
-            (true, Some(root)) => std::fs::read(root.join(path)).ok(),
-            _ => self
-                .nb
-                .blob_oid(path)
-                .ok()
-                .flatten()
-                .and_then(|o| Oid::from_str(&o).ok())
-                .and_then(|o| repo.read_blob(o).ok()),
+            (true, Some(root)) => {
+                crate::git::read_confined(root, path, self.nb.info.max_file_bytes)
+                    .map_err(|e| e.to_string())
+            }
+            _ => match self.nb.blob_oid(path) {
+                Ok(Some(o)) => Oid::from_str(&o)
+                    .map_err(|e| e.to_string())
+                    .and_then(|o| repo.read_blob(o).map_err(|e| e.to_string())),
+                Ok(None) => Err("no content recorded".to_string()),
+                Err(e) => Err(e.to_string()),
+            },
         };
         match content {
-            Some(bytes) => ToolOutput::text(
+            Ok(bytes) => ToolOutput::text(
                 &numbered_lines(&String::from_utf8_lossy(&bytes), start, end),
                 max,
             ),
-            None => ToolOutput::error(format!("no readable file {path}"), max),
+            Err(e) => ToolOutput::error(format!("cannot read `{shown}`: {e}"), max),
         }
+    }
+
+    /// A path the snapshot lists, or the error result saying why not.
+    fn member(&self, path: &str, max: u64) -> Result<(), ToolOutput> {
+        check_path(path, max)?;
+        if self.nb.file(path).is_none() {
+            return Err(ToolOutput::error(
+                format!("`{}` is not a file of this snapshot", display(path)),
+                max,
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -400,7 +439,7 @@ pub fn list_dir(paths: &[String], dir: &str) -> String {
     children.sort();
     children.dedup();
     if children.is_empty() {
-        return format!("no such directory: {dir}\n");
+        return format!("no such directory: {}\n", display(dir));
     }
     children.join("\n") + "\n"
 }
@@ -413,13 +452,19 @@ impl Toolbox for NotebookTools<'_> {
     /// Symbolic links are listed by path only: a change edits what they
     /// point to, never the link, so they are not predictable files.
     fn exists(&self, path: &str) -> bool {
-        self.nb.file(path).is_some_and(|f| f.status != "symlink")
+        crate::git::path::check(path).is_ok()
+            && self.nb.file(path).is_some_and(|f| f.status != "symlink")
     }
 
     fn call(&mut self, call: &ToolCall, max: u64) -> ToolOutput {
         match call {
             ToolCall::Search { query, k, brief } => {
-                let items = self.fused_search(query, *k);
+                let items = match self.fused_search(query, *k) {
+                    Ok(items) => items,
+                    Err(e) => {
+                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                    }
+                };
                 files_output_with(
                     "search results (path (score): evidence):\n",
                     items,
@@ -427,38 +472,54 @@ impl Toolbox for NotebookTools<'_> {
                     *brief,
                 )
             }
-            ToolCall::Card { path } => match self.nb.card(path) {
-                Ok(Some(text)) => {
-                    let out = ToolOutput::text(&text, max);
-                    let data = if out.truncated {
-                        ToolData::Text
-                    } else {
-                        ToolData::Card {
-                            path: path.clone(),
-                            text: out.text.clone(),
-                        }
-                    };
-                    ToolOutput { data, ..out }
+            ToolCall::Card { path } => {
+                if let Err(e) = self.member(path, max) {
+                    return e;
                 }
-                _ => ToolOutput::error(
-                    format!("no card for {path}: not a file of this snapshot"),
-                    max,
-                ),
-            },
+                match self.nb.card(path) {
+                    Ok(Some(text)) => {
+                        let out = ToolOutput::text(&text, max);
+                        let data = if out.truncated {
+                            ToolData::Text
+                        } else {
+                            ToolData::Card {
+                                path: path.clone(),
+                                text: out.text.clone(),
+                            }
+                        };
+                        ToolOutput { data, ..out }
+                    }
+                    Ok(None) => ToolOutput::error(format!("no card for `{}`", display(path)), max),
+                    Err(e) => ToolOutput::error(format!("the notebook query failed: {e}"), max),
+                }
+            }
             ToolCall::Read { path, start, end } => self.read(path, *start, *end, max),
-            ToolCall::List { dir } => ToolOutput::text(&list_dir(self.paths.paths(), dir), max),
+            ToolCall::List { dir } => {
+                if let Err(e) = check_dir(dir, max) {
+                    return e;
+                }
+                ToolOutput::text(&list_dir(self.paths.paths(), dir), max)
+            }
             ToolCall::Symbol { name } => {
-                let defs = self.nb.symbol_defs(name).unwrap_or_default();
-                let users = self
-                    .nb
-                    .search_code(&text::terms(name), 15)
-                    .unwrap_or_default();
+                let shown = display(name);
+                let defs = match self.nb.symbol_defs(name) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                    }
+                };
+                let users = match self.nb.search_code(&text::terms(name), 15) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                    }
+                };
                 let mut items: Vec<FileItem> = defs
                     .iter()
                     .map(|(p, kind, line)| FileItem {
                         path: p.clone(),
                         score: 1.0,
-                        evidence: format!("defines {kind} {name} at line {line}"),
+                        evidence: format!("defines {kind} {shown} at line {line}"),
                     })
                     .collect();
                 for u in users {
@@ -466,42 +527,49 @@ impl Toolbox for NotebookTools<'_> {
                         items.push(FileItem {
                             path: u.path,
                             score: 0.5,
-                            evidence: format!("mentions {name}"),
+                            evidence: format!("mentions {shown}"),
                         });
                     }
                 }
-                files_output(&format!("symbol {name}:\n"), items, max)
+                files_output(&format!("symbol {shown}:\n"), items, max)
             }
             ToolCall::Cochange { path } => {
-                let items = self
-                    .nb
-                    .cochange(path)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(p, w, n)| FileItem {
-                        path: p,
-                        score: w,
-                        evidence: format!("{n} commits together"),
-                    })
-                    .collect();
+                if let Err(e) = self.member(path, max) {
+                    return e;
+                }
+                let items = match self.nb.cochange(path) {
+                    Ok(rows) => rows
+                        .into_iter()
+                        .map(|(p, w, n)| FileItem {
+                            path: p,
+                            score: w,
+                            evidence: format!("{n} commits together"),
+                        })
+                        .collect(),
+                    Err(e) => {
+                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                    }
+                };
                 files_output(&format!("files that change with {path}:\n"), items, max)
             }
             ToolCall::SimilarPrs { text: q, k, brief } => {
                 let req = Request::new(q);
                 let now = self.nb.info.commit_time;
-                let items = self
-                    .nb
-                    .search_history(&req.terms, *k)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|c| PrItem {
-                        pr: c.pr,
-                        title: c.title,
-                        score: c.score,
-                        files: c.files.into_iter().take(12).collect(),
-                        age_days: age_days(now, c.time),
-                    })
-                    .collect();
+                let items = match self.nb.search_history(&req.terms, *k) {
+                    Ok(found) => found
+                        .into_iter()
+                        .map(|c| PrItem {
+                            pr: c.pr,
+                            title: c.title,
+                            score: c.score,
+                            files: c.files.into_iter().take(12).collect(),
+                            age_days: age_days(now, c.time),
+                        })
+                        .collect(),
+                    Err(e) => {
+                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                    }
+                };
                 prs_output(
                     "similar past changes (#PR title (score): files it modified):\n",
                     items,

@@ -133,6 +133,35 @@ impl ToolOutput {
     }
 }
 
+/// Checks a path a caller (a policy, a model) gave a tool: the error result
+/// names the rule it broke and shows the path escaped on one line. Passing
+/// says only that the path is well formed; membership in the snapshot is
+/// each toolbox's own second test.
+pub fn check_path(path: &str, max_tokens: u64) -> Result<(), ToolOutput> {
+    crate::git::path::check(path).map_err(|rule| {
+        ToolOutput::error(
+            format!(
+                "`{}` is not a file of this snapshot: {rule}",
+                crate::git::path::display(path)
+            ),
+            max_tokens,
+        )
+    })
+}
+
+/// [`check_path`] for a directory (the root may be `""` or `"."`).
+pub fn check_dir(dir: &str, max_tokens: u64) -> Result<(), ToolOutput> {
+    crate::git::path::check_dir(dir).map_err(|rule| {
+        ToolOutput::error(
+            format!(
+                "`{}` is not a directory of this snapshot: {rule}",
+                crate::git::path::display(dir)
+            ),
+            max_tokens,
+        )
+    })
+}
+
 /// The tools of one arm.
 pub trait Toolbox {
     /// "sleep" or "no-sleep".

@@ -135,6 +135,18 @@ pub fn summary(r: &SleepReport) -> String {
             r.skipped_vendored, r.skipped_submodules, r.skipped_content
         ));
     }
+    if r.blobs_missing > 0 {
+        s.push_str(&format!(
+            " {} files have no content in this clone (partial clone or missing objects) and are indexed by path only.",
+            r.blobs_missing
+        ));
+    }
+    if r.skipped_unsafe_names > 0 {
+        s.push_str(&format!(
+            " Left out {} entries whose names could escape the repository or fake a path (`..`, `.git`, control characters).",
+            r.skipped_unsafe_names
+        ));
+    }
     if let Some(b) = &r.shallow_boundary {
         s.push_str(&format!(
             " Shallow clone: history stops at {}, so only {} commits were available.",

@@ -23,8 +23,8 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let (repo, _config, state_dir) = args.repo.open()?;
-    let s = notebook::status(&repo, &state_dir, args.rev.as_deref())?;
+    let (repo, config, state_dir) = args.repo.open()?;
+    let s = notebook::status(&repo, &state_dir, args.rev.as_deref(), &config)?;
     let totals = if s.exists {
         ledger::totals_in(&state_dir)?
     } else {
@@ -141,19 +141,36 @@ fn describe(s: &Status) -> String {
         s.blobs_stored, s.commits_stored
     ));
     let current = s.current.as_deref().map(short).unwrap_or("none");
+    let drift = s.worktree_changes.as_ref().and_then(|d| d.sentence());
     let freshness = if s.up_to_date && s.worktree {
-        format!("Same HEAD ({current}); uncommitted changes since the build are not in it.")
+        match drift {
+            Some(d) => format!("Same HEAD ({current}), but {d}; `swe-sleep sleep` updates it."),
+            None => format!("Up to date with the work tree at HEAD ({current})."),
+        }
     } else if s.up_to_date {
         format!("Up to date with {current}.")
     } else {
-        match s.commits_behind {
-            Some(n) => format!("Stale: {n} first-parent commits behind {current}."),
-            None => format!("Stale: built for another line of history than {current}."),
+        match (s.commits_behind, s.commits_ahead) {
+            (Some(n), _) => format!(
+                "Stale: {n} first-parent commits behind {current}; `swe-sleep sleep` catches up."
+            ),
+            (None, Some(n)) => format!(
+                "{current} is {n} first-parent commits older than the notebook's commit; `swe-sleep predict --rev {current}` sleeps on it first."
+            ),
+            (None, None) => format!(
+                "Stale: built for another line of history than {current}; `swe-sleep sleep` rebuilds it for {current}."
+            ),
         }
     };
     out.push_str(&freshness);
     if let Some(b) = &s.shallow_boundary {
         out.push_str(&format!("\nShallow clone: history stops at {}.", short(b)));
+    }
+    if s.blobs_missing > 0 {
+        out.push_str(&format!(
+            "\n{} files have no content in this clone (partial clone or missing objects); they are indexed by path only.",
+            s.blobs_missing
+        ));
     }
     out
 }

@@ -56,7 +56,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Result<axum::Json<Value>, 
     let s = shared.clone();
     let status = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
         let repo = Repo::open(&s.repo_path).map_err(internal)?;
-        let st = notebook::status(&repo, &s.state_dir, None).map_err(internal)?;
+        let st = notebook::status(&repo, &s.state_dir, None, &s.config).map_err(internal)?;
         serde_json::to_value(st).map_err(internal)
     })
     .await

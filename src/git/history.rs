@@ -73,6 +73,11 @@ pub fn mine_commit(repo: &Repo, oid: Oid) -> Result<MinedCommit, GitError> {
             let Some(path) = file.path().and_then(|p| p.to_str()) else {
                 continue;
             };
+            // A tree entry that could escape or fake a path is never a file.
+            if super::path::check(path).is_err() {
+                tracing::debug!(commit = %oid, path = %super::path::display(path), "skipping an unsafe path in history");
+                continue;
+            }
             file_count += 1;
             if files.len() < MAX_RECORDED_FILES {
                 files.push((path.to_string(), status));

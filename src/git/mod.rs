@@ -5,16 +5,22 @@
 //! Depends on nothing else in the crate. Never writes to the repository,
 //! except `ensure_excluded`, which adds one line to `.git/info/exclude`.
 
+mod confined;
 mod history;
 mod message;
+pub mod path;
 mod snapshot;
 
 use std::path::{Path, PathBuf};
 
+pub use confined::{ConfinedReadError, read as read_confined};
 pub use git2::Oid;
 pub use history::{MAX_RECORDED_FILES, MinedCommit, mine_commit, patch};
 pub use message::{CommitKind, ParsedMessage, parse_message};
-pub use snapshot::{Entry, EntryKind, IGNORE_FILE, Listing, list_commit, list_worktree};
+pub use snapshot::{
+    Entry, EntryKind, IGNORE_FILE, Listing, StatEntry, hash_worktree_file, list_commit,
+    list_worktree, stat_worktree,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {

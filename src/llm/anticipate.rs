@@ -101,7 +101,7 @@ fn content(repo: &Repo, nb: &Notebook, path: &str) -> Result<Option<Vec<u8>>, Ll
     }
     Ok(repo
         .work_dir()
-        .and_then(|dir| std::fs::read(dir.join(path)).ok()))
+        .and_then(|dir| crate::git::read_confined(dir, path, nb.info.max_file_bytes).ok()))
 }
 
 /// The comment text from a `TODO` or `FIXME` marker on, when `line` has one.

@@ -221,7 +221,10 @@ fn analyse(
         ContentSource::Odb => repo
             .ok_or(())
             .and_then(|r| r.read_blob(entry.oid).map_err(|_| ())),
-        ContentSource::WorkTree(root) => std::fs::read(root.join(&entry.path)).map_err(|_| ()),
+        ContentSource::WorkTree(root) => crate::git::read_confined(root, &entry.path, max_bytes)
+            .map_err(|e| {
+                tracing::debug!(error = %e, "work-tree file not read");
+            }),
     };
     let Ok(bytes) = bytes else {
         tracing::debug!(path = %entry.path, "content not read: unreadable");

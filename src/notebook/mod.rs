@@ -7,6 +7,7 @@
 //! - [`llm_read`]: the snapshot's key, its recent PRs and the anticipated
 //!   requests a model left for it;
 //! - [`sleep`](mod@sleep): the orchestration of one sleep;
+//! - [`drift`]: what a work tree changed since its notebook was built;
 //! - [`status`](mod@status): what a notebook holds and how stale it is.
 //!
 //! Depends on `git`, `parse`, `text`, `tokens`, `config`; never on the agent.
@@ -14,6 +15,7 @@
 pub mod blobs;
 pub mod card;
 pub mod derive;
+pub mod drift;
 pub mod history;
 pub mod history_index;
 pub mod llm_read;

@@ -70,6 +70,9 @@ pub struct NotebookInfo {
     pub built_at: u64,
     /// Snapshots written to this store so far (0 before it was counted).
     pub generation: u64,
+    /// The indexer's size cap when the snapshot was built: the most a tool
+    /// reads of one work-tree file.
+    pub max_file_bytes: u64,
 }
 
 impl NotebookInfo {
@@ -130,6 +133,10 @@ impl Notebook {
                 .meta("generation")?
                 .and_then(|g| g.parse().ok())
                 .unwrap_or(0),
+            max_file_bytes: store
+                .meta("max_file_bytes")?
+                .and_then(|g| g.parse().ok())
+                .unwrap_or_else(|| crate::config::IndexConfig::default().max_file_bytes),
         };
         let files: Vec<FileInfo> = {
             let mut stmt = store
@@ -249,20 +256,23 @@ impl Notebook {
             .prepare_cached("SELECT count(*), coalesce(avg(c.terms), 1) FROM snap_commits s JOIN commits c ON c.id = s.commit_id")
             .and_then(|mut s| s.query_row([], |r| Ok((r.get::<_, i64>(0)? as f64, r.get(1)?))))
             .map_err(|e| self.store.err(e))?;
-        let mut scores: HashMap<i64, f64> = HashMap::new();
+        // Commit id -> (chain position, score).
+        let mut scores: HashMap<i64, (i64, f64)> = HashMap::new();
         for (term, qtf) in weighted(terms) {
             let Some(tid) = self.term_id(&term)? else {
                 continue;
             };
-            let rows: Vec<(i64, f64, f64)> = conn
+            let rows: Vec<(i64, i64, f64, f64)> = conn
                 .prepare_cached(
-                    "SELECT ct.commit_id, ct.tf, c.terms FROM commit_terms ct
+                    "SELECT ct.commit_id, s.ord, ct.tf, c.terms FROM commit_terms ct
                      JOIN snap_commits s ON s.commit_id = ct.commit_id JOIN commits c ON c.id = ct.commit_id
                      WHERE ct.term = ?1",
                 )
                 .and_then(|mut s| {
-                    s.query_map(params![tid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                        .collect()
+                    s.query_map(params![tid], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })?
+                    .collect()
                 })
                 .map_err(|e| self.store.err(e))?;
             let df = rows.len() as f64;
@@ -270,16 +280,19 @@ impl Notebook {
                 continue;
             }
             let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-            for (id, tf, len) in rows {
+            for (id, ord, tf, len) in rows {
                 let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg.max(1.0)));
-                *scores.entry(id).or_default() += idf * norm * qtf;
+                scores.entry(id).or_insert((ord, 0.0)).1 += idf * norm * qtf;
             }
         }
-        let mut ranked: Vec<(i64, f64)> = scores.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // Ties go to the newer commit: its place in the snapshot's chain,
+        // never the order in which commits were first stored (which depends
+        // on the order the notebook was filled).
+        let mut ranked: Vec<(i64, (i64, f64))> = scores.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.1.total_cmp(&a.1.1).then(a.1.0.cmp(&b.1.0)));
         ranked.truncate(k);
         let mut out = Vec::with_capacity(ranked.len());
-        for (id, score) in ranked {
+        for (id, (_, score)) in ranked {
             out.push(self.past_change(id, score)?);
         }
         Ok(out)

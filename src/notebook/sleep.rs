@@ -37,8 +37,15 @@ pub struct SleepReport {
     pub worktree: bool,
     pub counts: SnapCounts,
     pub skipped_vendored: usize,
+    /// Gitlinks of a commit, nested repositories of a work tree.
     pub skipped_submodules: usize,
+    /// Tree entries whose names could escape or fake a path (`..`, `.git`,
+    /// control characters): never files of a snapshot.
+    pub skipped_unsafe_names: usize,
     pub skipped_content: usize,
+    /// Files whose blobs the object database lacks (a partial clone): they
+    /// are indexed by path only.
+    pub blobs_missing: usize,
     pub blobs_new: usize,
     pub blobs_reused: usize,
     pub commits_mined: usize,
@@ -59,7 +66,14 @@ pub struct Timings {
     pub snapshot_s: f64,
 }
 
-fn skip_set(globs: &[String]) -> Result<GlobSet, NotebookError> {
+/// The directories a work-tree sleep leaves out: our default state
+/// directory's name anywhere, and the actual state directory.
+pub(crate) fn worktree_skip_dirs(state_dir: &Path) -> Vec<std::path::PathBuf> {
+    vec![std::path::PathBuf::from(".swe-sleep"), absolute(state_dir)]
+}
+
+/// `index.skip_globs` compiled; a bad glob is an error naming it.
+pub(crate) fn skip_set(globs: &[String]) -> Result<GlobSet, NotebookError> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
         b.add(Glob::new(g).map_err(|e| {
@@ -89,8 +103,10 @@ pub fn sleep(
         }
         Target::WorkTree => {
             let head = repo.head()?;
+            let dirs = worktree_skip_dirs(state_dir);
+            let dirs: Vec<&Path> = dirs.iter().map(|p| p.as_path()).collect();
             (
-                git::list_worktree(repo, &[Path::new(".swe-sleep"), &absolute(state_dir)])?,
+                git::list_worktree(repo, &dirs)?,
                 head,
                 "work tree".to_string(),
             )
@@ -106,8 +122,10 @@ pub fn sleep(
         worktree: matches!(target, Target::WorkTree),
         counts: SnapCounts::default(),
         skipped_vendored: 0,
-        skipped_submodules: 0,
+        skipped_submodules: listing.nested_repos,
+        skipped_unsafe_names: listing.unsafe_names,
         skipped_content: 0,
+        blobs_missing: 0,
         blobs_new: 0,
         blobs_reused: 0,
         commits_mined: 0,
@@ -129,8 +147,20 @@ pub fn sleep(
                 tracing::debug!(path = %e.path, "skipping vendored or generated path");
                 report.skipped_vendored += 1;
             }
-            _ => entries.push(e),
+            _ => {
+                if e.missing {
+                    report.blobs_missing += 1;
+                }
+                entries.push(e)
+            }
         }
+    }
+    if report.blobs_missing > 0 {
+        tracing::warn!(
+            missing = report.blobs_missing,
+            "the object database lacks {} blobs of this snapshot (a partial clone or a mirror without its largest files); those files are indexed by path only",
+            report.blobs_missing
+        );
     }
     timings.list_s = started.elapsed().as_secs_f64();
 
@@ -186,9 +216,18 @@ pub fn sleep(
     let todo: Vec<&git::Entry> = entries
         .iter()
         .copied()
-        .filter(|e| e.kind == EntryKind::File && !known.contains_key(&e.oid) && seen.insert(e.oid))
+        .filter(|e| {
+            e.kind == EntryKind::File
+                && !e.missing
+                && !known.contains_key(&e.oid)
+                && seen.insert(e.oid)
+        })
         .collect();
-    report.blobs_reused = entries.iter().filter(|e| e.kind == EntryKind::File).count() - todo.len();
+    report.blobs_reused = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::File && !e.missing)
+        .count()
+        - todo.len();
     let source = match (&listing.commit, repo.work_dir()) {
         (None, Some(root)) => ContentSource::WorkTree(root),
         _ => ContentSource::Odb,
@@ -226,6 +265,12 @@ pub fn sleep(
     let mut rust_crates = Vec::new();
     for e in &entries {
         let (blob, status, lang, f) = match e.kind {
+            _ if e.missing && !known.contains_key(&e.oid) => (
+                None,
+                "missing".to_string(),
+                crate::parse::detect_lang(&e.path).as_str().to_string(),
+                None,
+            ),
             EntryKind::Symlink => (
                 None,
                 "symlink".to_string(),
@@ -240,7 +285,7 @@ pub fn sleep(
                 (id, status, lang, f)
             }
         };
-        if status != "parsed" && status != "symlink" {
+        if status != "parsed" && status != "symlink" && status != "missing" {
             report.skipped_content += 1;
         }
         if e.path == "Cargo.toml" || e.path.ends_with("/Cargo.toml") {
@@ -283,6 +328,8 @@ pub fn sleep(
             "shallow_boundary",
             report.shallow_boundary.clone().unwrap_or_default(),
         ),
+        ("max_file_bytes", cfg.index.max_file_bytes.to_string()),
+        ("blobs_missing", report.blobs_missing.to_string()),
     ];
     progress.start("writing notebook", 0);
     report.counts = snapshot::write(
@@ -318,8 +365,10 @@ fn absolute(path: &Path) -> std::path::PathBuf {
 }
 
 fn read_text(repo: &Repo, listing: &git::Listing, e: &git::Entry) -> Option<String> {
+    const MANIFEST_MAX: u64 = 1024 * 1024;
     let bytes = match (listing.commit, repo.work_dir()) {
-        (None, Some(root)) => std::fs::read(root.join(&e.path)).ok()?,
+        (None, Some(root)) => git::read_confined(root, &e.path, MANIFEST_MAX).ok()?,
+        _ if e.missing => return None,
         _ => repo.read_blob(e.oid).ok()?,
     };
     String::from_utf8(bytes).ok()

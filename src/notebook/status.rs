@@ -4,9 +4,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::config::Config;
 use crate::git::Repo;
 
 use super::NotebookError;
+use super::drift::{self, Drift};
 use super::snapshot::SnapCounts;
 use super::store::Store;
 
@@ -27,17 +29,29 @@ pub struct Status {
     /// First-parent commits between the notebook's commit and `current`;
     /// `None` when they are not on one chain (or no notebook).
     pub commits_behind: Option<usize>,
+    /// First-parent commits from `current` up to the notebook's commit, when
+    /// `current` is an older commit of the same line (`--rev` on an
+    /// ancestor): the notebook is that far ahead.
+    pub commits_ahead: Option<usize>,
     pub up_to_date: bool,
     pub shallow_boundary: Option<String>,
+    /// Files of the snapshot whose blobs the clone lacks (indexed by path only).
+    pub blobs_missing: u64,
+    /// For a work-tree notebook compared with HEAD: what the work tree
+    /// changed since the build.
+    pub worktree_changes: Option<Drift>,
 }
 
 /// Reads the notebook in `state_dir` and compares it with `current` (HEAD
-/// when `None`).
+/// when `None`; then a work-tree notebook is also compared with the work
+/// tree, under `cfg`'s index rules).
 pub fn status(
     repo: &Repo,
     state_dir: &Path,
     current: Option<&str>,
+    cfg: &Config,
 ) -> Result<Status, NotebookError> {
+    let at_head = current.is_none();
     let current = match current {
         Some(rev) => Some(repo.resolve(rev)?),
         None => repo.head()?,
@@ -55,8 +69,11 @@ pub fn status(
         commits_stored: 0,
         current: current.map(|c| c.to_string()),
         commits_behind: None,
+        commits_ahead: None,
         up_to_date: false,
         shallow_boundary: None,
+        blobs_missing: 0,
+        worktree_changes: None,
     };
     let Some(store) = Store::open_existing(state_dir)? else {
         return Ok(s);
@@ -83,7 +100,17 @@ pub fn status(
             .and_then(|c| crate::git::Oid::from_str(c).ok()),
     ) {
         s.commits_behind = repo.first_parent_distance(cur, nb, 100_000);
+        if s.commits_behind.is_none() {
+            s.commits_ahead = repo.first_parent_distance(nb, cur, 100_000);
+        }
         s.up_to_date = cur == nb;
+    }
+    s.blobs_missing = store
+        .meta("blobs_missing")?
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if s.worktree && at_head && repo.work_dir().is_some() {
+        s.worktree_changes = Some(drift::worktree_drift(repo, &store, state_dir, cfg)?);
     }
     s.commit = commit;
     Ok(s)
