@@ -997,6 +997,30 @@ fn a_new_commit_makes_the_notebook_stale_and_predict_sleeps_again() {
     assert!(paths(&v).contains(&"src/pantry.rs".to_string()), "{v}");
 }
 
+#[test]
+fn uncommitted_edits_are_noticed_and_slept_on_before_predicting() {
+    let copy = support::fixture_copy("cookbook");
+    let repo = copy.path();
+    let dir = temp_dir("drift-");
+    let state = dir.path().join("state");
+    predict_json(repo, &state, &["Add unit conversion for teaspoons"]);
+    let (_, err) = predict_json(repo, &state, &["Add unit conversion for teaspoons"]);
+    assert!(!err.contains("sleeping"), "nothing changed: {err}");
+    std::fs::write(
+        repo.join("src/pantry.rs"),
+        "//! Pantry stock.\npub fn restock_pantry() {}\n",
+    )
+    .expect("write a new file");
+    let (v, err) = predict_json(repo, &state, &["Restock the pantry with restock_pantry"]);
+    assert!(
+        err.contains("1 file added in the work tree since the notebook was built (src/pantry.rs): sleeping first"),
+        "{err}"
+    );
+    assert!(paths(&v).contains(&"src/pantry.rs".to_string()), "{v}");
+    let (_, err) = predict_json(repo, &state, &["Restock the pantry with restock_pantry"]);
+    assert!(!err.contains("sleeping"), "caught up: {err}");
+}
+
 /// The daemon's in-memory file-history index gives exactly the scores of
 /// the SQLite path, and the shared search indexes give the same prediction
 /// as fresh tools.
@@ -1092,4 +1116,61 @@ fn a_later_snapshot_is_told_apart_within_one_second() {
     assert!(second.is_current());
     assert_eq!(second.info.generation, first.info.generation + 1);
     assert_ne!(first.info.snapshot_id(), second.info.snapshot_id());
+}
+
+/// Predictions do not depend on the order in which the notebook was filled:
+/// a cold sleep at HEAD and a sleep at an older commit followed by one at
+/// HEAD answer every request the same, scores included.
+#[test]
+fn predictions_do_not_depend_on_how_the_notebook_was_filled() {
+    let repo = fixture("cookbook");
+    let dir = temp_dir("determinism-");
+    let cold = dir.path().join("cold");
+    let warm = dir.path().join("warm");
+    let sleep = |state: &Path, rev: &str| {
+        ok(
+            swe_sleep()
+                .args([
+                    "sleep",
+                    "--repo",
+                    p(&repo),
+                    "--state-dir",
+                    p(state),
+                    "--rev",
+                    rev,
+                ])
+                .output()
+                .expect("runs"),
+            "sleep",
+        );
+    };
+    sleep(&cold, "HEAD");
+    sleep(&warm, "HEAD~12");
+    sleep(&warm, "HEAD~5");
+    sleep(&warm, "HEAD");
+    for request in [
+        "Add unit conversion for teaspoons",
+        "Parse ingredient notes in parentheses",
+        "Add a fix for typos",
+        "Export recipes to CSV",
+        "Add recipe search",
+        "Validate recipe titles",
+        "Bump version",
+    ] {
+        for budget in ["800", "4000"] {
+            let args = ["--rev", "HEAD", "--budget", budget, request];
+            let (a, _) = predict_json(&repo, &cold, &args);
+            let (b, _) = predict_json(&repo, &warm, &args);
+            assert_eq!(a["files"], b["files"], "{request} at {budget}");
+            let results = |v: &Value| -> Vec<Value> {
+                v["trace"]
+                    .as_array()
+                    .expect("trace")
+                    .iter()
+                    .map(|t| t["result"].clone())
+                    .collect()
+            };
+            assert_eq!(results(&a), results(&b), "{request} at {budget}");
+        }
+    }
 }

@@ -132,17 +132,26 @@ fn ensure_notebook(
     let existing = Notebook::open(state_dir)?;
     if let Some(nb) = existing {
         let same_commit = nb.info.commit.as_deref() == Some(wanted.as_str());
-        if same_commit && (rev.is_none() || !nb.info.worktree) {
+        if same_commit && rev.is_none() && nb.info.worktree && repo.work_dir().is_some() {
+            // Uncommitted edits since the build: an incremental sleep reads
+            // only what changed.
+            let drift = nb.worktree_drift(repo, state_dir, config)?;
+            let Some(sentence) = drift.sentence() else {
+                return Ok(nb);
+            };
+            eprintln!("{sentence}: sleeping first");
+        } else if same_commit && (rev.is_none() || !nb.info.worktree) {
             return Ok(nb);
+        } else {
+            eprintln!(
+                "the notebook is for {}, not {}: sleeping first",
+                nb.info
+                    .commit
+                    .as_deref()
+                    .map_or("no commit", |c| &c[..12.min(c.len())]),
+                &wanted[..12]
+            );
         }
-        eprintln!(
-            "the notebook is for {}, not {}: sleeping first",
-            nb.info
-                .commit
-                .as_deref()
-                .map_or("no commit", |c| &c[..12.min(c.len())]),
-            &wanted[..12]
-        );
     } else {
         eprintln!("no notebook for this revision yet: sleeping first");
     }

@@ -130,6 +130,19 @@ pub fn worktree_drift(
     Ok(drift)
 }
 
+impl super::Notebook {
+    /// What the work tree changed since this work-tree notebook was built
+    /// (see [`worktree_drift`]).
+    pub fn worktree_drift(
+        &self,
+        repo: &Repo,
+        state_dir: &Path,
+        cfg: &Config,
+    ) -> Result<Drift, NotebookError> {
+        worktree_drift(repo, &self.store, state_dir, cfg)
+    }
+}
+
 fn push(list: &mut Vec<String>, path: String) {
     if list.len() < SHOWN {
         list.push(path);
