@@ -1239,3 +1239,72 @@ fn a_state_dir_inside_the_work_tree_is_never_indexed() {
     assert!(inside.is_empty(), "the notebook indexed itself: {inside:?}");
     assert_eq!(n(&report["counts"]["files"]), nb.files().len() as u64);
 }
+
+/// A partial clone (blobs over a size limit left on the server) still
+/// sleeps: the missing blobs are indexed by path only and counted; a clone
+/// without trees is a clear error naming the missing object.
+#[test]
+fn partial_clones_sleep_with_missing_blobs_counted() {
+    let src = fixture("hostile");
+    let dir = temp_dir("partial-");
+    let clone = |filter: &str, name: &str| -> std::path::PathBuf {
+        let dest = dir.path().join(name);
+        let url = format!("file://{}", src.display());
+        let o = std::process::Command::new("git")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args(["clone", "-q", "--bare", "--no-local", filter])
+            .args([
+                "--upload-pack",
+                "git -c uploadpack.allowFilter=true upload-pack",
+            ])
+            .args([url.as_str(), p(&dest)])
+            .output()
+            .expect("git clone runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        dest
+    };
+    let partial = clone("--filter=blob:limit=10k", "blobs.git");
+    let r = sleep_json(&partial, None, None, &[]);
+    assert_eq!(
+        n(&r["blobs_missing"]),
+        2,
+        "the PNG-free big table and the generated file: {r}"
+    );
+    assert_eq!(n(&r["counts"]["files"]), 13, "{r}");
+    let s = one_json_object(&ok(
+        run(&["status", "--json", "--repo", p(&partial)], &[]),
+        "status",
+    ));
+    assert_eq!(s["blobs_missing"], 2, "{s}");
+    let text = stdout(&ok(run(&["status", "--repo", p(&partial)], &[]), "status"));
+    assert!(
+        text.contains("2 files have no content in this clone"),
+        "{text}"
+    );
+    let o = ok(
+        run(
+            &[
+                "predict",
+                "--repo",
+                p(&partial),
+                "--json",
+                "Say hello louder",
+            ],
+            &[],
+        ),
+        "predict on a partial clone",
+    );
+    assert!(one_json_object(&o)["files"].is_array());
+
+    let treeless = clone("--filter=tree:0", "trees.git");
+    let o = run(&["sleep", "--repo", p(&treeless)], &[]);
+    let err = fails(o, "sleep without trees");
+    assert!(err.contains("is missing from the object database"), "{err}");
+    assert!(err.contains("partial clone"), "{err}");
+    assert_eq!(
+        err.matches("no match for id").count(),
+        1,
+        "said once: {err}"
+    );
+}

@@ -117,8 +117,49 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// An error and its causes on one line, each cause once: a cause whose
+/// text the line already holds (a message that quotes its source) is not
+/// repeated ("malformed: malformed: ...").
+pub fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 /// Prints `value` as one line of JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string(value)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("notebook database x.sqlite: {source}")]
+    struct Outer {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn causes_are_not_repeated() {
+        let e = anyhow::Error::new(Outer {
+            source: std::io::Error::other("database disk image is malformed"),
+        })
+        .context("sleeping");
+        assert_eq!(
+            error_text(&e),
+            "sleeping: notebook database x.sqlite: database disk image is malformed"
+        );
+    }
 }

@@ -31,7 +31,20 @@ pub enum GitError {
     #[error("repository {0} has no commits yet")]
     Empty(PathBuf),
     #[error("git error in {repo}: {source}")]
-    Git { repo: PathBuf, source: git2::Error },
+    Git {
+        repo: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+    #[error(
+        "object {id} is missing from the object database of {repo} (a partial clone or a damaged mirror): a sleep needs every commit and tree of the revision and its history; fetch it (`git fetch --refetch`) or use a full clone"
+    )]
+    MissingObject {
+        repo: PathBuf,
+        id: String,
+        #[source]
+        source: git2::Error,
+    },
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,
@@ -103,10 +116,12 @@ impl Repo {
     }
 
     fn err(&self, source: git2::Error) -> GitError {
-        GitError::Git {
-            repo: self.display_path().to_path_buf(),
-            source,
+        let repo = self.display_path().to_path_buf();
+        if source.code() == git2::ErrorCode::NotFound && source.class() == git2::ErrorClass::Odb {
+            let id = missing_id(source.message()).unwrap_or_else(|| "?".into());
+            return GitError::MissingObject { repo, id, source };
         }
+        GitError::Git { repo, source }
     }
 
     /// The commit `rev` names (`HEAD`, a branch, a tag, an abbreviated id).
@@ -198,6 +213,13 @@ impl Repo {
         text.push('\n');
         std::fs::write(&path, text).map_err(io)
     }
+}
+
+/// The object id in libgit2's "no match for id (...)" message.
+fn missing_id(message: &str) -> Option<String> {
+    let start = message.find("id (")? + 4;
+    let end = message[start..].find(')')? + start;
+    Some(message[start..end].to_string())
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
