@@ -1174,3 +1174,50 @@ fn predictions_do_not_depend_on_how_the_notebook_was_filled() {
         }
     }
 }
+
+/// When the sleep before a prediction fails (here HEAD moved to a commit
+/// whose tree the clone lacks), the last good snapshot still answers, with
+/// a note and a warning saying so.
+#[test]
+fn a_failed_update_still_answers_from_the_last_good_snapshot() {
+    let copy = support::fixture_copy("cookbook");
+    let repo = copy.path();
+    let dir = temp_dir("update-fails-");
+    let state = dir.path().join("state");
+    predict_json(
+        repo,
+        &state,
+        &["--rev", "HEAD", "Add unit conversion for teaspoons"],
+    );
+    // A commit whose tree does not exist, written as raw bytes.
+    let head = git(repo, &["rev-parse", "HEAD"]).trim().to_string();
+    let body = format!(
+        "tree 1111111111111111111111111111111111111111\nparent {head}\nauthor A <a@example.com> 1717200000 +0000\ncommitter A <a@example.com> 1717200000 +0000\n\nBroken commit\n"
+    );
+    let path = dir.path().join("commit.txt");
+    std::fs::write(&path, body).expect("write");
+    let broken = git(
+        repo,
+        &["hash-object", "-t", "commit", "-w", "--literally", p(&path)],
+    )
+    .trim()
+    .to_string();
+    git(repo, &["update-ref", "refs/heads/main", &broken]);
+    let (v, err) = predict_json(
+        repo,
+        &state,
+        &["--rev", "HEAD", "Add unit conversion for teaspoons"],
+    );
+    assert!(
+        err.contains("answering from the last good snapshot"),
+        "{err}"
+    );
+    assert!(err.contains("is missing from the object database"), "{err}");
+    assert!(paths(&v).contains(&"src/units.rs".to_string()), "{v}");
+    assert!(
+        notes(&v)
+            .iter()
+            .any(|n| n.contains("this answer comes from the last good snapshot")),
+        "{v}"
+    );
+}

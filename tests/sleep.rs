@@ -1308,3 +1308,124 @@ fn partial_clones_sleep_with_missing_blobs_counted() {
         "said once: {err}"
     );
 }
+
+/// A garbled or truncated notebook is set aside and rebuilt by the next
+/// sleep (and by predict), never a dead end; a state directory that cannot
+/// be created is one clear error.
+#[test]
+fn a_damaged_notebook_heals_itself() {
+    let repo = fixture("cookbook");
+    let dir = temp_dir("heal-");
+    let state = dir.path().join("state");
+    let db = state.join("notebook.sqlite");
+    let first = sleep_json(&repo, Some(&state), Some("HEAD"), &[]);
+    let files = n(&first["counts"]["files"]);
+    type Damage = fn(&Path);
+    let damages: [(&str, Damage); 3] = [
+        ("garbled", |db: &Path| {
+            let mut bytes = std::fs::read(db).expect("read");
+            for b in bytes.iter_mut().skip(100).step_by(7) {
+                *b ^= 0x5a;
+            }
+            std::fs::write(db, bytes).expect("write");
+        }),
+        ("truncated", |db: &Path| {
+            let len = std::fs::metadata(db).expect("meta").len();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(db)
+                .and_then(|f| f.set_len(len / 3))
+                .expect("truncate");
+        }),
+        ("not a database", |db: &Path| {
+            std::fs::write(db, "this is not a database at all\n".repeat(200)).expect("write");
+        }),
+    ];
+    for (what, damage) in damages {
+        // Checkpoint the WAL into the main file, so the damage hits data.
+        let _ = std::fs::remove_file(state.join("notebook.sqlite-wal"));
+        let _ = std::fs::remove_file(state.join("notebook.sqlite-shm"));
+        damage(&db);
+        let r = sleep_json(&repo, Some(&state), Some("HEAD"), &[]);
+        let aside = r["healed"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: healed is reported: {r}"));
+        assert!(
+            aside.contains("notebook.sqlite.damaged-"),
+            "{what}: {aside}"
+        );
+        assert!(
+            Path::new(aside).is_file(),
+            "{what}: the damaged file is kept"
+        );
+        assert_eq!(
+            n(&r["counts"]["files"]),
+            files,
+            "{what}: rebuilt whole: {r}"
+        );
+        let again = sleep_json(&repo, Some(&state), Some("HEAD"), &[]);
+        assert!(again["healed"].is_null(), "{what}: {again}");
+        for f in std::fs::read_dir(&state).expect("ls").flatten() {
+            if f.file_name().to_string_lossy().contains("damaged") {
+                std::fs::remove_file(f.path()).expect("clean");
+            }
+        }
+    }
+
+    // predict heals too, and says so.
+    let _ = std::fs::remove_file(state.join("notebook.sqlite-wal"));
+    let _ = std::fs::remove_file(state.join("notebook.sqlite-shm"));
+    std::fs::write(&db, "garbage".repeat(1000)).expect("write");
+    let o = ok(
+        run(
+            &[
+                "predict",
+                "--repo",
+                p(&repo),
+                "--state-dir",
+                p(&state),
+                "--rev",
+                "HEAD",
+                "--json",
+                "Add unit conversion for teaspoons",
+            ],
+            &[],
+        ),
+        "predict on a damaged notebook",
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains("set aside as"), "{err}");
+    assert!(err.contains("rebuilding it"), "{err}");
+    assert!(
+        !one_json_object(&o)["files"]
+            .as_array()
+            .expect("files")
+            .is_empty()
+    );
+    assert!(
+        !err.contains("malformed: database disk image is malformed"),
+        "{err}"
+    );
+
+    // A state directory that cannot be created: one clear error.
+    let o = run(
+        &[
+            "sleep",
+            "--repo",
+            p(&repo),
+            "--state-dir",
+            "/proc/self/no-such-dir/state",
+        ],
+        &[],
+    );
+    let err = fails(o, "sleep into an impossible state directory");
+    assert!(
+        err.contains("cannot create state directory /proc/self/no-such-dir/state"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().filter(|l| l.contains("error")).count(),
+        1,
+        "{err}"
+    );
+}

@@ -100,9 +100,12 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         let mut tools = RawTools::new(&repo, commit, &config);
         agent::run(policy, &mut tools, &request, budget, steps)
     } else {
-        let nb = ensure_notebook(&repo, &state_dir, &config, args.rev.as_deref(), args.json)?;
+        let (nb, notes) =
+            ensure_notebook(&repo, &state_dir, &config, args.rev.as_deref(), args.json)?;
         let mut tools = NotebookTools::new(&nb, Some(&repo));
-        anticipate::run_sleep_arm(policy, &mut tools, &nb, &request, "", budget, steps)
+        let mut p = anticipate::run_sleep_arm(policy, &mut tools, &nb, &request, "", budget, steps);
+        p.notes.extend(notes);
+        p
     };
     if args.json {
         print_json(&prediction)
@@ -112,36 +115,45 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Opens the notebook, sleeping first when it is missing or not at `rev`.
+/// Opens the notebook, sleeping first when it is missing, damaged, not at
+/// `rev`, or behind the work tree. When that sleep fails but an older
+/// snapshot still reads, the answer comes from it, with a note saying so.
 fn ensure_notebook(
     repo: &swe_sleep::git::Repo,
     state_dir: &std::path::Path,
     config: &swe_sleep::config::Config,
     rev: Option<&str>,
     quiet: bool,
-) -> anyhow::Result<Notebook> {
+) -> anyhow::Result<(Notebook, Vec<String>)> {
     // The commit the prediction is for: --rev, else HEAD. A notebook built
     // for another commit is stale and is brought up to date first; without
-    // --rev a work-tree notebook at the same HEAD is current (uncommitted
-    // edits since then are not in it; `status` says so).
+    // --rev a work-tree notebook at the same HEAD is current unless the
+    // work tree changed since.
     let wanted = match rev {
         Some(r) => repo.resolve(r)?,
         None => repo.resolve("HEAD")?,
     }
     .to_string();
-    let existing = Notebook::open(state_dir)?;
-    if let Some(nb) = existing {
+    let existing = match Notebook::open(state_dir) {
+        Ok(nb) => nb,
+        Err(e) if e.is_damage() => {
+            eprintln!("{e}: rebuilding it");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(nb) = &existing {
         let same_commit = nb.info.commit.as_deref() == Some(wanted.as_str());
         if same_commit && rev.is_none() && nb.info.worktree && repo.work_dir().is_some() {
             // Uncommitted edits since the build: an incremental sleep reads
             // only what changed.
             let drift = nb.worktree_drift(repo, state_dir, config)?;
-            let Some(sentence) = drift.sentence() else {
-                return Ok(nb);
-            };
-            eprintln!("{sentence}: sleeping first");
+            match drift.sentence() {
+                None => return Ok((existing.expect("checked above"), Vec::new())),
+                Some(sentence) => eprintln!("{sentence}: sleeping first"),
+            }
         } else if same_commit && (rev.is_none() || !nb.info.worktree) {
-            return Ok(nb);
+            return Ok((existing.expect("checked above"), Vec::new()));
         } else {
             eprintln!(
                 "the notebook is for {}, not {}: sleeping first",
@@ -161,8 +173,33 @@ fn ensure_notebook(
         (None, None) => Target::Rev("HEAD".into()),
     };
     let bars = Bars::new(!quiet);
-    notebook::sleep(repo, state_dir, &target, config, &bars)?;
-    Notebook::open(state_dir)?.context("the notebook is missing right after sleeping")
+    match notebook::sleep(repo, state_dir, &target, config, &bars) {
+        Ok(report) => {
+            if let Some(aside) = &report.healed {
+                eprintln!("the damaged notebook was set aside as {aside} and rebuilt");
+            }
+        }
+        Err(e) => {
+            let Some(nb) = existing else {
+                return Err(e).context("sleeping before the prediction");
+            };
+            let e = super::error_text(&anyhow::Error::new(e));
+            eprintln!(
+                "warning: the notebook could not be updated ({e}); answering from the last good snapshot"
+            );
+            let note = format!(
+                "the notebook could not be updated ({e}); this answer comes from the last good snapshot ({})",
+                nb.info
+                    .commit
+                    .as_deref()
+                    .map_or("the work tree", |c| &c[..12.min(c.len())])
+            );
+            return Ok((nb, vec![note]));
+        }
+    }
+    drop(existing);
+    let nb = Notebook::open(state_dir)?.context("the notebook is missing right after sleeping")?;
+    Ok((nb, Vec::new()))
 }
 
 /// The answer of a daemon serving `state_dir`, if one runs and answers;

@@ -135,6 +135,11 @@ pub fn summary(r: &SleepReport) -> String {
             r.skipped_vendored, r.skipped_submodules, r.skipped_content
         ));
     }
+    if let Some(aside) = &r.healed {
+        s.push_str(&format!(
+            " The notebook was damaged: it was set aside as {aside} and rebuilt."
+        ));
+    }
     if r.blobs_missing > 0 {
         s.push_str(&format!(
             " {} files have no content in this clone (partial clone or missing objects) and are indexed by path only.",

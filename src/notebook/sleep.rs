@@ -54,6 +54,8 @@ pub struct SleepReport {
     /// cl100k tokens of the content read in this sleep (new blobs only).
     pub sleep_tokens: u64,
     pub bytes_read: u64,
+    /// Where a damaged notebook was set aside before this sleep rebuilt it.
+    pub healed: Option<String>,
     pub seconds: f64,
     pub timings: Timings,
 }
@@ -84,8 +86,30 @@ pub(crate) fn skip_set(globs: &[String]) -> Result<GlobSet, NotebookError> {
         .map_err(|e| NotebookError::Config(format!("index.skip_globs: {e}")))
 }
 
-/// Brings the notebook in `state_dir` to `target`.
+/// Brings the notebook in `state_dir` to `target`. The notebook is a cache
+/// of the repository: a damaged database (found when it is opened, by
+/// SQLite's `quick_check`, or by any read during the sleep) is set aside
+/// and rebuilt, and the report's `healed` names where it went.
 pub fn sleep(
+    repo: &Repo,
+    state_dir: &Path,
+    target: &Target,
+    cfg: &Config,
+    progress: &dyn Progress,
+) -> Result<SleepReport, NotebookError> {
+    match sleep_once(repo, state_dir, target, cfg, progress) {
+        Err(NotebookError::Store(e)) if e.is_damage() => {
+            tracing::warn!("{e}");
+            let aside = super::store::set_aside(state_dir)?;
+            let mut report = sleep_once(repo, state_dir, target, cfg, progress)?;
+            report.healed = Some(aside.display().to_string());
+            Ok(report)
+        }
+        other => other,
+    }
+}
+
+fn sleep_once(
     repo: &Repo,
     state_dir: &Path,
     target: &Target,
@@ -112,7 +136,7 @@ pub fn sleep(
             )
         }
     };
-    let mut store = Store::open(state_dir)?;
+    let mut store = Store::open_healing(state_dir)?;
     let skip = skip_set(&cfg.index.skip_globs)?;
     let mut report = SleepReport {
         repo: repo.display_path().display().to_string(),
@@ -133,6 +157,7 @@ pub fn sleep(
         shallow_boundary: None,
         sleep_tokens: 0,
         bytes_read: 0,
+        healed: store.healed().map(|p| p.display().to_string()),
         seconds: 0.0,
         timings: Timings::default(),
     };

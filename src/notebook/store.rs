@@ -38,12 +38,66 @@ pub enum StoreError {
     },
     #[error("corrupt notebook data in {path}: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error("cannot set the damaged notebook {path} aside: {source}")]
+    SetAside {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    /// Whether the database file itself is damaged (not a database, or a
+    /// malformed one): the cure is to set it aside and rebuild.
+    pub fn is_damage(&self) -> bool {
+        match self {
+            StoreError::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+            ),
+            StoreError::Corrupt { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Moves a damaged notebook database (and its WAL and shared-memory files)
+/// aside as `notebook.sqlite.damaged-<unix seconds>`, so the next open
+/// starts a new one; returns where it went. Everything in it is derived
+/// from the repository and can be rebuilt; the damaged file is kept for
+/// inspection.
+pub fn set_aside(state_dir: &Path) -> Result<PathBuf, StoreError> {
+    let path = state_dir.join(DB_FILE);
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let aside = state_dir.join(format!("{DB_FILE}.damaged-{stamp}"));
+    std::fs::rename(&path, &aside).map_err(|source| StoreError::SetAside {
+        path: path.clone(),
+        source,
+    })?;
+    for suffix in ["-wal", "-shm"] {
+        let side = state_dir.join(format!("{DB_FILE}{suffix}"));
+        if side.exists() {
+            let _ = std::fs::rename(
+                &side,
+                state_dir.join(format!("{DB_FILE}.damaged-{stamp}{suffix}")),
+            );
+        }
+    }
+    tracing::warn!(
+        "the notebook database {} was damaged; it was set aside as {} and a new one is built (everything in it is derived from the repository)",
+        path.display(),
+        aside.display()
+    );
+    Ok(aside)
 }
 
 /// An open notebook database.
 pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
+    healed: Option<PathBuf>,
 }
 
 /// The table of model-written digests of pull requests (paper setting),
@@ -179,6 +233,48 @@ pub const SNAPSHOT_TABLES: &[&str] = &[
 ];
 
 impl Store {
+    /// Opens (creating if needed) the notebook in `state_dir` for writing.
+    /// A damaged database (not a database, malformed, or failing SQLite's
+    /// `quick_check`) is set aside ([`set_aside`]) and a new one created;
+    /// [`Store::healed`] then says where the old one went.
+    pub fn open_healing(state_dir: &Path) -> Result<Store, StoreError> {
+        let damaged = match Store::open(state_dir) {
+            Ok(store) => match store.quick_check() {
+                Ok(()) => return Ok(store),
+                Err(e) if e.is_damage() => e,
+                Err(e) => return Err(e),
+            },
+            Err(e) if e.is_damage() => e,
+            Err(e) => return Err(e),
+        };
+        tracing::warn!("{damaged}");
+        let aside = set_aside(state_dir)?;
+        let mut store = Store::open(state_dir)?;
+        store.healed = Some(aside);
+        Ok(store)
+    }
+
+    /// Where a damaged database was set aside when this store was opened.
+    pub fn healed(&self) -> Option<&Path> {
+        self.healed.as_deref()
+    }
+
+    /// SQLite's `quick_check`: a damaged page is [`StoreError::Corrupt`].
+    pub fn quick_check(&self) -> Result<(), StoreError> {
+        let result: String = self
+            .conn
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                message: format!("quick_check: {result}"),
+            })
+        }
+    }
+
     /// Opens (creating if needed) the notebook in `state_dir`.
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(state_dir).map_err(|source| StoreError::Dir {
@@ -190,7 +286,11 @@ impl Store {
             path: path.clone(),
             source,
         })?;
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            conn,
+            path,
+            healed: None,
+        };
         store.init()?;
         Ok(store)
     }
