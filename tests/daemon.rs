@@ -196,3 +196,166 @@ fn daemon_follows_commits_and_serves_predictions() {
         "still listening after shutdown"
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_lock_naming_another_process_neither_blocks_the_daemon_nor_fools_the_cli() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("daemon-stale-state-");
+    let lock = state.path().join(LOCK_FILE);
+    let args = [
+        "--repo",
+        support::cli::p(repo.path()),
+        "--state-dir",
+        support::cli::p(state.path()),
+    ];
+    let status_daemon = || {
+        let out = ok(
+            swe_sleep()
+                .args(["status", "--json"])
+                .args(args)
+                .output()
+                .unwrap(),
+            "status",
+        );
+        one_json_object(&out).get("daemon").cloned()
+    };
+
+    // A crashed daemon's pid, now used by a program that is not swe-sleep.
+    let mut other = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("spawn sleep");
+    std::fs::write(
+        &lock,
+        format!("pid={}\nstarted=1\naddr=127.0.0.1:9\n", other.id()),
+    )
+    .unwrap();
+    assert_eq!(status_daemon(), None);
+
+    // A running process, but its address is answered by something that is
+    // not a swe-sleep daemon: not trusted, and never sent the token.
+    let fake = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_addr = fake.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in fake.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            log.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    let me = daemon::process::ProcessId::current();
+    std::fs::write(
+        &lock,
+        format!(
+            "pid={}\nstarted={}\naddr={fake_addr}\n",
+            me.pid,
+            me.started.expect("a start time on Linux")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        state.path().join(daemon::TOKEN_FILE),
+        "token-for-the-daemon-only",
+    )
+    .unwrap();
+    assert_eq!(status_daemon(), None);
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.contains("GET /healthz"),
+        "the address was asked: {seen}"
+    );
+    assert!(!seen.contains("token-for-the-daemon-only"), "{seen}");
+    std::fs::remove_file(state.path().join(daemon::TOKEN_FILE)).unwrap();
+
+    // The stale lock does not block a daemon, which the CLI then finds.
+    std::fs::write(
+        &lock,
+        format!("pid={}\nstarted=1\naddr=127.0.0.1:9\n", other.id()),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut cfg = config(repo.path(), state.path());
+    cfg.bound = Some(bound_tx);
+    let handle = rt.spawn(daemon::run(cfg, async {
+        let _ = stop_rx.await;
+    }));
+    let addr = rt
+        .block_on(bound_rx)
+        .expect("the daemon takes the stale lock over");
+    let found = status_daemon().expect("the daemon is found");
+    assert_eq!(found["addr"], addr.to_string(), "{found}");
+    assert_eq!(found["pid"], std::process::id(), "{found}");
+    stop_tx.send(()).unwrap();
+    rt.block_on(handle).unwrap().expect("clean shutdown");
+    let _ = other.kill();
+    let _ = other.wait();
+}
+
+#[test]
+fn a_used_port_names_the_flag_and_the_daemon() {
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("daemon-port-state-");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut cfg = config(repo.path(), state.path());
+    cfg.bound = Some(bound_tx);
+    let handle = rt.spawn(daemon::run(cfg, async {
+        let _ = stop_rx.await;
+    }));
+    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+
+    // A second daemon, for another state directory, on the same address.
+    let other_state = temp_dir("daemon-port-state2-");
+    let second = |listen: &str| {
+        let out = swe_sleep()
+            .args(["daemon", "--listen", listen])
+            .args(["--repo", support::cli::p(repo.path())])
+            .args(["--state-dir", support::cli::p(other_state.path())])
+            .output()
+            .unwrap();
+        support::cli::fails(out, "a second daemon on a used port")
+    };
+    let err = second(&addr.to_string());
+    assert!(err.contains("--listen"), "{err}");
+    assert!(err.contains(&addr.to_string()), "{err}");
+    assert!(
+        err.contains(&format!("daemon with pid {}", std::process::id())),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_lowercase().matches("address already in use").count(),
+        1,
+        "{err}"
+    );
+
+    // Another program on the port.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let err = second(&taken.local_addr().unwrap().to_string());
+    assert!(
+        err.contains("another program") && err.contains("--listen"),
+        "{err}"
+    );
+
+    stop_tx.send(()).unwrap();
+    rt.block_on(handle).unwrap().expect("clean shutdown");
+}

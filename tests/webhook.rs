@@ -203,11 +203,20 @@ fn webhook_verifies_stores_and_answers() {
         &ping,
     );
     assert_eq!(code, 400);
-    // Over 25 MB: refused before it is hashed.
+    // Over 25 MB: refused before it is read or hashed; a malformed
+    // signature is refused before the size is even looked at.
     let huge = vec![b' '; 25 * 1024 * 1024 + 1];
-    assert_eq!(
-        d.deliver("ping", "huge", &huge, Some("sha256=00".into())).0,
-        413
+    let (code, v) = d.deliver("ping", "huge", &huge, Some(sign(b"any key", b"")));
+    assert_eq!(code, 413, "{v}");
+    assert!(v["error"].is_string(), "413 is JSON: {v}");
+    let (code, v) = d.deliver("ping", "huge-unsigned", &huge, Some("sha256=00".into()));
+    assert_eq!(code, 401, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .expect("an error")
+            .contains("X-Hub-Signature-256"),
+        "{v}"
     );
     // Malformed JSON and a shape GitHub never sends.
     assert_eq!(
@@ -228,6 +237,27 @@ fn webhook_verifies_stores_and_answers() {
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["pong"], true);
     assert!(v["zen"].is_string(), "{v}");
+    // GitHub's other content type: the event is the form's `payload`.
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", std::str::from_utf8(&ping).expect("utf-8"))
+        .finish();
+    let (code, text) = request(
+        d.addr,
+        "POST",
+        "/github/webhook",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-GitHub-Event", "ping"),
+            ("X-GitHub-Delivery", "ping-form"),
+            (
+                "X-Hub-Signature-256",
+                &sign(SECRET.as_bytes(), form.as_bytes()),
+            ),
+        ],
+        form.as_bytes(),
+    );
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("\"pong\":true"), "{text}");
 
     // Events and actions that ask for nothing.
     let (code, v) = d.deliver(

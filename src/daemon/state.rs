@@ -1,6 +1,6 @@
 //! State shared by the HTTP handlers and the sleep scheduler: where the
 //! repository and notebook live, whether a sleep is running, and the
-//! counters behind `/metrics`.
+//! counters behind `/metrics` (sleeps, predictions, refused requests).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ use crate::notebook::Store;
 
 use super::github::GithubParts;
 use super::predict::{PolicyCache, ReaderPool};
+use super::refusal::Refusals;
 
 /// Everything a handler or the scheduler needs; shared behind an `Arc`.
 #[derive(Debug)]
@@ -40,6 +41,8 @@ pub struct Shared {
     pub sleep_nice: i32,
     /// Parser threads a sleep may use when `index.threads` is 0.
     pub sleep_threads: usize,
+    /// Requests refused, by reason and status.
+    pub refusals: Arc<Refusals>,
 }
 
 /// Counters since the daemon started.
@@ -68,6 +71,7 @@ impl Shared {
             github: None,
             sleep_nice: 0,
             sleep_threads: 0,
+            refusals: Arc::new(Refusals::default()),
         }
     }
 
