@@ -197,6 +197,123 @@ fn daemon_follows_commits_and_serves_predictions() {
     );
 }
 
+/// `name{labels} value` of a counter or gauge in the daemon's `/metrics`.
+fn metric(addr: SocketAddr, series: &str) -> f64 {
+    let (code, text) = http(addr, "GET", "/metrics", None);
+    assert_eq!(code, 200, "{text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
+/// Polls until `pred` holds for the metric, for up to `secs`.
+fn wait_metric(addr: SocketAddr, series: &str, secs: u64, pred: impl Fn(f64) -> bool) -> f64 {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = metric(addr, series);
+        if pred(v) {
+            return v;
+        }
+        assert!(Instant::now() < until, "{series} stayed at {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const CHANGES: &str = r#"swe_sleep_watch_events_total{outcome="change"}"#;
+const IGNORED: &str = r#"swe_sleep_watch_events_total{outcome="ignored_path"}"#;
+const SLEEPS: &str = "swe_sleep_sleeps_total";
+
+/// Creates a file the notebook never reads (under `target/`) and waits
+/// until the watcher has reported it: every file event before it has then
+/// been counted too (the watcher reports events in order).
+fn barrier(addr: SocketAddr, root: &Path, n: usize) {
+    let before = metric(addr, IGNORED);
+    std::fs::create_dir_all(root.join("target")).unwrap();
+    std::fs::write(root.join(format!("target/barrier-{n}")), "x").unwrap();
+    wait_metric(addr, IGNORED, 30, |v| v > before);
+}
+
+/// Waits until no sleep runs or waits for the quiet period.
+fn wait_idle(addr: SocketAddr) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while metric(addr, "swe_sleep_sleeping") != 0.0
+        || metric(addr, "swe_sleep_sleep_pending") != 0.0
+    {
+        assert!(Instant::now() < until, "the daemon never went idle");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn reads_leave_the_daemon_idle_and_one_write_costs_one_sleep() {
+    let repo = fixture_copy("cookbook");
+    let root = repo.path().canonicalize().unwrap();
+    let state = temp_dir("daemon-idle-state-");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut cfg = config(&root, state.path());
+    cfg.bound = Some(bound_tx);
+    let handle = rt.spawn(daemon::run(cfg, async {
+        let _ = stop_rx.await;
+    }));
+    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+
+    // The first sleep reads every file; those reads are no change.
+    wait_metric(addr, SLEEPS, 60, |v| v == 1.0);
+    wait_idle(addr);
+    barrier(addr, &root, 0);
+    assert_eq!(metric(addr, CHANGES), 0.0, "the daemon's own reads");
+    wait_idle(addr);
+    assert_eq!(metric(addr, SLEEPS), 1.0);
+
+    // What grep -r, an editor opening a file or cargo do: open and read
+    // every file, list every directory, check metadata.
+    fn read_all(dir: &Path) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let path = e.path();
+            if e.file_name() == ".git" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                read_all(&path);
+            } else {
+                let _ = std::fs::read(&path).unwrap();
+                let _ = std::fs::metadata(&path).unwrap();
+            }
+        }
+    }
+    for _ in 0..3 {
+        read_all(&root);
+    }
+    barrier(addr, &root, 1);
+    assert_eq!(metric(addr, CHANGES), 0.0, "reads are no change");
+    wait_idle(addr);
+    assert_eq!(metric(addr, SLEEPS), 1.0, "reads queued a sleep");
+
+    // One write: exactly one sleep, and that sleep's reads queue nothing.
+    std::fs::write(
+        root.join("src/units.rs"),
+        "//! Units.\npub fn cups() -> u32 {\n    2\n}\n",
+    )
+    .unwrap();
+    wait_metric(addr, SLEEPS, 60, |v| v >= 2.0);
+    let changes = metric(addr, CHANGES);
+    assert!(changes >= 1.0);
+    wait_idle(addr);
+    barrier(addr, &root, 2);
+    assert_eq!(metric(addr, CHANGES), changes, "the sleep's reads");
+    wait_idle(addr);
+    assert_eq!(metric(addr, SLEEPS), 2.0, "one write, one sleep");
+
+    stop_tx.send(()).unwrap();
+    rt.block_on(handle).unwrap().expect("clean shutdown");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_lock_naming_another_process_neither_blocks_the_daemon_nor_fools_the_cli() {
