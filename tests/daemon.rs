@@ -425,7 +425,7 @@ fn a_lock_naming_another_process_neither_blocks_the_daemon_nor_fools_the_cli() {
 }
 
 #[test]
-fn a_used_port_names_the_flag_and_the_daemon() {
+fn a_used_port_names_the_flag_and_the_daemon_and_logs_have_no_colours() {
     let repo = fixture_copy("cookbook");
     let state = temp_dir("daemon-port-state-");
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -441,11 +441,13 @@ fn a_used_port_names_the_flag_and_the_daemon() {
     }));
     let addr = rt.block_on(bound_rx).expect("the daemon binds");
 
-    // A second daemon, for another state directory, on the same address.
+    // A second daemon, for another state directory, on the same address;
+    // stderr is a pipe, so no colours even with NO_COLOR unset.
     let other_state = temp_dir("daemon-port-state2-");
     let second = |listen: &str| {
         let out = swe_sleep()
-            .args(["daemon", "--listen", listen])
+            .env_remove("NO_COLOR")
+            .args(["-vv", "daemon", "--listen", listen])
             .args(["--repo", support::cli::p(repo.path())])
             .args(["--state-dir", support::cli::p(other_state.path())])
             .output()
@@ -464,6 +466,7 @@ fn a_used_port_names_the_flag_and_the_daemon() {
         1,
         "{err}"
     );
+    assert!(!err.contains('\u{1b}'), "colours in a pipe: {err:?}");
 
     // Another program on the port.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -472,6 +475,20 @@ fn a_used_port_names_the_flag_and_the_daemon() {
         err.contains("another program") && err.contains("--listen"),
         "{err}"
     );
+
+    // Debug logs of a sleep, in a pipe: plain text.
+    let out = ok(
+        swe_sleep()
+            .env_remove("NO_COLOR")
+            .args(["-vv", "sleep", "--repo", support::cli::p(repo.path())])
+            .args(["--state-dir", support::cli::p(other_state.path())])
+            .output()
+            .unwrap(),
+        "sleep -vv",
+    );
+    let logs = support::cli::stderr(&out);
+    assert!(logs.contains("DEBUG"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "colours in a pipe: {logs:?}");
 
     stop_tx.send(()).unwrap();
     rt.block_on(handle).unwrap().expect("clean shutdown");
