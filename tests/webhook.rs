@@ -348,6 +348,97 @@ fn webhook_verifies_stores_and_answers() {
 }
 
 #[test]
+fn deliveries_through_a_proxy_pass_and_too_many_at_once_wait_then_get_503() {
+    use std::io::{Read, Write};
+
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("webhook-busy-state-");
+    let secrets = temp_dir("webhook-secrets-");
+    let mut cfg = config(repo.path(), state.path(), secrets.path());
+    cfg.limits.webhook_concurrency = 1;
+    cfg.limits.webhook_wait = Duration::from_millis(300);
+    let d = Running::start(cfg);
+    let ping = payload("ping.json");
+    let sig = sign(SECRET.as_bytes(), &ping);
+    let head = |id: &str, host: &str| {
+        format!(
+            "POST /github/webhook HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+             X-GitHub-Event: ping\r\nX-GitHub-Delivery: {id}\r\nX-Hub-Signature-256: {sig}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            ping.len()
+        )
+    };
+    let send = |text: &[u8]| {
+        let mut s = std::net::TcpStream::connect(d.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("a read timeout");
+        s.write_all(text).expect("send");
+        s
+    };
+    let answer = |mut s: std::net::TcpStream| {
+        let mut raw = String::new();
+        let _ = s.read_to_string(&mut raw);
+        let (head, body) = raw.split_once("\r\n\r\n").expect("an answer");
+        let code: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .expect("a status");
+        (code, body.to_string())
+    };
+
+    // A reverse proxy forwards the public host name: the signature is what
+    // counts for the webhook.
+    let (code, body) = answer(send(
+        [head("proxied-1", "hooks.example.com").as_bytes(), &ping]
+            .concat()
+            .as_slice(),
+    ));
+    assert_eq!(code, 200, "{body}");
+
+    // One delivery whose body is still arriving holds the only place; the
+    // next waits, then is refused with JSON. (Until the slow one holds the
+    // place, the other is served instead: asked again until refused.)
+    let slow = send(
+        [head("slow-1", &d.addr.to_string()).as_bytes(), &ping[..10]]
+            .concat()
+            .as_slice(),
+    );
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
+    let body = loop {
+        n += 1;
+        let (code, body) = answer(send(
+            [
+                head(&format!("next-{n}"), &d.addr.to_string()).as_bytes(),
+                &ping,
+            ]
+            .concat()
+            .as_slice(),
+        ));
+        if code == 503 {
+            break body;
+        }
+        assert_eq!(code, 200, "{body}");
+        assert!(Instant::now() < until, "never refused");
+    };
+    let v: Value = serde_json::from_str(&body).expect("JSON");
+    assert!(
+        v["error"].as_str().expect("an error").contains("at once"),
+        "{v}"
+    );
+    drop(slow);
+    let (_, metrics) = http(d.addr, "GET", "/metrics", None);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"swe_sleep_http_refusals_total{reason="webhook_busy",status="503"} 1"#),
+        "{metrics}"
+    );
+    d.stop();
+}
+
+#[test]
 fn deliveries_survive_a_restart_and_are_not_redone() {
     let repo = fixture_copy("cookbook");
     let state = temp_dir("webhook-restart-");
