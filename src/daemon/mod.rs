@@ -135,7 +135,7 @@ pub enum DaemonError {
         pid: u32,
         addr: String,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
