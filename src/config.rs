@@ -2,12 +2,14 @@
 //! or `--config`), then `SWE_SLEEP_<SECTION>_<KEY>` environment variables.
 //!
 //! Defaults live in one place, the `Default` impls below (and in `config/llm.rs` for
-//! the `[llm]` section). Unknown keys, in the file or in the environment, are
+//! the `[llm]` section, `config/daemon.rs` for `[daemon]`). Unknown keys, in the file or in the environment, are
 //! an error that names the key. Nested tables (`[llm.test]`, `[llm.sleep]`)
 //! are read from the file only.
 
+mod daemon;
 mod llm;
 
+pub use daemon::DaemonSettings;
 pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind};
 
 use std::path::{Path, PathBuf};
@@ -38,6 +40,7 @@ pub struct Config {
     pub agent: AgentConfig,
     pub github: GithubConfig,
     pub llm: LlmConfig,
+    pub daemon: DaemonSettings,
 }
 
 /// What the notebook reads from a tree.
@@ -226,9 +229,16 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 }
 
 /// A key whose default is a table (a [`SecretSource`]) must be a table in
-/// the file too. Checked before serde sees it, because serde's error would
-/// quote the value, and the value is likely the secret itself.
+/// the file too, and so must `api_key` in every `[llm.*]` model. Checked
+/// before serde sees it, because serde's error would quote the value, and
+/// the value is likely the secret itself.
 fn refuse_secret_values(table: &toml::Table, origin: &str) -> Result<(), ConfigError> {
+    let refuse = |path: String, key: &str| ConfigError::Invalid {
+        origin: origin.to_string(),
+        message: format!(
+            "`{path}` says where a secret is read from, not the secret: write {key} = {{ env = \"VAR\" }} or {key} = {{ file = \"path\" }}"
+        ),
+    };
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
     for (section, keys) in defaults
         .iter()
@@ -239,13 +249,20 @@ fn refuse_secret_values(table: &toml::Table, origin: &str) -> Result<(), ConfigE
         };
         for (key, _) in keys.iter().filter(|(_, v)| v.is_table()) {
             if given.get(key).is_some_and(|v| !v.is_table()) {
-                return Err(ConfigError::Invalid {
-                    origin: origin.to_string(),
-                    message: format!(
-                        "`{section}.{key}` says where a secret is read from, not the secret: write {key} = {{ env = \"VAR\" }} or {key} = {{ file = \"path\" }}"
-                    ),
-                });
+                return Err(refuse(format!("{section}.{key}"), key));
             }
+        }
+    }
+    // The models (`[llm.test]`, `[llm.sleep]`) are absent from the defaults.
+    let models = table
+        .get("llm")
+        .and_then(toml::Value::as_table)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, v)| Some((name, v.as_table()?)));
+    for (model, keys) in models {
+        if keys.get("api_key").is_some_and(|v| !v.is_table()) {
+            return Err(refuse(format!("llm.{model}.api_key"), "api_key"));
         }
     }
     Ok(())
@@ -258,7 +275,7 @@ fn apply_env(
     table: &mut toml::Table,
     env: &[(String, String)],
 ) -> Result<Vec<String>, ConfigError> {
-    const SECTIONS: &[&str] = &["index", "history", "agent", "github", "llm"];
+    const SECTIONS: &[&str] = &["index", "history", "agent", "github", "llm", "daemon"];
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
     let mut applied = Vec::new();
     for (name, value) in env {
@@ -435,6 +452,31 @@ mod tests {
     }
 
     #[test]
+    fn the_daemon_token_is_a_secret_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[daemon]\ntoken = { file = \"/run/t\" }\nallowed_hosts = [\"box.lan\"]\n",
+        )
+        .expect("write config");
+        let c = Config::load_from(Some(&p), None, &[]).expect("loads");
+        assert_eq!(c.daemon.token, SecretSource::from_file("/run/t"));
+        assert_eq!(c.daemon.allowed_hosts, ["box.lan"]);
+        std::fs::write(&p, "[daemon]\ntoken = \"hunter2-daemon\"\n").expect("write config");
+        let err = Config::load_from(Some(&p), None, &[]).expect_err("a value");
+        assert!(err.to_string().contains("daemon.token"), "{err}");
+        assert!(!err.to_string().contains("hunter2-daemon"), "{err}");
+        let err = Config::load_from(
+            None,
+            None,
+            &env(&[("SWE_SLEEP_DAEMON_TOKEN", "hunter2-daemon")]),
+        )
+        .expect_err("a value in the environment");
+        assert!(!err.to_string().contains("hunter2-daemon"), "{err}");
+    }
+
+    #[test]
     fn llm_models_from_the_file_and_flat_keys_from_the_environment() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("c.toml");
@@ -465,7 +507,16 @@ mod tests {
         )
         .expect("write config");
         let err = Config::load_from(Some(&p), None, &[]).expect_err("a key in the text");
-        assert!(err.to_string().contains("api_key"), "{err}");
+        assert!(err.to_string().contains("llm.test.api_key"), "{err}");
+        assert!(!err.to_string().contains("sk-in-the-file"), "{err}");
+        std::fs::write(
+            &p,
+            "[llm.sleep]\nprovider = \"openai\"\nmodel = \"m\"\napi_key = 12345678\n",
+        )
+        .expect("write config");
+        let err = Config::load_from(Some(&p), None, &[]).expect_err("a number as the key");
+        assert!(err.to_string().contains("llm.sleep.api_key"), "{err}");
+        assert!(!err.to_string().contains("12345678"), "{err}");
         std::fs::write(
             &p,
             "[llm.test]\nprovider = \"openai\"\nmodel = \"m\"\ntemprature = 0\n",

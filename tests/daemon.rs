@@ -196,3 +196,300 @@ fn daemon_follows_commits_and_serves_predictions() {
         "still listening after shutdown"
     );
 }
+
+/// `name{labels} value` of a counter or gauge in the daemon's `/metrics`.
+fn metric(addr: SocketAddr, series: &str) -> f64 {
+    let (code, text) = http(addr, "GET", "/metrics", None);
+    assert_eq!(code, 200, "{text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
+/// Polls until `pred` holds for the metric, for up to `secs`.
+fn wait_metric(addr: SocketAddr, series: &str, secs: u64, pred: impl Fn(f64) -> bool) -> f64 {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = metric(addr, series);
+        if pred(v) {
+            return v;
+        }
+        assert!(Instant::now() < until, "{series} stayed at {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const CHANGES: &str = r#"swe_sleep_watch_events_total{outcome="change"}"#;
+const IGNORED: &str = r#"swe_sleep_watch_events_total{outcome="ignored_path"}"#;
+const SLEEPS: &str = "swe_sleep_sleeps_total";
+
+/// Creates a file the notebook never reads (under `target/`) and waits
+/// until the watcher has reported it: every file event before it has then
+/// been counted too (the watcher reports events in order).
+fn barrier(addr: SocketAddr, root: &Path, n: usize) {
+    let before = metric(addr, IGNORED);
+    std::fs::create_dir_all(root.join("target")).unwrap();
+    std::fs::write(root.join(format!("target/barrier-{n}")), "x").unwrap();
+    wait_metric(addr, IGNORED, 30, |v| v > before);
+}
+
+/// Waits until no sleep runs or waits for the quiet period.
+fn wait_idle(addr: SocketAddr) {
+    let until = Instant::now() + Duration::from_secs(60);
+    while metric(addr, "swe_sleep_sleeping") != 0.0
+        || metric(addr, "swe_sleep_sleep_pending") != 0.0
+    {
+        assert!(Instant::now() < until, "the daemon never went idle");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn reads_leave_the_daemon_idle_and_one_write_costs_one_sleep() {
+    let repo = fixture_copy("cookbook");
+    let root = repo.path().canonicalize().unwrap();
+    let state = temp_dir("daemon-idle-state-");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut cfg = config(&root, state.path());
+    cfg.bound = Some(bound_tx);
+    let handle = rt.spawn(daemon::run(cfg, async {
+        let _ = stop_rx.await;
+    }));
+    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+
+    // The first sleep reads every file; those reads are no change.
+    wait_metric(addr, SLEEPS, 60, |v| v == 1.0);
+    wait_idle(addr);
+    barrier(addr, &root, 0);
+    assert_eq!(metric(addr, CHANGES), 0.0, "the daemon's own reads");
+    wait_idle(addr);
+    assert_eq!(metric(addr, SLEEPS), 1.0);
+
+    // What grep -r, an editor opening a file or cargo do: open and read
+    // every file, list every directory, check metadata.
+    fn read_all(dir: &Path) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let path = e.path();
+            if e.file_name() == ".git" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                read_all(&path);
+            } else {
+                let _ = std::fs::read(&path).unwrap();
+                let _ = std::fs::metadata(&path).unwrap();
+            }
+        }
+    }
+    for _ in 0..3 {
+        read_all(&root);
+    }
+    barrier(addr, &root, 1);
+    assert_eq!(metric(addr, CHANGES), 0.0, "reads are no change");
+    wait_idle(addr);
+    assert_eq!(metric(addr, SLEEPS), 1.0, "reads queued a sleep");
+
+    // One write: exactly one sleep, and that sleep's reads queue nothing.
+    std::fs::write(
+        root.join("src/units.rs"),
+        "//! Units.\npub fn cups() -> u32 {\n    2\n}\n",
+    )
+    .unwrap();
+    wait_metric(addr, SLEEPS, 60, |v| v >= 2.0);
+    let changes = metric(addr, CHANGES);
+    assert!(changes >= 1.0);
+    wait_idle(addr);
+    barrier(addr, &root, 2);
+    assert_eq!(metric(addr, CHANGES), changes, "the sleep's reads");
+    wait_idle(addr);
+    assert_eq!(metric(addr, SLEEPS), 2.0, "one write, one sleep");
+
+    stop_tx.send(()).unwrap();
+    rt.block_on(handle).unwrap().expect("clean shutdown");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_lock_naming_another_process_neither_blocks_the_daemon_nor_fools_the_cli() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("daemon-stale-state-");
+    let lock = state.path().join(LOCK_FILE);
+    let args = [
+        "--repo",
+        support::cli::p(repo.path()),
+        "--state-dir",
+        support::cli::p(state.path()),
+    ];
+    let status_daemon = || {
+        let out = ok(
+            swe_sleep()
+                .args(["status", "--json"])
+                .args(args)
+                .output()
+                .unwrap(),
+            "status",
+        );
+        one_json_object(&out).get("daemon").cloned()
+    };
+
+    // A crashed daemon's pid, now used by a program that is not swe-sleep.
+    let mut other = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("spawn sleep");
+    std::fs::write(
+        &lock,
+        format!("pid={}\nstarted=1\naddr=127.0.0.1:9\n", other.id()),
+    )
+    .unwrap();
+    assert_eq!(status_daemon(), None);
+
+    // A running process, but its address is answered by something that is
+    // not a swe-sleep daemon: not trusted, and never sent the token.
+    let fake = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fake_addr = fake.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in fake.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            log.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    let me = daemon::process::ProcessId::current();
+    std::fs::write(
+        &lock,
+        format!(
+            "pid={}\nstarted={}\naddr={fake_addr}\n",
+            me.pid,
+            me.started.expect("a start time on Linux")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        state.path().join(daemon::TOKEN_FILE),
+        "token-for-the-daemon-only",
+    )
+    .unwrap();
+    assert_eq!(status_daemon(), None);
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.contains("GET /healthz"),
+        "the address was asked: {seen}"
+    );
+    assert!(!seen.contains("token-for-the-daemon-only"), "{seen}");
+    std::fs::remove_file(state.path().join(daemon::TOKEN_FILE)).unwrap();
+
+    // The stale lock does not block a daemon, which the CLI then finds.
+    std::fs::write(
+        &lock,
+        format!("pid={}\nstarted=1\naddr=127.0.0.1:9\n", other.id()),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut cfg = config(repo.path(), state.path());
+    cfg.bound = Some(bound_tx);
+    let handle = rt.spawn(daemon::run(cfg, async {
+        let _ = stop_rx.await;
+    }));
+    let addr = rt
+        .block_on(bound_rx)
+        .expect("the daemon takes the stale lock over");
+    let found = status_daemon().expect("the daemon is found");
+    assert_eq!(found["addr"], addr.to_string(), "{found}");
+    assert_eq!(found["pid"], std::process::id(), "{found}");
+    stop_tx.send(()).unwrap();
+    rt.block_on(handle).unwrap().expect("clean shutdown");
+    let _ = other.kill();
+    let _ = other.wait();
+}
+
+#[test]
+fn a_used_port_names_the_flag_and_the_daemon_and_logs_have_no_colours() {
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("daemon-port-state-");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut cfg = config(repo.path(), state.path());
+    cfg.bound = Some(bound_tx);
+    let handle = rt.spawn(daemon::run(cfg, async {
+        let _ = stop_rx.await;
+    }));
+    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+
+    // A second daemon, for another state directory, on the same address;
+    // stderr is a pipe, so no colours even with NO_COLOR unset.
+    let other_state = temp_dir("daemon-port-state2-");
+    let second = |listen: &str| {
+        let out = swe_sleep()
+            .env_remove("NO_COLOR")
+            .args(["-vv", "daemon", "--listen", listen])
+            .args(["--repo", support::cli::p(repo.path())])
+            .args(["--state-dir", support::cli::p(other_state.path())])
+            .output()
+            .unwrap();
+        support::cli::fails(out, "a second daemon on a used port")
+    };
+    let err = second(&addr.to_string());
+    assert!(err.contains("--listen"), "{err}");
+    assert!(err.contains(&addr.to_string()), "{err}");
+    assert!(
+        err.contains(&format!("daemon with pid {}", std::process::id())),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_lowercase().matches("address already in use").count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "colours in a pipe: {err:?}");
+
+    // Another program on the port.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let err = second(&taken.local_addr().unwrap().to_string());
+    assert!(
+        err.contains("another program") && err.contains("--listen"),
+        "{err}"
+    );
+
+    // Debug logs of a sleep, in a pipe: plain text.
+    let out = ok(
+        swe_sleep()
+            .env_remove("NO_COLOR")
+            .args(["-vv", "sleep", "--repo", support::cli::p(repo.path())])
+            .args(["--state-dir", support::cli::p(other_state.path())])
+            .output()
+            .unwrap(),
+        "sleep -vv",
+    );
+    let logs = support::cli::stderr(&out);
+    assert!(logs.contains("DEBUG"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "colours in a pipe: {logs:?}");
+
+    stop_tx.send(()).unwrap();
+    rt.block_on(handle).unwrap().expect("clean shutdown");
+}

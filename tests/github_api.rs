@@ -698,3 +698,61 @@ async fn the_token_never_reaches_debug_errors_or_logs() {
         "logs were captured"
     );
 }
+
+#[tokio::test]
+async fn error_text_from_github_is_redacted_before_it_is_logged_or_returned() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // A server (or a proxy in front of it) that echoes credentials: the
+    // client's own token, an installation token, a JWT, an auth header.
+    const INSTALLATION: &str = "ghs_InstallationTokenEchoed0123456789";
+    const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxMjM0NSJ9.c2lnbmF0dXJlLXRleHQ";
+    let echo = format!(
+        "Bad credentials: {TOKEN} (also {INSTALLATION}, {JWT}, Authorization: Bearer {TOKEN})"
+    );
+    let gh = StandIn::start(move |seen, _| match seen.route() {
+        "/repos/octocat/Hello-World/pulls" => Reply::error(502, &echo),
+        _ => Reply::error(401, &echo),
+    })
+    .await;
+    let client = token_client(&gh);
+    let mut texts = Vec::new();
+    let err = client.open_issues(&repo(), None).await.expect_err("401");
+    assert_eq!(err.status(), Some(401));
+    texts.push(err.to_string());
+    texts.push(format!("{err:?}"));
+    let err = client
+        .open_pulls(&repo(), None)
+        .await
+        .expect_err("502, retried, then given up");
+    texts.push(err.to_string());
+    texts.push(String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned());
+    for text in &texts {
+        for secret in [
+            TOKEN,
+            "testtoken",
+            INSTALLATION,
+            JWT,
+            "eyJhbGciOiJSUzI1NiJ9",
+        ] {
+            assert!(!text.contains(secret), "{secret} in: {text}");
+        }
+        assert!(text.contains("[redacted]"), "{text}");
+    }
+    assert!(
+        texts[0].contains("Bad credentials"),
+        "the message stays: {}",
+        texts[0]
+    );
+    assert!(
+        texts.last().is_some_and(|l| l.contains("retrying")),
+        "the retries were logged"
+    );
+}

@@ -203,11 +203,20 @@ fn webhook_verifies_stores_and_answers() {
         &ping,
     );
     assert_eq!(code, 400);
-    // Over 25 MB: refused before it is hashed.
+    // Over 25 MB: refused before it is read or hashed; a malformed
+    // signature is refused before the size is even looked at.
     let huge = vec![b' '; 25 * 1024 * 1024 + 1];
-    assert_eq!(
-        d.deliver("ping", "huge", &huge, Some("sha256=00".into())).0,
-        413
+    let (code, v) = d.deliver("ping", "huge", &huge, Some(sign(b"any key", b"")));
+    assert_eq!(code, 413, "{v}");
+    assert!(v["error"].is_string(), "413 is JSON: {v}");
+    let (code, v) = d.deliver("ping", "huge-unsigned", &huge, Some("sha256=00".into()));
+    assert_eq!(code, 401, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .expect("an error")
+            .contains("X-Hub-Signature-256"),
+        "{v}"
     );
     // Malformed JSON and a shape GitHub never sends.
     assert_eq!(
@@ -228,6 +237,27 @@ fn webhook_verifies_stores_and_answers() {
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["pong"], true);
     assert!(v["zen"].is_string(), "{v}");
+    // GitHub's other content type: the event is the form's `payload`.
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", std::str::from_utf8(&ping).expect("utf-8"))
+        .finish();
+    let (code, text) = request(
+        d.addr,
+        "POST",
+        "/github/webhook",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-GitHub-Event", "ping"),
+            ("X-GitHub-Delivery", "ping-form"),
+            (
+                "X-Hub-Signature-256",
+                &sign(SECRET.as_bytes(), form.as_bytes()),
+            ),
+        ],
+        form.as_bytes(),
+    );
+    assert_eq!(code, 200, "{text}");
+    assert!(text.contains("\"pong\":true"), "{text}");
 
     // Events and actions that ask for nothing.
     let (code, v) = d.deliver(
@@ -314,6 +344,97 @@ fn webhook_verifies_stores_and_answers() {
             "{line} missing in\n{metrics}"
         );
     }
+    d.stop();
+}
+
+#[test]
+fn deliveries_through_a_proxy_pass_and_too_many_at_once_wait_then_get_503() {
+    use std::io::{Read, Write};
+
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("webhook-busy-state-");
+    let secrets = temp_dir("webhook-secrets-");
+    let mut cfg = config(repo.path(), state.path(), secrets.path());
+    cfg.limits.webhook_concurrency = 1;
+    cfg.limits.webhook_wait = Duration::from_millis(300);
+    let d = Running::start(cfg);
+    let ping = payload("ping.json");
+    let sig = sign(SECRET.as_bytes(), &ping);
+    let head = |id: &str, host: &str| {
+        format!(
+            "POST /github/webhook HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+             X-GitHub-Event: ping\r\nX-GitHub-Delivery: {id}\r\nX-Hub-Signature-256: {sig}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            ping.len()
+        )
+    };
+    let send = |text: &[u8]| {
+        let mut s = std::net::TcpStream::connect(d.addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("a read timeout");
+        s.write_all(text).expect("send");
+        s
+    };
+    let answer = |mut s: std::net::TcpStream| {
+        let mut raw = String::new();
+        let _ = s.read_to_string(&mut raw);
+        let (head, body) = raw.split_once("\r\n\r\n").expect("an answer");
+        let code: u16 = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .expect("a status");
+        (code, body.to_string())
+    };
+
+    // A reverse proxy forwards the public host name: the signature is what
+    // counts for the webhook.
+    let (code, body) = answer(send(
+        [head("proxied-1", "hooks.example.com").as_bytes(), &ping]
+            .concat()
+            .as_slice(),
+    ));
+    assert_eq!(code, 200, "{body}");
+
+    // One delivery whose body is still arriving holds the only place; the
+    // next waits, then is refused with JSON. (Until the slow one holds the
+    // place, the other is served instead: asked again until refused.)
+    let slow = send(
+        [head("slow-1", &d.addr.to_string()).as_bytes(), &ping[..10]]
+            .concat()
+            .as_slice(),
+    );
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
+    let body = loop {
+        n += 1;
+        let (code, body) = answer(send(
+            [
+                head(&format!("next-{n}"), &d.addr.to_string()).as_bytes(),
+                &ping,
+            ]
+            .concat()
+            .as_slice(),
+        ));
+        if code == 503 {
+            break body;
+        }
+        assert_eq!(code, 200, "{body}");
+        assert!(Instant::now() < until, "never refused");
+    };
+    let v: Value = serde_json::from_str(&body).expect("JSON");
+    assert!(
+        v["error"].as_str().expect("an error").contains("at once"),
+        "{v}"
+    );
+    drop(slow);
+    let (_, metrics) = http(d.addr, "GET", "/metrics", None);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == r#"swe_sleep_http_refusals_total{reason="webhook_busy",status="503"} 1"#),
+        "{metrics}"
+    );
     d.stop();
 }
 

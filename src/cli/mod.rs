@@ -9,6 +9,7 @@ mod progress;
 mod sleep;
 mod status;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -76,7 +77,8 @@ impl RepoArgs {
     }
 }
 
-/// Logs go to stderr, or appended to `log_file`; a file that cannot be
+/// Logs go to stderr (coloured only when it is a terminal and `NO_COLOR` is
+/// unset), or appended to `log_file` without colour; a file that cannot be
 /// opened is an error naming it.
 pub fn init_tracing(verbose: u8, log_file: Option<&Path>) -> anyhow::Result<()> {
     let default = match verbose {
@@ -90,7 +92,14 @@ pub fn init_tracing(verbose: u8, log_file: Option<&Path>) -> anyhow::Result<()> 
         .with_env_filter(filter)
         .with_target(false);
     match log_file {
-        None => builder.with_writer(std::io::stderr).init(),
+        None => {
+            let colour = std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            builder
+                .with_ansi(colour)
+                .with_writer(std::io::stderr)
+                .init();
+        }
         Some(path) => {
             let file = std::fs::OpenOptions::new()
                 .create(true)

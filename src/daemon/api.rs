@@ -2,6 +2,8 @@
 //! `GET /metrics`. Every handler that touches git or SQLite does it on a
 //! blocking thread with its own `Repo` and `Notebook`; a prediction is
 //! answered from the newest notebook and never waits for a running sleep.
+//! Who may call them, and how large and slow a body may be, is decided
+//! before they run ([`super::access`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,7 +25,7 @@ use super::predict::{Answer, PredictError};
 use super::state::{Shared, render_metrics};
 
 /// Request bodies larger than this are refused (413).
-const MAX_BODY: usize = 1024 * 1024;
+pub const MAX_BODY: usize = 1024 * 1024;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -143,6 +145,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         .ok()
         .flatten();
     let mut text = render_metrics(&shared.metrics(), age, shared.sleeping());
+    text.push_str(&shared.refusals.render());
     if let Some(parts) = shared.github.clone() {
         let counts = parts.queue_counts().await;
         text.push_str(&parts.metrics_text(counts.as_ref()));

@@ -2,19 +2,32 @@
 //! and make one blocking HTTP/1.1 request on loopback. `predict` and
 //! `status` use it and fall back to working standalone when no daemon
 //! answers.
+//!
+//! A lock is believed only when its process still runs (the same pid and
+//! start time, [`super::process`]) and its address answers `/healthz` as a
+//! swe-sleep daemon with that pid (`x-swe-sleep-pid`); only then is the
+//! daemon's token (from `daemon.token` beside the lock) sent to it.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
+use crate::secret::Secret;
+
 use super::lock::{self, LOCK_FILE};
+use super::refusal::PID_HEADER;
+
+/// How long finding a daemon may take to ask it who it is.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A daemon found through its lock file.
 #[derive(Debug, Clone)]
 pub struct DaemonHandle {
     pub pid: u32,
     pub addr: SocketAddr,
+    /// The API token the daemon published, sent as `Authorization: Bearer`.
+    token: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,19 +47,57 @@ pub enum ClientError {
     },
 }
 
-/// The daemon serving `state_dir`, if its lock names a live process and an
-/// address.
+/// The daemon serving `state_dir`, if its lock names a running process and
+/// an address where that process answers as a swe-sleep daemon.
 pub fn find(state_dir: &Path) -> Option<DaemonHandle> {
     let text = std::fs::read_to_string(state_dir.join(LOCK_FILE)).ok()?;
     let owner = lock::parse(&text)?;
-    if !lock::pid_alive(owner.pid) {
+    if !owner.is_running() {
         return None;
     }
-    let addr: SocketAddr = owner.addr.parse().ok()?;
+    let addr = reachable(owner.addr.parse().ok()?);
+    if identify(addr, PROBE_TIMEOUT) != Some(owner.pid) {
+        return None;
+    }
     Some(DaemonHandle {
         pid: owner.pid,
         addr,
+        token: super::token_file::read(state_dir),
     })
+}
+
+/// The pid of the swe-sleep daemon answering at `addr`, if one does. Any
+/// status will do (a degraded daemon is still the daemon): every answer of
+/// a swe-sleep daemon names its pid.
+pub fn identify(addr: SocketAddr, timeout: Duration) -> Option<u32> {
+    let probe = DaemonHandle {
+        pid: 0,
+        addr: reachable(addr),
+        token: None,
+    };
+    let answer = probe.exchange("GET", "/healthz", None, timeout).ok()?;
+    header(&answer.head, PID_HEADER)?.parse().ok()
+}
+
+/// Where to connect to a daemon listening on `addr`: loopback for an
+/// unspecified address (`0.0.0.0`, `::`).
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
+}
+
+/// One raw answer: status, header block, body (de-chunked).
+struct RawAnswer {
+    status: u16,
+    head: String,
+    payload: Vec<u8>,
 }
 
 impl DaemonHandle {
@@ -73,26 +124,9 @@ impl DaemonHandle {
         timeout: Duration,
     ) -> Result<serde_json::Value, ClientError> {
         let addr = self.addr;
-        let io = |source| ClientError::Io { addr, source };
-        let mut s =
-            TcpStream::connect_timeout(&addr, timeout.min(Duration::from_secs(2))).map_err(io)?;
-        s.set_read_timeout(Some(timeout)).map_err(io)?;
-        s.set_write_timeout(Some(timeout)).map_err(io)?;
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        s.write_all(req.as_bytes()).map_err(io)?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).map_err(io)?;
-        let (status, chunked, payload) =
-            split_response(&raw).ok_or(ClientError::Garbled { addr })?;
-        let payload = if chunked {
-            dechunk(payload).ok_or(ClientError::Garbled { addr })?
-        } else {
-            payload.to_vec()
-        };
+        let RawAnswer {
+            status, payload, ..
+        } = self.exchange(method, path, body, timeout)?;
         let value: serde_json::Value = serde_json::from_slice(&payload).unwrap_or_else(|_| {
             serde_json::Value::String(String::from_utf8_lossy(&payload).into_owned())
         });
@@ -109,6 +143,60 @@ impl DaemonHandle {
         }
         Ok(value)
     }
+
+    /// Sends one request (with the token, if any) and reads the answer.
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        timeout: Duration,
+    ) -> Result<RawAnswer, ClientError> {
+        let addr = self.addr;
+        let io = |source| ClientError::Io { addr, source };
+        let mut s =
+            TcpStream::connect_timeout(&addr, timeout.min(Duration::from_secs(2))).map_err(io)?;
+        s.set_read_timeout(Some(timeout)).map_err(io)?;
+        s.set_write_timeout(Some(timeout)).map_err(io)?;
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let auth = self
+            .token
+            .as_ref()
+            .map(|t| format!("Authorization: Bearer {}\r\n", t.expose()))
+            .unwrap_or_default();
+        let req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).map_err(io)?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).map_err(io)?;
+        let (status, chunked, payload) =
+            split_response(&raw).ok_or(ClientError::Garbled { addr })?;
+        let payload = if chunked {
+            dechunk(payload).ok_or(ClientError::Garbled { addr })?
+        } else {
+            payload.to_vec()
+        };
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(raw.len());
+        let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+        Ok(RawAnswer {
+            status,
+            head,
+            payload,
+        })
+    }
+}
+
+/// The value of header `name` in a response's header block.
+fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines().skip(1).find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
 }
 
 /// (status, chunked, body) of a raw HTTP/1.1 response.
@@ -164,5 +252,12 @@ mod tests {
         )
         .expect("write");
         assert!(find(dir.path()).is_none(), "a dead pid is no daemon");
+    }
+
+    #[test]
+    fn headers_are_found_by_name() {
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nX-Swe-Sleep-Pid: 42";
+        assert_eq!(header(head, PID_HEADER), Some("42"));
+        assert_eq!(header(head, "server"), None);
     }
 }

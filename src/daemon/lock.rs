@@ -1,15 +1,18 @@
 //! One daemon per repository: a lock file in the state directory holding
-//! the owner's pid and listen address.
+//! the owner's pid, its start time and its listen address.
 //!
 //! The file is created with `create_new`, so two daemons racing for it
-//! cannot both win. A lock whose pid is no longer alive is stale and is
-//! taken over (with a log line); the lock is removed when the guard drops.
+//! cannot both win. A lock whose process is gone is stale and is taken
+//! over (with a log line): a pid that now belongs to another process (its
+//! start time differs, see [`super::process`]) counts as gone. The lock is
+//! removed when the guard drops.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::DaemonError;
+use super::process::ProcessId;
 
 /// The lock file's name inside the state directory.
 pub const LOCK_FILE: &str = "daemon.lock";
@@ -24,7 +27,21 @@ pub struct DaemonLock {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockOwner {
     pub pid: u32,
+    /// The owner's start time (see [`super::process`]); `None` in locks
+    /// written by older versions or on systems that do not tell.
+    pub started: Option<u64>,
     pub addr: String,
+}
+
+impl LockOwner {
+    /// Whether the process that wrote the lock still runs.
+    pub fn is_running(&self) -> bool {
+        ProcessId {
+            pid: self.pid,
+            started: self.started,
+        }
+        .is_running()
+    }
 }
 
 impl DaemonLock {
@@ -47,7 +64,7 @@ impl DaemonLock {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let text = fs::read_to_string(&path).unwrap_or_default();
                     match parse(&text) {
-                        Some(owner) if pid_alive(owner.pid) => {
+                        Some(owner) if owner.is_running() => {
                             return Err(DaemonError::Locked {
                                 path,
                                 pid: owner.pid,
@@ -56,7 +73,7 @@ impl DaemonLock {
                         }
                         owner => {
                             tracing::warn!(
-                                "taking over the stale daemon lock {} (pid {} is not running)",
+                                "taking over the stale daemon lock {} (pid {} is not a running swe-sleep daemon)",
                                 path.display(),
                                 owner.map_or_else(|| "?".into(), |o| o.pid.to_string())
                             );
@@ -101,36 +118,30 @@ impl Drop for DaemonLock {
 }
 
 fn contents(addr: &str) -> String {
-    format!("pid={}\naddr={addr}\n", std::process::id())
+    let me = ProcessId::current();
+    let mut text = format!("pid={}\n", me.pid);
+    if let Some(started) = me.started {
+        text.push_str(&format!("started={started}\n"));
+    }
+    text.push_str(&format!("addr={addr}\n"));
+    text
 }
 
-/// Reads `pid=N` and `addr=A` lines; `None` without a pid.
+/// Reads `pid=N`, `started=T` and `addr=A` lines; `None` without a pid.
 pub fn parse(text: &str) -> Option<LockOwner> {
     let mut pid = None;
+    let mut started = None;
     let mut addr = String::new();
     for line in text.lines() {
         if let Some(v) = line.strip_prefix("pid=") {
             pid = v.trim().parse().ok();
+        } else if let Some(v) = line.strip_prefix("started=") {
+            started = v.trim().parse().ok();
         } else if let Some(v) = line.strip_prefix("addr=") {
             addr = v.trim().to_string();
         }
     }
-    pid.map(|pid| LockOwner { pid, addr })
-}
-
-/// Whether a process with this pid exists.
-pub(crate) fn pid_alive(pid: u32) -> bool {
-    if pid == std::process::id() {
-        return true;
-    }
-    if cfg!(target_os = "linux") {
-        return Path::new("/proc").join(pid.to_string()).exists();
-    }
-    std::process::Command::new("kill")
-        .args(["-0", &pid.to_string()])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    pid.map(|pid| LockOwner { pid, started, addr })
 }
 
 #[cfg(test)]
@@ -154,5 +165,37 @@ mod tests {
         let owner = parse(&fs::read_to_string(taken.path()).unwrap()).unwrap();
         assert_eq!(owner.pid, std::process::id());
         assert_eq!(owner.addr, "127.0.0.1:3");
+        assert_eq!(owner.started, ProcessId::current().started);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_lock_whose_pid_now_belongs_to_another_process_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let started = super::super::process::start_time(other.id()).expect("a start time");
+        // Written by a daemon that had this pid before, with another start
+        // time; then an older lock without a start time.
+        for text in [
+            format!("pid={}\nstarted={}\naddr=x\n", other.id(), started + 7),
+            format!("pid={}\naddr=x\n", other.id()),
+        ] {
+            fs::write(dir.path().join(LOCK_FILE), text).unwrap();
+            let taken = DaemonLock::acquire(dir.path(), "127.0.0.1:4").expect("taken over");
+            drop(taken);
+        }
+        // The same pid with its own start time and no swe-sleep binary: a
+        // live process recorded precisely; the lock is honoured.
+        fs::write(
+            dir.path().join(LOCK_FILE),
+            format!("pid={}\nstarted={started}\naddr=x\n", other.id()),
+        )
+        .unwrap();
+        assert!(DaemonLock::acquire(dir.path(), "127.0.0.1:5").is_err());
+        let _ = other.kill();
+        let _ = other.wait();
     }
 }

@@ -1,27 +1,43 @@
 //! `swe-sleep daemon`: keeps a checkout's notebook current while it is idle
 //! and answers predictions over HTTP on loopback.
 //!
-//! - [`lock`]: one daemon per repository (a lock file in the state directory);
+//! - [`lock`]: one daemon per repository (a lock file in the state directory),
+//!   [`process`]: whether the process a lock names still runs;
 //! - [`watch`](mod@watch): change detection (notify, HEAD polling, rescans) and
 //!   the scheduler that sleeps once changes have settled;
 //! - [`api`]: the HTTP routes (`/healthz`, `/status`, `/predict`, `/metrics`);
+//! - [`app`]: the routes with their layers: [`access`] (`Host`, token,
+//!   content type; [`hosts`], [`body`]), [`webhook_gate`], [`refusal`]
+//!   (JSON errors, counted); [`serve`]: the server loop and its limits;
+//!   [`listen`]: the `--listen` address; [`token_file`]: the token for the CLI;
 //! - [`state`]: what the handlers and the scheduler share, and the metrics.
 //!
 //! [`run`] is the whole daemon: it returns when `shutdown` resolves, after
 //! the server has stopped taking requests and a running sleep has finished
 //! (or the shutdown deadline has passed), with the lock removed.
 //!
-//! Depends on `agent`, `notebook`, `git`, `config`; only the CLI depends on it.
+//! Depends on `agent`, `notebook`, `git`, `config`, `github`, `secret`; only
+//! the CLI depends on it.
 
+pub mod access;
 pub mod api;
+pub mod app;
+pub mod body;
 pub mod client;
 pub mod fetch;
 pub mod github;
+pub mod hosts;
+pub mod listen;
 pub mod lock;
 pub mod predict;
 pub mod priority;
+pub mod process;
+pub mod refusal;
+pub mod serve;
 pub mod state;
+pub mod token_file;
 pub mod watch;
+pub mod webhook_gate;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,7 +51,9 @@ use crate::config::Config;
 use crate::github::worker::{Worker, WorkerSettings};
 
 pub use lock::{DaemonLock, LOCK_FILE};
+pub use serve::Limits;
 pub use state::Shared;
+pub use token_file::TOKEN_FILE;
 
 /// What a daemon serves, where, and how it paces itself.
 pub struct DaemonConfig {
@@ -43,8 +61,11 @@ pub struct DaemonConfig {
     pub repo: PathBuf,
     pub state_dir: PathBuf,
     pub config: Config,
-    /// Where to listen; port 0 picks a free port (see `bound`).
+    /// Where to listen; port 0 picks a free port (see `bound`). Loopback
+    /// unless `[daemon] token` is configured.
     pub listen: SocketAddr,
+    /// Connections, header and body deadlines, webhook concurrency.
+    pub limits: Limits,
     /// No file event for this long means the changes have settled.
     pub quiet_period: Duration,
     /// How often HEAD is read.
@@ -89,6 +110,7 @@ impl DaemonConfig {
             state_dir,
             config,
             listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            limits: Limits::default(),
             quiet_period: Duration::from_secs(2),
             head_poll: Duration::from_secs(2),
             rescan_interval: Duration::from_secs(30),
@@ -113,16 +135,25 @@ pub enum DaemonError {
         pid: u32,
         addr: String,
     },
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr} (--listen){holder}")]
     Bind {
         addr: SocketAddr,
+        /// Who holds the address and what to do, when it is taken.
+        holder: String,
+        #[source]
         source: std::io::Error,
     },
+    #[error(
+        "refusing to listen on {addr} (--listen): it is not a loopback address, and without an access token anyone who reaches it could use the API; set [daemon] token = {{ file = \"PATH\" }} (or {{ env = \"VAR\" }}) in swe-sleep.toml, or listen on 127.0.0.1"
+    )]
+    Exposed { addr: SocketAddr },
+    #[error(transparent)]
+    Secret(#[from] crate::secret::SecretError),
     #[error("{0}")]
     Config(String),
     #[error("the HTTP server failed: {0}")]
@@ -182,15 +213,13 @@ pub async fn run(
         client.clone().map(crate::github::api::as_api),
     )?
     .map(Arc::new);
+    let token = config.config.daemon.token.load("daemon.token")?;
+    listen::check_exposure(config.listen, token.is_some())?;
     let lock = DaemonLock::acquire(&config.state_dir, &config.listen.to_string())?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| DaemonError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+    let listener = listen::bind(config.listen).await?;
     let addr = listener.local_addr().map_err(DaemonError::Server)?;
     lock.set_addr(&addr.to_string())?;
+    let token_file = token_file::TokenFile::publish(&config.state_dir, token.as_ref())?;
     tracing::info!(
         "serving {} on http://{addr} (notebook in {})",
         config.repo.display(),
@@ -216,13 +245,19 @@ pub async fn run(
         rescan_interval: config.rescan_interval,
     };
     let mut scheduler = tokio::spawn(watch::scheduler(shared.clone(), timings, stop_rx.clone()));
-    let mut router = api::router(shared.clone());
+    let access = access::Access::new(
+        token,
+        hosts::AllowedHosts::new(addr, &config.config.daemon.allowed_hosts),
+        api::MAX_BODY,
+        config.limits.body_timeout,
+    );
+    let webhook = github.as_ref().and_then(|parts| parts.webhook.clone());
+    if webhook.is_some() {
+        tracing::info!("receiving GitHub webhooks on http://{addr}/github/webhook");
+    }
+    let router = app::app(shared.clone(), webhook, access, &config.limits);
     let mut worker = None;
     if let Some(parts) = &github {
-        if let Some(webhook) = &parts.webhook {
-            router = router.merge(crate::github::webhook::router(webhook.clone()));
-            tracing::info!("receiving GitHub webhooks on http://{addr}/github/webhook");
-        }
         if config.process_queue {
             let w = Worker {
                 queue: parts.queue.clone(),
@@ -254,14 +289,13 @@ pub async fn run(
             tokio::spawn(poller.run(stop_rx.clone()));
         }
     }
-    let mut server_stop = stop_rx.clone();
-    let mut server = tokio::spawn(
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
-            .into_future(),
-    );
+    let mut server = tokio::spawn(serve::serve(
+        listener,
+        router,
+        config.limits.clone(),
+        shared.refusals.clone(),
+        stop_rx.clone(),
+    ));
 
     let mut failure = None;
     tokio::select! {
@@ -302,6 +336,7 @@ pub async fn run(
         );
         w.abort();
     }
+    drop(token_file);
     drop(lock);
     match failure {
         Some(e) => Err(e),

@@ -1,6 +1,7 @@
 //! State shared by the HTTP handlers and the sleep scheduler: where the
-//! repository and notebook live, whether a sleep is running, and the
-//! counters behind `/metrics`.
+//! repository and notebook live, whether a sleep is running or waiting,
+//! and the counters behind `/metrics` (sleeps, predictions, file events,
+//! refused requests).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::notebook::Store;
 
 use super::github::GithubParts;
 use super::predict::{PolicyCache, ReaderPool};
+use super::refusal::Refusals;
 
 /// Everything a handler or the scheduler needs; shared behind an `Arc`.
 #[derive(Debug)]
@@ -40,6 +42,19 @@ pub struct Shared {
     pub sleep_nice: i32,
     /// Parser threads a sleep may use when `index.threads` is 0.
     pub sleep_threads: usize,
+    /// Requests refused, by reason and status.
+    pub refusals: Arc<Refusals>,
+}
+
+/// What the watcher took a file event for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchOutcome {
+    /// A change to a file the notebook reads: a sleep follows.
+    Change,
+    /// An open, a read, a close without writing, a metadata change.
+    NotAChange,
+    /// A path the notebook does not read (`.git/`, ignored, the state dir).
+    IgnoredPath,
 }
 
 /// Counters since the daemon started.
@@ -52,6 +67,12 @@ pub struct Metrics {
     pub predictions_total: u64,
     pub predict_latency_seconds_sum: f64,
     pub predict_latency_seconds_count: u64,
+    /// File events by what they were taken for.
+    pub watch_changes_total: u64,
+    pub watch_not_changes_total: u64,
+    pub watch_ignored_total: u64,
+    /// A sleep is due, waiting for changes to settle.
+    pub sleep_pending: bool,
 }
 
 impl Shared {
@@ -68,6 +89,7 @@ impl Shared {
             github: None,
             sleep_nice: 0,
             sleep_threads: 0,
+            refusals: Arc::new(Refusals::default()),
         }
     }
 
@@ -128,6 +150,18 @@ impl Shared {
         });
     }
 
+    pub fn record_watch_event(&self, outcome: WatchOutcome) {
+        self.update(|m| match outcome {
+            WatchOutcome::Change => m.watch_changes_total += 1,
+            WatchOutcome::NotAChange => m.watch_not_changes_total += 1,
+            WatchOutcome::IgnoredPath => m.watch_ignored_total += 1,
+        });
+    }
+
+    pub fn set_sleep_pending(&self, on: bool) {
+        self.update(|m| m.sleep_pending = on);
+    }
+
     pub fn record_prediction(&self, took: Duration) {
         self.update(|m| {
             m.predictions_total += 1;
@@ -169,6 +203,12 @@ pub fn render_metrics(m: &Metrics, notebook_age: Option<u64>, sleeping: bool) ->
         u8::from(sleeping).to_string(),
     );
     metric(
+        "swe_sleep_sleep_pending",
+        "gauge",
+        "1 while file changes wait for the quiet period before a sleep.",
+        u8::from(m.sleep_pending).to_string(),
+    );
+    metric(
         "swe_sleep_sleeps_total",
         "counter",
         "Sleeps finished since the daemon started.",
@@ -191,6 +231,15 @@ pub fn render_metrics(m: &Metrics, notebook_age: Option<u64>, sleeping: bool) ->
         "counter",
         "Predictions served.",
         m.predictions_total.to_string(),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP swe_sleep_watch_events_total File events seen by the watcher, by what they were taken for.\n\
+         # TYPE swe_sleep_watch_events_total counter\n\
+         swe_sleep_watch_events_total{{outcome=\"change\"}} {}\n\
+         swe_sleep_watch_events_total{{outcome=\"not_a_change\"}} {}\n\
+         swe_sleep_watch_events_total{{outcome=\"ignored_path\"}} {}",
+        m.watch_changes_total, m.watch_not_changes_total, m.watch_ignored_total
     );
     let _ = writeln!(
         out,

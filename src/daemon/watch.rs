@@ -2,7 +2,13 @@
 //!
 //! Three sources say "something may have changed": file events from notify
 //! (debounced, filtered by the notebook's ignore rules), a HEAD poll through
-//! git2, and, when the OS refuses a watcher, a periodic rescan timer. The
+//! git2, and, when the OS refuses a watcher, a periodic rescan timer. Only
+//! events that can change what the notebook reads count
+//! ([`changes_content`]): creations, writes, removals and renames. Opening,
+//! reading and closing a file (the daemon's own sleeps, `grep -r`, editors,
+//! `cargo build`) and metadata changes do not, so a daemon beside an idle
+//! checkout stays idle; each event is counted in `/metrics` by what it was
+//! taken for. The
 //! scheduler waits until changes have settled for the quiet period, then
 //! runs one sleep on a blocking thread; sleeps never overlap, because the
 //! scheduler awaits each one before it looks at the next change. With a
@@ -15,7 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use notify::RecursiveMode;
+use notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify::{EventKind, RecursiveMode};
 use tokio::sync::{mpsc, watch};
 
 use crate::agent::model_sleep::{self, ModelSleepReport};
@@ -23,7 +30,7 @@ use crate::git::IGNORE_FILE;
 use crate::git::Repo;
 use crate::notebook::{self, NoProgress, Target};
 
-use super::state::Shared;
+use super::state::{Shared, WatchOutcome};
 
 /// Why the scheduler woke up (for logs).
 #[derive(Debug, Clone)]
@@ -95,6 +102,24 @@ impl PathFilter {
     }
 }
 
+/// Whether an event of this kind can change what a file holds or which
+/// files exist: a creation, a write (data modified, or closed after being
+/// opened for writing), a removal, a rename. Opens, reads, closes without
+/// writing and metadata changes cannot. Kinds a platform leaves unspecified
+/// count as changes.
+pub fn changes_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Create(_)
+        | EventKind::Modify(_)
+        | EventKind::Remove(_)
+        | EventKind::Any
+        | EventKind::Other => true,
+    }
+}
+
 /// Runs until `stop` turns true: the first sleep at once, then one sleep
 /// per settled burst of changes. Returns after the running sleep (if any).
 pub async fn scheduler(
@@ -116,7 +141,7 @@ pub async fn scheduler(
     };
     // Kept alive for as long as the scheduler runs.
     let _watcher = match &work_dir {
-        Some(root) => start_watcher(root, &shared.state_dir, tx.clone()),
+        Some(root) => start_watcher(root, &shared, tx.clone()),
         None => None,
     };
     if work_dir.is_some() && _watcher.is_none() {
@@ -141,6 +166,7 @@ pub async fn scheduler(
 
     // The first sleep is due at once.
     let mut due: Option<Instant> = Some(Instant::now());
+    shared.set_sleep_pending(true);
     let mut first_change: Option<Instant> = Some(Instant::now());
     // However busy the tree, a burst of changes waits at most this long.
     let max_wait = (timings.quiet_period * 15).max(Duration::from_secs(30));
@@ -154,10 +180,12 @@ pub async fn scheduler(
                 let now = Instant::now();
                 let first = *first_change.get_or_insert(now);
                 due = Some((now + timings.quiet_period).min(first + max_wait));
+                shared.set_sleep_pending(true);
             }
             _ = async { tokio::time::sleep_until(sleep_at.expect("guarded")).await }, if sleep_at.is_some() => {
                 due = None;
                 first_change = None;
+                shared.set_sleep_pending(false);
                 run_sleep(&shared, &target).await;
             }
         }
@@ -273,7 +301,7 @@ fn log_model_sleep(m: &ModelSleepReport) {
 /// when the OS refuses one.
 fn start_watcher(
     root: &Path,
-    state_dir: &Path,
+    shared: &Arc<Shared>,
     tx: mpsc::UnboundedSender<Change>,
 ) -> Option<
     notify_debouncer_full::Debouncer<
@@ -281,13 +309,24 @@ fn start_watcher(
         notify_debouncer_full::RecommendedCache,
     >,
 > {
-    let filter = PathFilter::new(root, state_dir);
+    let filter = PathFilter::new(root, &shared.state_dir);
+    let shared = shared.clone();
     let handler = move |res: notify_debouncer_full::DebounceEventResult| match res {
         Ok(events) => {
-            let n = events
-                .iter()
-                .filter(|e| e.paths.iter().any(|p| filter.relevant(p)))
-                .count();
+            let mut n = 0;
+            // In order: a test (or a user) reading the counters sees an
+            // event only after every earlier one.
+            for e in &events {
+                let outcome = if !e.paths.iter().any(|p| filter.relevant(p)) {
+                    WatchOutcome::IgnoredPath
+                } else if !changes_content(&e.kind) {
+                    WatchOutcome::NotAChange
+                } else {
+                    n += 1;
+                    WatchOutcome::Change
+                };
+                shared.record_watch_event(outcome);
+            }
             if n > 0 {
                 let _ = tx.send(Change::Files(n));
             }
@@ -374,6 +413,29 @@ async fn head_poll(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_and_metadata_are_not_changes() {
+        use notify::event::{CreateKind, DataChange, MetadataKind, RemoveKind, RenameMode};
+        for kind in [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
+        ] {
+            assert!(!changes_content(&kind), "{kind:?}");
+        }
+        for kind in [
+            EventKind::Create(CreateKind::File),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Any,
+        ] {
+            assert!(changes_content(&kind), "{kind:?}");
+        }
+    }
 
     #[test]
     fn filter_skips_git_state_target_and_ignored_paths() {

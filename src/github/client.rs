@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 
 use super::auth::{BuildOptions, GitHubAuth, Identity};
 use super::error::GitHubError;
+use super::redact::Redactor;
 use super::request::{Policy, Request, Transport, Verb};
 use super::types::{CommentRef, Conditional, IssueSummary, Permission, PullSummary, RepoRef, wire};
 
@@ -103,12 +104,19 @@ impl GitHubClient {
                 timeout: opts.timeout,
             },
         )?;
+        let held = match &auth {
+            GitHubAuth::Token(token) => token.expose(),
+            GitHubAuth::App {
+                private_key_pem, ..
+            } => private_key_pem.expose(),
+        };
         let transport = Transport::new(Policy {
             min_write_interval: opts.min_write_interval,
             max_attempts: opts.max_attempts.max(1),
             max_wait: opts.max_wait,
             retry_base: opts.retry_base,
-        });
+        })
+        .with_redactor(Redactor::new([held]));
         Ok(GitHubClient {
             inner: Arc::new(Inner {
                 identity,

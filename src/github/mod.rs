@@ -12,7 +12,8 @@
 //! open pull requests and issues), all through octocrab with swe-sleep's own
 //! rules on top (the private `request` module): writes one at a time and
 //! spaced, rate limits obeyed, 5xx and connection errors retried with
-//! backoff. Authentication is a token or a GitHub App ([`auth`]). The base
+//! backoff; what GitHub answers in an error is redacted ([`redact`]) before
+//! it is logged or stored. Authentication is a token or a GitHub App ([`auth`]). The base
 //! URL is configurable (GitHub Enterprise, tests against a loopback
 //! stand-in). [`api`] joins the client to the worker and builds it from
 //! the configuration.
@@ -30,6 +31,7 @@ pub mod error;
 pub mod events;
 pub mod poll;
 pub mod queue;
+pub mod redact;
 mod request;
 pub mod signature;
 pub mod types;

@@ -3,7 +3,9 @@
 //! (`retry-after`, `x-ratelimit-remaining: 0` + `x-ratelimit-reset`), each
 //! wait capped by `max_wait`; 5xx and connection errors retried with
 //! exponential backoff up to `max_attempts`. octocrab's own retry is off, so
-//! this is the one place that decides.
+//! this is the one place that decides. Every error text an attempt brings
+//! back (GitHub's message, a connection error) passes the client's
+//! [`Redactor`] before it is logged or returned.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +16,7 @@ use octocrab::Octocrab;
 use tokio::sync::Mutex;
 
 use super::error::GitHubError;
+use super::redact::Redactor;
 
 /// The knobs of [`Transport`], copied from `ClientOptions`.
 #[derive(Debug, Clone)]
@@ -114,6 +117,7 @@ pub(crate) struct Transport {
     policy: Policy,
     /// When the last write finished; held while a write is in flight.
     last_write: Mutex<Option<Instant>>,
+    redactor: Redactor,
 }
 
 /// What one attempt came to.
@@ -136,6 +140,23 @@ impl Transport {
         Transport {
             policy,
             last_write: Mutex::new(None),
+            redactor: Redactor::default(),
+        }
+    }
+
+    /// Removes the client's secrets (and, as without this, credential
+    /// shapes) from error texts.
+    pub fn with_redactor(mut self, redactor: Redactor) -> Transport {
+        self.redactor = redactor;
+        self
+    }
+
+    /// The attempt with its error texts redacted.
+    fn redacted(&self, outcome: Attempt) -> Attempt {
+        match outcome {
+            Attempt::Failed(e) => Attempt::Failed(self.redactor.error(e)),
+            Attempt::Transient(last) => Attempt::Transient(self.redactor.redact(&last)),
+            other => other,
         }
     }
 
@@ -157,7 +178,7 @@ impl Transport {
             } else {
                 once(crab, req).await
             };
-            let wait = match outcome {
+            let wait = match self.redacted(outcome) {
                 Attempt::Done(response) => return Ok(response),
                 Attempt::Failed(err) => return Err(err),
                 Attempt::RateLimited {

@@ -6,15 +6,22 @@
 //! | a body over 25 MB | 413 |
 //! | a missing or wrong `X-Hub-Signature-256` | 401 |
 //! | no `X-GitHub-Event` / `X-GitHub-Delivery`, or a body that is not JSON or not the event's shape | 400 |
+//! | a form-encoded delivery (GitHub's "application/x-www-form-urlencoded" content type) without a `payload` field | 400 |
 //! | a delivery id seen before | 200, `duplicate` (nothing is done again) |
 //! | `ping` | 200 with GitHub's zen |
 //! | an event or action that asks for nothing | 200, `ignored` with the reason (also logged) |
 //! | a pull request or issue to predict, or a comment command | 202, queued |
 //!
+//! GitHub sends the event as the JSON body (content type
+//! `application/json`) or, with the other content type a webhook can be
+//! set to, as the `payload` field of a form; both are taken, the signature
+//! always being over the raw body.
+//!
 //! Every check runs on a blocking thread (a 25 MB body takes tens of
 //! milliseconds to hash and parse), so a hostile body cannot stall the
 //! server; nothing here panics on input.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -127,6 +134,11 @@ fn handle(
     ) {
         return reject(StatusCode::UNAUTHORIZED, e.to_string());
     }
+    let body = match event_json(headers, body) {
+        Ok(b) => b,
+        Err(message) => return reject(StatusCode::BAD_REQUEST, message),
+    };
+    let body = &*body;
     let Some(event) = header(headers, "x-github-event").filter(|e| valid_name(e, 64)) else {
         return reject(
             StatusCode::BAD_REQUEST,
@@ -197,6 +209,24 @@ fn handle(
             (StatusCode::ACCEPTED, answer)
         }
     }
+}
+
+/// The event's JSON: the body itself, or the `payload` field of a
+/// form-encoded delivery.
+fn event_json<'b>(headers: &HeaderMap, body: &'b [u8]) -> Result<Cow<'b, [u8]>, &'static str> {
+    let form = header(headers, "content-type").is_some_and(|t| {
+        t.split(';').next().is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+    });
+    if !form {
+        return Ok(Cow::Borrowed(body));
+    }
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| Cow::Owned(v.into_owned().into_bytes()))
+        .ok_or("the form-encoded delivery has no `payload` field")
 }
 
 /// A header value we store or log: short, and only letters, digits, `-`,
