@@ -493,3 +493,122 @@ fn a_used_port_names_the_flag_and_the_daemon_and_logs_have_no_colours() {
     stop_tx.send(()).unwrap();
     rt.block_on(handle).unwrap().expect("clean shutdown");
 }
+
+/// A damaged notebook that a sleep cannot rebuild (HEAD names a commit
+/// whose tree the clone lacks) makes `/healthz` say "degraded" with the
+/// reason, and predictions a clear 500; once HEAD is good again, the next
+/// sleep sets the damaged file aside, rebuilds, and the daemon is healthy.
+#[test]
+fn a_damaged_notebook_degrades_health_until_a_sleep_rebuilds_it() {
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("daemon-heal-");
+    let cli_args = [
+        "--repo",
+        support::cli::p(repo.path()),
+        "--state-dir",
+        support::cli::p(state.path()),
+    ];
+    ok(
+        swe_sleep().arg("sleep").args(cli_args).output().unwrap(),
+        "first sleep",
+    );
+    std::fs::write(
+        state.path().join("notebook.sqlite"),
+        "not a notebook\n".repeat(500),
+    )
+    .unwrap();
+    let good = git(repo.path(), &["rev-parse", "HEAD"]).trim().to_string();
+    let commit_file = state.path().join("broken-commit");
+    std::fs::write(
+        &commit_file,
+        format!("tree 1111111111111111111111111111111111111111\nparent {good}\nauthor A <a@example.com> 1717200000 +0000\ncommitter A <a@example.com> 1717200000 +0000\n\nBroken\n"),
+    )
+    .unwrap();
+    let broken = git(
+        repo.path(),
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            support::cli::p(&commit_file),
+        ],
+    )
+    .trim()
+    .to_string();
+    git(repo.path(), &["update-ref", "refs/heads/main", &broken]);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut cfg = config(repo.path(), state.path());
+    cfg.bound = Some(bound_tx);
+    let handle = rt.spawn(daemon::run(cfg, async {
+        let _ = stop_rx.await;
+    }));
+    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+
+    let until = Instant::now() + Duration::from_secs(60);
+    let health = loop {
+        let (code, body) = http(addr, "GET", "/healthz", None);
+        if code == 503 {
+            break body;
+        }
+        assert!(Instant::now() < until, "never degraded: {code} {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let v: Value = serde_json::from_str(&health).expect("JSON");
+    assert_eq!(v["status"], "degraded", "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is missing from the object database"),
+        "{v}"
+    );
+    // The damaged file was set aside at once; nothing could be rebuilt yet.
+    let (code, p) = json(
+        addr,
+        "POST",
+        "/predict",
+        Some(r#"{"request": "Add unit conversion for teaspoons"}"#),
+    );
+    assert_eq!(code, 503, "{p}");
+    assert!(
+        p["error"].as_str().unwrap().contains("no notebook yet"),
+        "{p}"
+    );
+
+    // HEAD is good again: the HEAD poll wakes a sleep that heals.
+    git(repo.path(), &["update-ref", "refs/heads/main", &good]);
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (code, body) = http(addr, "GET", "/healthz", None);
+        if code == 200 {
+            assert_eq!(body, "ok");
+            break;
+        }
+        assert!(Instant::now() < until, "never healed: {code} {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, p) = json(
+        addr,
+        "POST",
+        "/predict",
+        Some(r#"{"request": "Add unit conversion for teaspoons"}"#),
+    );
+    assert_eq!(code, 200, "{p}");
+    let aside = std::fs::read_dir(state.path()).unwrap().flatten().any(|e| {
+        e.file_name()
+            .to_string_lossy()
+            .starts_with("notebook.sqlite.damaged-")
+    });
+    assert!(aside, "the damaged notebook is kept aside");
+
+    stop_tx.send(()).unwrap();
+    rt.block_on(handle).unwrap().expect("clean shutdown");
+}

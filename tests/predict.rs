@@ -1221,3 +1221,35 @@ fn a_failed_update_still_answers_from_the_last_good_snapshot() {
         "{v}"
     );
 }
+
+/// A notebook query that fails is an error result for the policy and is
+/// kept for the caller, never passed off as an empty answer.
+#[test]
+fn a_failed_notebook_query_is_an_error_not_an_empty_result() {
+    let dir = temp_dir("query-fails-");
+    let state = dir.path().join("state");
+    let repo = fixture("cookbook");
+    predict_json(
+        &repo,
+        &state,
+        &["--rev", "HEAD", "Add unit conversion for teaspoons"],
+    );
+    let nb = Notebook::open(&state).expect("open").expect("slept");
+    let conn = rusqlite::Connection::open(state.join("notebook.sqlite")).expect("sqlite");
+    conn.execute_batch("DROP TABLE snap_cochange")
+        .expect("drop");
+    let mut tools = NotebookTools::new(&nb, None);
+    let out = tools.call(
+        &ToolCall::Cochange {
+            path: "src/units.rs".into(),
+        },
+        2000,
+    );
+    assert!(
+        out.text.starts_with("error: the notebook query failed"),
+        "{}",
+        out.text
+    );
+    assert!(tools.take_query_error().is_some());
+    assert!(tools.take_query_error().is_none(), "taken once");
+}

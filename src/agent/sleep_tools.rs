@@ -88,9 +88,27 @@ pub struct NotebookTools<'a> {
     cards_building: Option<std::thread::JoinHandle<Bm25>>,
     symbols: Option<Arc<SymbolMap>>,
     file_history: Option<Arc<FileHistoryIndex>>,
+    /// The first notebook query that failed during a run, kept for the
+    /// caller ([`NotebookTools::take_query_error`]): the policy only sees an
+    /// error result, but a damaged notebook must not pass for an empty one.
+    query_error: Option<StoreError>,
 }
 
 impl<'a> NotebookTools<'a> {
+    /// The error result of a failed notebook query; the first one is kept.
+    fn query_failed(&mut self, e: StoreError, max: u64) -> ToolOutput {
+        let out = ToolOutput::error(format!("the notebook query failed: {e}"), max);
+        if self.query_error.is_none() {
+            self.query_error = Some(e);
+        }
+        out
+    }
+
+    /// The first notebook query that failed since the last call, if any.
+    pub fn take_query_error(&mut self) -> Option<StoreError> {
+        self.query_error.take()
+    }
+
     /// `repo` is needed only for `read` (file content comes from the object
     /// database or the work tree).
     pub fn new(nb: &'a Notebook, repo: Option<&'a Repo>) -> NotebookTools<'a> {
@@ -102,6 +120,7 @@ impl<'a> NotebookTools<'a> {
             cards_building: Some(spawn_card_index(nb)),
             symbols: None,
             file_history: None,
+            query_error: None,
         }
     }
 
@@ -119,6 +138,7 @@ impl<'a> NotebookTools<'a> {
             cards_building: None,
             symbols: Some(indexes.symbols.clone()),
             file_history: indexes.file_history.clone(),
+            query_error: None,
         }
     }
 
@@ -462,7 +482,7 @@ impl Toolbox for NotebookTools<'_> {
                 let items = match self.fused_search(query, *k) {
                     Ok(items) => items,
                     Err(e) => {
-                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                        return self.query_failed(e, max);
                     }
                 };
                 files_output_with(
@@ -490,7 +510,7 @@ impl Toolbox for NotebookTools<'_> {
                         ToolOutput { data, ..out }
                     }
                     Ok(None) => ToolOutput::error(format!("no card for `{}`", display(path)), max),
-                    Err(e) => ToolOutput::error(format!("the notebook query failed: {e}"), max),
+                    Err(e) => self.query_failed(e, max),
                 }
             }
             ToolCall::Read { path, start, end } => self.read(path, *start, *end, max),
@@ -505,13 +525,13 @@ impl Toolbox for NotebookTools<'_> {
                 let defs = match self.nb.symbol_defs(name) {
                     Ok(d) => d,
                     Err(e) => {
-                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                        return self.query_failed(e, max);
                     }
                 };
                 let users = match self.nb.search_code(&text::terms(name), 15) {
                     Ok(u) => u,
                     Err(e) => {
-                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                        return self.query_failed(e, max);
                     }
                 };
                 let mut items: Vec<FileItem> = defs
@@ -547,7 +567,7 @@ impl Toolbox for NotebookTools<'_> {
                         })
                         .collect(),
                     Err(e) => {
-                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                        return self.query_failed(e, max);
                     }
                 };
                 files_output(&format!("files that change with {path}:\n"), items, max)
@@ -567,7 +587,7 @@ impl Toolbox for NotebookTools<'_> {
                         })
                         .collect(),
                     Err(e) => {
-                        return ToolOutput::error(format!("the notebook query failed: {e}"), max);
+                        return self.query_failed(e, max);
                     }
                 };
                 prs_output(

@@ -104,6 +104,14 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             ensure_notebook(&repo, &state_dir, &config, args.rev.as_deref(), args.json)?;
         let mut tools = NotebookTools::new(&nb, Some(&repo));
         let mut p = anticipate::run_sleep_arm(policy, &mut tools, &nb, &request, "", budget, steps);
+        if let Some(e) = tools.take_query_error() {
+            if e.is_damage() {
+                bail!(
+                    "{e}: the notebook is damaged; `swe-sleep sleep` sets it aside and rebuilds it"
+                );
+            }
+            bail!("a notebook query failed: {e}");
+        }
         p.notes.extend(notes);
         p
     };

@@ -50,8 +50,17 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
-async fn healthz() -> &'static str {
-    "ok"
+/// `ok`, or 503 with `{"status": "degraded", "reason": ...}` while the
+/// daemon cannot answer predictions (a damaged notebook being rebuilt).
+async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    match shared.degraded() {
+        None => "ok".into_response(),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "degraded", "reason": reason })),
+        )
+            .into_response(),
+    }
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Result<axum::Json<Value>, ApiError> {

@@ -137,7 +137,7 @@ impl Shared {
         let indexes = self.indexes_for(&reader.nb);
         let prediction = {
             let mut tools = NotebookTools::with_indexes(&reader.nb, Some(&reader.repo), &indexes);
-            anticipate::run_sleep_arm(
+            let p = anticipate::run_sleep_arm(
                 policy.as_mut(),
                 &mut tools,
                 &reader.nb,
@@ -145,7 +145,18 @@ impl Shared {
                 "",
                 budget,
                 steps,
-            )
+            );
+            if let Some(e) = tools.take_query_error() {
+                // Never pass an answer from a notebook that failed to read
+                // for a real one; the reader is dropped, not pooled.
+                if e.is_damage() {
+                    self.notebook_damaged(&e.to_string());
+                }
+                return Err(PredictError::Internal(format!(
+                    "a notebook query failed: {e}"
+                )));
+            }
+            p
         };
         let notebook_commit = reader.nb.info.commit.clone();
         let stale = target.is_some() && notebook_commit != target;
@@ -210,8 +221,15 @@ impl Shared {
     }
 }
 
+/// Opens the newest notebook; a damaged one degrades the daemon and asks
+/// the scheduler for the sleep that rebuilds it.
 fn open_notebook(shared: &Shared) -> Result<Notebook, PredictError> {
     Notebook::open(&shared.state_dir)
-        .map_err(|e| PredictError::Internal(e.to_string()))?
+        .map_err(|e| {
+            if e.is_damage() {
+                shared.notebook_damaged(&e.to_string());
+            }
+            PredictError::Internal(e.to_string())
+        })?
         .ok_or(PredictError::NoNotebook)
 }

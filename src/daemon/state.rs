@@ -44,6 +44,11 @@ pub struct Shared {
     pub sleep_threads: usize,
     /// Requests refused, by reason and status.
     pub refusals: Arc<Refusals>,
+    /// Why the daemon cannot answer predictions now (a damaged notebook, a
+    /// failed sleep); `None` when healthy. `/healthz` reports it.
+    degraded: Mutex<Option<String>>,
+    /// Wakes the scheduler for a sleep now (to heal a damaged notebook).
+    pub(super) wake: tokio::sync::Notify,
 }
 
 /// What the watcher took a file event for.
@@ -90,7 +95,41 @@ impl Shared {
             sleep_nice: 0,
             sleep_threads: 0,
             refusals: Arc::new(Refusals::default()),
+            degraded: Mutex::new(None),
+            wake: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Marks the daemon degraded for `reason` (shown by `/healthz`).
+    pub fn degrade(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        tracing::warn!("degraded: {reason}");
+        *self.degraded.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+    }
+
+    /// Clears a degraded state (a sleep succeeded).
+    pub fn recover(&self) {
+        let mut d = self.degraded.lock().unwrap_or_else(|e| e.into_inner());
+        if d.take().is_some() {
+            tracing::info!("healthy again");
+        }
+    }
+
+    /// Why the daemon is degraded, if it is.
+    pub fn degraded(&self) -> Option<String> {
+        self.degraded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The notebook cannot be read: degraded until a sleep rebuilds it,
+    /// and that sleep is asked for now.
+    pub fn notebook_damaged(&self, reason: &str) {
+        self.degrade(format!(
+            "the notebook cannot be read ({reason}); a sleep is rebuilding it"
+        ));
+        self.wake.notify_one();
     }
 
     /// Sets how sleeps yield to the user (see [`super::priority`]).

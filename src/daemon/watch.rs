@@ -182,6 +182,11 @@ pub async fn scheduler(
                 due = Some((now + timings.quiet_period).min(first + max_wait));
                 shared.set_sleep_pending(true);
             }
+            () = shared.wake.notified() => {
+                // A damaged notebook: sleep now, whatever else is pending.
+                due = Some(Instant::now());
+                shared.set_sleep_pending(true);
+            }
             _ = async { tokio::time::sleep_until(sleep_at.expect("guarded")).await }, if sleep_at.is_some() => {
                 due = None;
                 first_change = None;
@@ -258,9 +263,22 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
                 report.commit.as_deref().unwrap_or("no commit")
             );
             shared.record_sleep(took, true);
+            shared.recover();
         }
         Ok(Err(e)) => {
             tracing::warn!("sleep failed: {e:#}");
+            // The last good snapshot still answers, unless it cannot be read.
+            let state = shared.state_dir.clone();
+            let readable = tokio::task::spawn_blocking(move || {
+                matches!(crate::notebook::Notebook::open(&state), Ok(Some(_)))
+            })
+            .await
+            .unwrap_or(false);
+            if !readable {
+                shared.degrade(format!(
+                    "the last sleep failed and no notebook can be read: {e:#}"
+                ));
+            }
             shared.record_sleep(took, false);
         }
         Err(e) => {

@@ -436,9 +436,16 @@ fn run_repo(
                 Arm::Sleep => {
                     let nb = nb.as_ref().expect("slept above");
                     let mut tools = NotebookTools::new(nb, Some(&repo));
-                    anticipate::run_sleep_arm(
+                    let p = anticipate::run_sleep_arm(
                         policy, &mut tools, nb, &query, &digest, budget, opts.steps,
-                    )
+                    );
+                    if let Some(e) = tools.take_query_error() {
+                        return Err(repo_err(format!(
+                            "{}: a notebook query failed: {e}",
+                            inst.instance_id
+                        )));
+                    }
+                    p
                 }
                 Arm::NoSleep => {
                     let tools = raw.get_or_insert_with(|| RawTools::new(&repo, base, &opts.config));
