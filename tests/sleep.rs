@@ -1429,3 +1429,33 @@ fn a_damaged_notebook_heals_itself() {
         "{err}"
     );
 }
+
+/// `status --rev` on an older commit of the notebook's line says how far
+/// behind the notebook that commit is, not "another line of history".
+#[test]
+fn status_on_an_ancestor_says_how_far_behind_it_is() {
+    let repo = fixture("cookbook");
+    let dir = temp_dir("ancestor-");
+    let state = dir.path().join("state");
+    sleep_json(&repo, Some(&state), Some("HEAD"), &[]);
+    let args = [
+        "status",
+        "--repo",
+        p(&repo),
+        "--state-dir",
+        p(&state),
+        "--rev",
+        "HEAD~3",
+    ];
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let s = one_json_object(&ok(run(&json_args, &[]), "status --json"));
+    assert_eq!(s["commits_ahead"], 3, "{s}");
+    assert!(s["commits_behind"].is_null(), "{s}");
+    let text = stdout(&ok(run(&args, &[]), "status"));
+    assert!(
+        text.contains("is 3 first-parent commits older than the notebook's commit"),
+        "{text}"
+    );
+    assert!(!text.contains("another line of history"), "{text}");
+}
