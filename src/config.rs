@@ -7,9 +7,11 @@
 //! are read from the file only.
 
 mod daemon;
+mod learn;
 mod llm;
 
 pub use daemon::DaemonSettings;
+pub use learn::LearnConfig;
 pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind};
 
 use std::path::{Path, PathBuf};
@@ -41,6 +43,7 @@ pub struct Config {
     pub github: GithubConfig,
     pub llm: LlmConfig,
     pub daemon: DaemonSettings,
+    pub learn: LearnConfig,
 }
 
 /// What the notebook reads from a tree.
@@ -275,7 +278,9 @@ fn apply_env(
     table: &mut toml::Table,
     env: &[(String, String)],
 ) -> Result<Vec<String>, ConfigError> {
-    const SECTIONS: &[&str] = &["index", "history", "agent", "github", "llm", "daemon"];
+    const SECTIONS: &[&str] = &[
+        "index", "history", "agent", "github", "llm", "daemon", "learn",
+    ];
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
     let mut applied = Vec::new();
     for (name, value) in env {

@@ -376,6 +376,8 @@ fn record(inst: &Instance, arm: Arm, predicted: &[&str], tokens: u64) -> RunReco
         steps: 3,
         wall_ms: 10.0,
         model: None,
+        sleep_budget: None,
+        learned: false,
     }
 }
 
@@ -463,6 +465,9 @@ fn report_macro_averages_exactly() {
             blobs_new: 10,
             commits_mined: 3,
             model_usage: None,
+            replayed: 0,
+            replay_tokens: 0,
+            replay_seconds: 0.0,
         },
         SleepRecord {
             instance_id: i7.instance_id.clone(),
@@ -473,6 +478,9 @@ fn report_macro_averages_exactly() {
             blobs_new: 2,
             commits_mined: 4,
             model_usage: None,
+            replayed: 0,
+            replay_tokens: 0,
+            replay_seconds: 0.0,
         },
     ];
     let rep = report::build(&records, &sleeps, 10.0);

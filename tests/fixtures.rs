@@ -584,3 +584,22 @@ fn bare_and_shallow_clones() {
     );
     assert!(shallow.path().join("src/recipe.rs").is_file());
 }
+
+#[test]
+fn escape_and_learning_are_deterministic() {
+    assert_deterministic("escape");
+    assert_deterministic("learning");
+}
+
+#[test]
+fn learning_history_shape() {
+    let repo = fixture("learning");
+    let changes = first_parent_changes(&repo);
+    assert_eq!(changes.len(), 51, "the initial commit and 50 PRs");
+    for c in &changes[..50] {
+        assert!(pr_number(&c.subject).is_some(), "{}", c.subject);
+        assert_eq!(c.files.len(), 1, "one module per PR: {}", c.subject);
+        let file = c.files.iter().next().expect("one");
+        assert!(file.starts_with("src/") && file.ends_with(".rs"), "{file}");
+    }
+}

@@ -152,8 +152,10 @@ pub fn with_context(nb: &Notebook, request: &str, context: &str) -> (String, Opt
     }
 }
 
-/// [`run_with_context`] in the sleep arm: a matching anticipation's
-/// section is read before `context`, and the prediction notes it.
+/// [`run_with_context`] in the sleep arm: the ranker learned at sleep time
+/// for this snapshot (if any) makes the final choice, a matching
+/// anticipation's section is read before `context`, and the prediction
+/// notes both.
 pub fn run_sleep_arm(
     policy: &mut dyn Policy,
     tools: &mut dyn Toolbox,
@@ -163,11 +165,32 @@ pub fn run_sleep_arm(
     budget: u64,
     steps: u32,
 ) -> Prediction {
+    let learned = match nb.learned() {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("cannot read the learned ranker: {e}");
+            None
+        }
+    };
+    let ranker_note = match &learned {
+        Some(l) => match &l.ranker {
+            Some(r) => {
+                policy.set_ranker(std::sync::Arc::new(r.clone()));
+                Some(format!(
+                    "ranked by this repository's learned model: {}",
+                    l.report.reason
+                ))
+            }
+            None => Some(l.report.reason.clone()),
+        },
+        None => None,
+    };
     let (context, matched) = with_context(nb, request, context);
     let mut p = run_with_context(policy, tools, request, &context, budget, steps);
     if let Some(m) = matched {
         p.notes.push(m.note());
     }
+    p.notes.extend(ranker_note);
     p
 }
 

@@ -278,6 +278,11 @@ impl Policy for LlmPolicy {
         "llm"
     }
 
+    /// The offline ranking this policy falls back on uses the learned ranker.
+    fn set_ranker(&mut self, ranker: Arc<crate::learn::Ranker>) {
+        self.fallback.set_ranker(ranker);
+    }
+
     fn next(&mut self, view: &View<'_>) -> Action {
         self.fallback.observe(view);
         if !self.started

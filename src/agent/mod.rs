@@ -12,7 +12,6 @@
 //!   (`--policy` and the factory);
 //! - [`anticipate`]: requests a sleep-time model anticipated, their files
 //!   predicted offline, offered to a closely matching request;
-//! - [`model_sleep`]: the sleep-time model's pass after a sleep (cards,
 //!   anticipations), shared by `swe-sleep sleep` and the daemon;
 //! - [`rank`], [`request`]: pure ranking helpers and request analysis.
 //!
@@ -23,7 +22,6 @@
 pub mod anticipate;
 pub mod budget;
 pub mod llm_policy;
-pub mod model_sleep;
 pub mod offline;
 pub mod policy_kind;
 pub mod rank;

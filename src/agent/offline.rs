@@ -6,8 +6,11 @@
 //! not a fixed k). Its knobs live in `calibration/offline.toml`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde::Deserialize;
+
+use crate::learn::{self, Ranker};
 
 use super::rank;
 use super::request::Request;
@@ -92,6 +95,12 @@ pub struct OfflinePolicy {
     files: HashMap<String, Evidence>,
     seeds: Option<Vec<String>>,
     cards_read: HashSet<String>,
+    /// The run's token budget (seen on the first decision).
+    budget: u64,
+    /// This repository's learned ranker, when sleep time fitted one: it
+    /// scores the candidates and chooses the set by expected F1 instead
+    /// of the calibrated relative cut.
+    ranker: Option<Arc<Ranker>>,
 }
 
 impl Default for OfflinePolicy {
@@ -109,7 +118,95 @@ impl OfflinePolicy {
             files: HashMap::new(),
             seeds: None,
             cards_read: HashSet::new(),
+            budget: 0,
+            ranker: None,
         }
+    }
+
+    /// Uses `ranker` (learned at sleep time for this repository) for the
+    /// final choice; the calls the policy makes do not change.
+    pub fn set_ranker(&mut self, ranker: Arc<Ranker>) {
+        self.ranker = Some(ranker);
+    }
+
+    /// Every candidate read about, as the learned ranker sees it, in the
+    /// default ranking's order; and the request's facts.
+    pub fn candidates(&self) -> (Vec<learn::Candidate>, learn::Query) {
+        let ranked = self.ranking();
+        let top = ranked.first().map_or(1.0, |s| s.score).max(1e-9);
+        let max_search = self
+            .files
+            .values()
+            .filter_map(|e| e.search.as_ref().map(|s| s.1))
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let max_hist = self
+            .files
+            .values()
+            .map(|e| e.history)
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let max_co = self
+            .files
+            .values()
+            .map(|e| e.cochange)
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let max_ctx = self
+            .files
+            .values()
+            .map(|e| e.context)
+            .fold(0.0, f64::max)
+            .max(1e-9);
+        let n_terms = self.distinct_terms();
+        let cands: Vec<learn::Candidate> = ranked
+            .iter()
+            .enumerate()
+            .map(|(rank, s)| {
+                let e = &self.files[&s.path];
+                let evidence = e.search.as_ref().map_or("", |x| x.2.as_str());
+                let has = |prefix: &str| evidence.split("; ").any(|part| part.starts_with(prefix));
+                learn::Candidate {
+                    path: s.path.clone(),
+                    fused: s.score / top,
+                    rank,
+                    search_rank: e.search.as_ref().map(|x| x.0),
+                    search_score: e.search.as_ref().map_or(0.0, |x| x.1 / max_search),
+                    lists: learn::Lists {
+                        code: has("code:"),
+                        path: has("path:"),
+                        symbol: has("defines "),
+                        card: has("card:"),
+                        history: has("past PRs:"),
+                    },
+                    history: e.history / max_hist,
+                    votes: e.votes.len(),
+                    vote_best: e.votes.iter().map(|v| v.0).fold(0.0, f64::max),
+                    vote_age_days: e.votes.iter().map(|v| v.1).min(),
+                    cochange: e.cochange / max_co,
+                    cochange_seeds: e.cochange_with.len(),
+                    card_read: self.cards_read.contains(&s.path),
+                    card_hits: e.card_hits.len() as f64 / n_terms.max(1) as f64,
+                    context: e.context / max_ctx,
+                    anticipated: e.anticipated,
+                }
+            })
+            .collect();
+        let query = learn::Query {
+            terms: n_terms,
+            candidates: cands.len(),
+            budget: self.budget,
+        };
+        (cands, query)
+    }
+
+    fn distinct_terms(&self) -> usize {
+        self.req.as_ref().map_or(0, |r| {
+            let mut t = r.terms.clone();
+            t.sort();
+            t.dedup();
+            t.len()
+        })
     }
 
     fn absorb(&mut self, call: &ToolCall, data: &ToolData) {
@@ -285,8 +382,39 @@ impl OfflinePolicy {
         out
     }
 
-    /// The calibrated cut: a relative threshold on the fused score.
+    /// The learned ranker's expected-F1 set when there is one, else the
+    /// calibrated cut: a relative threshold on the fused score.
     fn choose(&self) -> Vec<Scored> {
+        if let Some(ranker) = &self.ranker {
+            return self.choose_learned(ranker);
+        }
+        self.choose_default()
+    }
+
+    fn choose_learned(&self, ranker: &Ranker) -> Vec<Scored> {
+        let ranked = self.ranking();
+        let (cands, query) = self.candidates();
+        ranker
+            .choose(&cands, &query)
+            .into_iter()
+            .map(|(i, p)| {
+                let base = &ranked[i];
+                let reason = if base.reason.is_empty() {
+                    format!("learned probability {p:.2}")
+                } else {
+                    format!("{}; learned probability {p:.2}", base.reason)
+                };
+                Scored {
+                    path: base.path.clone(),
+                    score: p,
+                    reason,
+                }
+            })
+            .collect()
+    }
+
+    /// What the default calibration would submit now (the relative cut).
+    pub fn choose_default(&self) -> Vec<Scored> {
         let ranked = self.ranking();
         let Some(top) = ranked.first().map(|s| s.score) else {
             return Vec::new();
@@ -306,6 +434,7 @@ impl OfflinePolicy {
     /// policy watching, so its ranking is their fallback.
     pub fn observe(&mut self, view: &View<'_>) {
         if self.req.is_none() {
+            self.budget = view.budget.tokens;
             self.req = Some(Request::new(view.request));
             self.absorb_context(view.context);
         }
@@ -336,6 +465,10 @@ impl OfflinePolicy {
 impl Policy for OfflinePolicy {
     fn name(&self) -> &'static str {
         "offline"
+    }
+
+    fn set_ranker(&mut self, ranker: Arc<Ranker>) {
+        OfflinePolicy::set_ranker(self, ranker);
     }
 
     fn explain(&self) -> serde_json::Value {

@@ -179,6 +179,10 @@ impl Policy for RerankPolicy {
         "llm-rerank"
     }
 
+    fn set_ranker(&mut self, ranker: std::sync::Arc<crate::learn::Ranker>) {
+        self.inner.set_ranker(ranker);
+    }
+
     fn next(&mut self, view: &View<'_>) -> Action {
         if let Some((ToolCall::Card { path }, out)) = view.last
             && let ToolData::Card { text, .. } = &out.data

@@ -71,6 +71,9 @@ pub trait Policy {
     fn model_use(&self) -> Option<ModelUse> {
         None
     }
+    /// This repository's ranker, learned at sleep time, for the final
+    /// choice (the sleep arm only). Ignored by default.
+    fn set_ranker(&mut self, _ranker: std::sync::Arc<crate::learn::Ranker>) {}
 }
 
 /// The model calls of one run, by the provider's `usage` (billed tokens:

@@ -53,6 +53,12 @@ pub struct EvalArgs {
     /// Configuration file.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Sleep budgets of the sleep arm, in past pull requests replayed and
+    /// learned from before each instance (0: no learning); each is a
+    /// variant of the sleep arm, and the report traces F1 against them
+    /// (default: learn.replay_prs from the config; 0 in the paper setting).
+    #[arg(long, value_delimiter = ',')]
+    pub sleep_budgets: Vec<usize>,
     /// Also write every run's candidates and evidence to candidates.jsonl.
     #[arg(long, hide = true)]
     pub dump_candidates: bool,
@@ -139,6 +145,21 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         // raw tools see the base commit and nothing before it.
         config.history.max_commits = 1;
     }
+    let sleep_budgets = match (args.sleep_budgets.is_empty(), setting) {
+        (false, Setting::Paper) if args.sleep_budgets.iter().any(|b| *b > 0) => {
+            bail!(
+                "--sleep-budgets: the paper setting has no history to learn from; use the daemon setting"
+            )
+        }
+        (false, _) => {
+            let mut b = args.sleep_budgets.clone();
+            b.sort();
+            b.dedup();
+            b
+        }
+        (true, Setting::Paper) => vec![0],
+        (true, Setting::Daemon) => vec![config.learn.replay_prs],
+    };
     let opts = EvalOptions {
         setting,
         budgets: args.budgets.clone(),
@@ -150,6 +171,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         config,
         dump_candidates: args.dump_candidates,
         policy,
+        sleep_budgets,
     };
     let bars = Bars {
         multi: MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr()),
@@ -164,6 +186,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             wanted.contains(r.instance_id.as_str())
                 && opts.budgets.contains(&r.budget)
                 && opts.arms.contains(&r.arm)
+                && r.sleep_budget
+                    .is_none_or(|b| opts.sleep_budgets.contains(&b))
         })
         .collect();
     let rep = report::build(&records, &sleeps, args.t);

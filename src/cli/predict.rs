@@ -10,7 +10,11 @@ use swe_sleep::agent::raw_tools::RawTools;
 use swe_sleep::agent::sleep_tools::NotebookTools;
 use swe_sleep::agent::{self, PolicyFactory, PolicyKind, Prediction};
 
-use swe_sleep::notebook::{self, Notebook, Target};
+use swe_sleep::notebook::{Notebook, Target};
+use swe_sleep::sleep::{self, LearnOptions};
+
+/// Replay time an automatic sleep before a prediction may spend.
+const AUTO_REPLAY: std::time::Duration = std::time::Duration::from_secs(30);
 
 use super::{RepoArgs, print_json, progress::Bars};
 
@@ -181,10 +185,19 @@ fn ensure_notebook(
         (None, None) => Target::Rev("HEAD".into()),
     };
     let bars = Bars::new(!quiet);
-    match notebook::sleep(repo, state_dir, &target, config, &bars) {
-        Ok(report) => {
-            if let Some(aside) = &report.healed {
+    // Learning takes a bounded slice here; `swe-sleep sleep` or the daemon
+    // replays the rest.
+    let learn = LearnOptions::from_config(config).with_time_limit(AUTO_REPLAY);
+    match sleep::run_offline(repo, state_dir, &target, config, &learn, &bars) {
+        Ok(outcome) => {
+            if let Some(aside) = &outcome.index.healed {
                 eprintln!("the damaged notebook was set aside as {aside} and rebuilt");
+            }
+            if let Some(l) = &outcome.after.learn {
+                eprintln!("{}", super::sleep::learn_summary(l));
+            }
+            for e in &outcome.after.errors {
+                eprintln!("warning: {e}");
             }
         }
         Err(e) => {

@@ -2,10 +2,10 @@
 
 use clap::Args;
 
-use swe_sleep::agent::model_sleep;
 use swe_sleep::llm::anticipate::AnticipateReport;
 use swe_sleep::llm::cards::CardReport;
-use swe_sleep::notebook::{self, SleepReport, Target};
+use swe_sleep::notebook::{SleepReport, Target};
+use swe_sleep::sleep::{self, LearnOptions, LearnReport};
 
 use super::{RepoArgs, print_json, progress::Bars};
 
@@ -22,6 +22,10 @@ pub struct SleepArgs {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Past pull requests to replay and learn from (default from config:
+    /// learn.replay_prs; 0: no learning).
+    #[arg(long, value_name = "N")]
+    pub replay: Option<usize>,
 }
 
 pub fn run(args: SleepArgs) -> anyhow::Result<()> {
@@ -32,15 +36,23 @@ pub fn run(args: SleepArgs) -> anyhow::Result<()> {
         (None, None) => Target::Rev("HEAD".into()),
     };
     let bars = Bars::new(!args.quiet && !args.json);
-    let report = notebook::sleep(&repo, &state_dir, &target, &config, &bars)?;
-    // The offline notebook is complete; the model's cards and anticipated
-    // requests are extra and never fail the sleep.
-    let model = model_sleep::after_sleep(&repo, &state_dir, &config);
-    for e in &model.errors {
+    let mut learn = LearnOptions::from_config(&config);
+    if let Some(n) = args.replay {
+        learn.max_prs = n;
+    }
+    // The offline notebook is complete after the index pass; learning and
+    // the model's cards and anticipated requests never fail it.
+    let outcome = sleep::run(&repo, &state_dir, &target, &config, &learn, &bars)?;
+    let (report, after) = (outcome.index, outcome.after);
+    let model = after.model;
+    for e in &after.errors {
         eprintln!("warning: {e}");
     }
     if args.json {
         let mut v = serde_json::to_value(&report)?;
+        if let Some(l) = &after.learn {
+            v["learn"] = serde_json::to_value(l)?;
+        }
         if let Some(c) = &model.cards {
             v["llm_cards"] = serde_json::to_value(c)?;
         }
@@ -50,6 +62,9 @@ pub fn run(args: SleepArgs) -> anyhow::Result<()> {
         print_json(&v)
     } else {
         println!("{}", summary(&report));
+        if let Some(l) = &after.learn {
+            println!("{}", learn_summary(l));
+        }
         if let Some(c) = &model.cards {
             println!("{}", cards_summary(c));
         }
@@ -58,6 +73,27 @@ pub fn run(args: SleepArgs) -> anyhow::Result<()> {
         }
         Ok(())
     }
+}
+
+/// One line on what sleep-time learning did.
+pub fn learn_summary(l: &LearnReport) -> String {
+    let mut s = format!(
+        "Learning: {} past pull requests in the sleep budget; replayed {} now ({:.1}s), {} before",
+        l.prs, l.replayed, l.replay_seconds, l.reused
+    );
+    if l.failed > 0 {
+        s.push_str(&format!(", {} failed", l.failed));
+    }
+    if l.pending > 0 {
+        s.push_str(&format!(", {} left for the next sleep", l.pending));
+    }
+    s.push('.');
+    if let Some(f) = &l.fit {
+        s.push(' ');
+        s.push_str(&f.reason);
+        s.push('.');
+    }
+    s
 }
 
 /// One line on what the sleep-time model did.

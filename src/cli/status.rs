@@ -166,6 +166,28 @@ fn describe(s: &Status) -> String {
     if let Some(b) = &s.shallow_boundary {
         out.push_str(&format!("\nShallow clone: history stops at {}.", short(b)));
     }
+    match &s.learning {
+        Some(f) => {
+            out.push_str(&format!("\nLearning: {}.", f.reason));
+            if !f.weights.is_empty() {
+                let top: Vec<String> = f
+                    .weights
+                    .iter()
+                    .take(6)
+                    .map(|(name, w)| format!("{name} {w:+.2}"))
+                    .collect();
+                out.push_str(&format!(
+                    "\nStrongest signals ({} examples, {} candidate rows): {}.",
+                    f.examples,
+                    f.rows,
+                    top.join(", ")
+                ));
+            }
+        }
+        None => out.push_str(
+            "\nLearning: nothing learned for this snapshot yet (`swe-sleep sleep` replays past pull requests).",
+        ),
+    }
     if s.blobs_missing > 0 {
         out.push_str(&format!(
             "\n{} files have no content in this clone (partial clone or missing objects); they are indexed by path only.",

@@ -13,7 +13,7 @@
 //! runs one sleep on a blocking thread; sleeps never overlap, because the
 //! scheduler awaits each one before it looks at the next change. With a
 //! sleep-time model (`[llm.sleep]`), a sleep ends with the model's cards
-//! and anticipated requests ([`crate::agent::model_sleep`]), written after
+//! and anticipated requests ([`crate::sleep`]), written after
 //! the new snapshot already answers predictions and never failing it.
 
 use std::path::{Path, PathBuf};
@@ -25,10 +25,10 @@ use notify::event::{AccessKind, AccessMode, ModifyKind};
 use notify::{EventKind, RecursiveMode};
 use tokio::sync::{mpsc, watch};
 
-use crate::agent::model_sleep::{self, ModelSleepReport};
 use crate::git::IGNORE_FILE;
 use crate::git::Repo;
 use crate::notebook::{self, NoProgress, Target};
+use crate::sleep::{self as passes, AfterReport, LearnOptions, ModelSleepReport};
 
 use super::state::{Shared, WatchOutcome};
 
@@ -236,10 +236,13 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
                     if let Ok(Some(nb)) = crate::notebook::Notebook::open(&state) {
                         warm.indexes_for(&nb);
                     }
-                    // The new snapshot already answers predictions; the
-                    // model's cards and anticipations follow, never failing it.
-                    let model = model_sleep::after_sleep(&repo, &state, &config);
-                    Ok((report, offline, model))
+                    // The new snapshot already answers predictions; learning
+                    // and the model's passes follow, never failing it. Replay
+                    // takes a bounded slice of time per sleep; the next sleep
+                    // resumes it.
+                    let learn = LearnOptions::from_config(&config).with_time_limit(REPLAY_SLICE);
+                    let after = passes::after_index(&repo, &state, &config, &learn, &NoProgress);
+                    Ok((report, offline, after))
                 });
             let _ = tx.send(result);
         });
@@ -251,9 +254,13 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
     };
     let mut took = started.elapsed();
     match result {
-        Ok(Ok((report, offline, model))) => {
+        Ok(Ok((report, offline, after))) => {
             took = offline;
-            log_model_sleep(&model);
+            log_after(&after);
+            if after.learn.as_ref().is_some_and(|l| l.pending > 0) {
+                // More past pull requests to replay: another slice soon.
+                shared.wake.notify_one();
+            }
             tracing::info!(
                 "slept in {:.2}s: {} files, {} new blobs, {} commits mined (at {})",
                 took.as_secs_f64(),
@@ -287,6 +294,24 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
         }
     }
     shared.set_sleeping(false);
+}
+
+/// Replay time per daemon sleep; an unfinished replay continues in the
+/// next sleep, woken at once, so changes never wait long behind it.
+const REPLAY_SLICE: Duration = Duration::from_secs(15);
+
+/// What the passes after indexing did, in the log.
+fn log_after(after: &AfterReport) {
+    if let Some(l) = &after.learn {
+        tracing::info!(
+            "learning: replayed {} past pull requests ({} before, {} left); {}",
+            l.replayed,
+            l.reused,
+            l.pending,
+            l.fit.as_ref().map_or("no fit", |f| f.reason.as_str())
+        );
+    }
+    log_model_sleep(&after.model);
 }
 
 /// What the sleep-time model did after a sleep, in the log.

@@ -12,6 +12,7 @@ pub mod instance;
 pub mod mine;
 pub mod report;
 pub mod runner;
+pub mod scaling;
 pub mod score;
 
 pub use instance::Instance;

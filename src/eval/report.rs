@@ -18,6 +18,9 @@ pub const ALL: &str = "all";
 pub struct Row {
     pub repo: String,
     pub arm: Arm,
+    /// The sleep arm's sleep budget (past PRs replayed and learned from).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sleep_budget: Option<usize>,
     pub budget: u64,
     pub instances: usize,
     #[serde(flatten)]
@@ -70,11 +73,32 @@ pub struct SleepCost {
     /// All sleeps of the run (cold plus incremental).
     pub total_tokens: u64,
     pub total_seconds: f64,
+    /// Past PRs replayed over the whole run (each once), and what the
+    /// replay cost: tokens read by replay sleeps and replayed runs.
+    pub replayed: usize,
+    pub replay_tokens: u64,
+    pub replay_seconds: f64,
+}
+
+impl SleepCost {
+    /// Sleep-time tokens of one context learned with `sleep_budget` past
+    /// PRs: the cold index plus that many PRs at the run's mean replay
+    /// cost per PR.
+    pub fn context_tokens(&self, sleep_budget: Option<usize>) -> f64 {
+        let per_pr = if self.replayed > 0 {
+            self.replay_tokens as f64 / self.replayed as f64
+        } else {
+            0.0
+        };
+        self.cold_tokens as f64 + per_pr * sleep_budget.unwrap_or(0) as f64
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Amortized {
     pub repo: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sleep_budget: Option<usize>,
     pub budget: u64,
     /// Queries sharing one context.
     pub queries: usize,
@@ -94,25 +118,27 @@ pub struct Report {
 }
 
 pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
-    let mut groups: BTreeMap<(String, String, u64), Vec<&RunRecord>> = BTreeMap::new();
+    type Key = (String, String, Option<usize>, u64);
+    let mut groups: BTreeMap<Key, Vec<&RunRecord>> = BTreeMap::new();
     for r in records {
         let arm = r.arm.as_str().to_string();
         groups
-            .entry((r.repo.clone(), arm.clone(), r.budget))
+            .entry((r.repo.clone(), arm.clone(), r.sleep_budget, r.budget))
             .or_default()
             .push(r);
         groups
-            .entry((ALL.to_string(), arm, r.budget))
+            .entry((ALL.to_string(), arm, r.sleep_budget, r.budget))
             .or_default()
             .push(r);
     }
     let rows: Vec<Row> = groups
         .into_iter()
-        .map(|((repo, arm, budget), rs)| {
+        .map(|((repo, arm, sleep_budget, budget), rs)| {
             let n = rs.len().max(1) as f64;
             Row {
                 repo,
                 arm: Arm::parse(&arm).expect("arm names round-trip"),
+                sleep_budget,
                 budget,
                 instances: rs.len(),
                 prf: macro_avg(&rs.iter().map(|r| r.prf).collect::<Vec<_>>()),
@@ -136,6 +162,9 @@ pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
             cold_seconds: ss.first().map_or(0.0, |s| s.sleep_seconds),
             total_tokens: ss.iter().map(|s| s.sleep_tokens).sum(),
             total_seconds: ss.iter().map(|s| s.sleep_seconds).sum(),
+            replayed: ss.iter().map(|s| s.replayed).sum(),
+            replay_tokens: ss.iter().map(|s| s.replay_tokens).sum(),
+            replay_seconds: ss.iter().map(|s| s.replay_seconds).sum(),
         })
         .collect();
     let amortized = amortize(&rows, &sleep, t);
@@ -148,7 +177,8 @@ pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
 }
 
 /// Cost per query = sleep tokens / N + t × test-time tokens, against the
-/// no-sleep arm at the same budget (which pays no sleep).
+/// no-sleep arm at the same budget (which pays no sleep). The sleep tokens
+/// of a context count the replay its sleep budget paid for.
 fn amortize(rows: &[Row], sleep: &[SleepCost], t: f64) -> Vec<Amortized> {
     let mut out = Vec::new();
     for s in sleep {
@@ -173,10 +203,11 @@ fn amortize(rows: &[Row], sleep: &[SleepCost], t: f64) -> Vec<Amortized> {
                 continue;
             };
             for n in &ns {
-                let sleep_cost = s.cold_tokens as f64 / *n as f64 + t * r.mean_tokens;
+                let sleep_cost = s.context_tokens(r.sleep_budget) / *n as f64 + t * r.mean_tokens;
                 let no_sleep_cost = t * base.mean_tokens;
                 out.push(Amortized {
                     repo: s.repo.clone(),
+                    sleep_budget: r.sleep_budget,
                     budget: r.budget,
                     queries: *n,
                     sleep_cost,
@@ -210,11 +241,12 @@ pub fn markdown(r: &Report) -> String {
             "## {}\n\n",
             if repo == ALL { "Overall" } else { repo }
         ));
-        out.push_str("| arm | budget | n | P | R | F1 | test tokens/query | steps | wall ms/query |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str("| arm | sleep budget (PRs) | budget | n | P | R | F1 | test tokens/query | steps | wall ms/query |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for row in r.rows.iter().filter(|x| x.repo == repo) {
             out.push_str(&format!(
-                "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.0} | {:.1} | {:.1} |\n",
+                "| {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.0} | {:.1} | {:.1} |\n",
                 row.arm.as_str(),
+                row.sleep_budget.map_or("-".to_string(), |b| b.to_string()),
                 row.budget,
                 row.instances,
                 row.prf.precision,
@@ -252,18 +284,34 @@ pub fn markdown(r: &Report) -> String {
                 "\nSleep time: cold {} tokens in {:.2}s; {} sleeps in all, {} tokens, {:.2}s.\n",
                 s.cold_tokens, s.cold_seconds, s.sleeps, s.total_tokens, s.total_seconds
             ));
+            if s.replayed > 0 {
+                out.push_str(&format!(
+                    "Replay: {} past pull requests in {:.1}s ({:.2}s each), {} tokens.\n",
+                    s.replayed,
+                    s.replay_seconds,
+                    s.replay_seconds / s.replayed as f64,
+                    s.replay_tokens
+                ));
+            }
         }
         out.push('\n');
     }
+    out.push_str(&super::scaling::markdown(r));
     if !r.amortized.is_empty() {
         out.push_str(&format!(
-            "## Amortized cost per query (test-time tokens priced at t = {} × sleep-time tokens)\n\n| repo | budget | N queries | sleep arm | no-sleep arm | ratio |\n|---|---:|---:|---:|---:|---:|\n",
+            "## Amortized cost per query (test-time tokens priced at t = {} × sleep-time tokens; replay counted)\n\n| repo | sleep budget (PRs) | budget | N queries | sleep arm | no-sleep arm | ratio |\n|---|---:|---:|---:|---:|---:|---:|\n",
             r.t
         ));
         for a in &r.amortized {
             out.push_str(&format!(
-                "| {} | {} | {} | {:.0} | {:.0} | {:.2} |\n",
-                a.repo, a.budget, a.queries, a.sleep_cost, a.no_sleep_cost, a.ratio
+                "| {} | {} | {} | {} | {:.0} | {:.0} | {:.2} |\n",
+                a.repo,
+                a.sleep_budget.map_or("-".to_string(), |b| b.to_string()),
+                a.budget,
+                a.queries,
+                a.sleep_cost,
+                a.no_sleep_cost,
+                a.ratio
             ));
         }
     }
@@ -359,7 +407,13 @@ pub fn pareto_svg(r: &Report, axis: Axis) -> String {
         .into_iter()
         .enumerate()
     {
-        let mut pts: Vec<&&Row> = rows.iter().filter(|r| r.arm == arm).collect();
+        // The sleep arm at its largest sleep budget (the scaling chart
+        // shows the others).
+        let top_sleep = rows.iter().filter_map(|r| r.sleep_budget).max();
+        let mut pts: Vec<&&Row> = rows
+            .iter()
+            .filter(|r| r.arm == arm && (arm == Arm::NoSleep || r.sleep_budget == top_sleep))
+            .collect();
         if pts.is_empty() {
             continue;
         }
@@ -412,5 +466,8 @@ pub fn write_all(r: &Report, dir: &Path) -> std::io::Result<()> {
     std::fs::write(dir.join("report.md"), markdown(r))?;
     std::fs::write(dir.join("pareto.svg"), pareto_svg(r, Axis::Tokens))?;
     std::fs::write(dir.join("pareto-time.svg"), pareto_svg(r, Axis::WallMs))?;
+    if let Some(svg) = super::scaling::scaling_svg(r) {
+        std::fs::write(dir.join("scaling.svg"), svg)?;
+    }
     Ok(())
 }

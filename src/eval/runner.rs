@@ -18,6 +18,15 @@ use crate::agent::{self, ModelUse, PolicyFactory, PolicyKind};
 use crate::config::Config;
 use crate::git::Repo;
 use crate::notebook::{self, NoProgress, Notebook, Target};
+use crate::sleep::LearnOptions;
+
+/// What replay cost before one instance.
+#[derive(Debug, Default)]
+struct LearnRecord {
+    replayed: usize,
+    tokens: u64,
+    seconds: f64,
+}
 
 use super::context::{digest_context_with, pr_inputs, raw_context_of};
 use super::instance::Instance;
@@ -83,6 +92,10 @@ pub struct EvalOptions {
     pub dump_candidates: bool,
     /// The policy of every run; model-driven ones use `config.llm.test`.
     pub policy: PolicyKind,
+    /// Sleep budgets of the sleep arm: past pull requests replayed and
+    /// learned from before each instance (0: no learning, the default
+    /// calibration). Each is a sleep-arm variant of its own.
+    pub sleep_budgets: Vec<usize>,
 }
 
 /// One line of `predictions.jsonl`.
@@ -102,6 +115,13 @@ pub struct RunRecord {
     /// A model-driven policy's calls and billed usage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelUse>,
+    /// The sleep arm's sleep budget (past PRs replayed and learned from);
+    /// `None` for the no-sleep arm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sleep_budget: Option<usize>,
+    /// Whether the learned ranker chose the set (sleep arm).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub learned: bool,
 }
 
 /// One line of `sleep.jsonl`: the sleep before an instance.
@@ -118,6 +138,15 @@ pub struct SleepRecord {
     /// digests of its related PRs), when one is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_usage: Option<crate::llm::Usage>,
+    /// Past pull requests replayed before this instance (the others were
+    /// replayed before earlier instances), and what that cost: tokens read
+    /// by the replay sleeps plus tokens the replayed runs read.
+    #[serde(default)]
+    pub replayed: usize,
+    #[serde(default)]
+    pub replay_tokens: u64,
+    #[serde(default)]
+    pub replay_seconds: f64,
 }
 
 /// Progress per repository (the CLI draws bars).
@@ -246,9 +275,9 @@ pub fn run(
         })?;
     let pred_path = opts.out.join("predictions.jsonl");
     let sleep_path = opts.out.join("sleep.jsonl");
-    let done: HashSet<(String, Arm, u64)> = read_lines::<RunRecord>(&pred_path)
+    let done: HashSet<RunKey> = read_lines::<RunRecord>(&pred_path)
         .into_iter()
-        .map(|r| (r.instance_id, r.arm, r.budget))
+        .map(|r| (r.instance_id, r.arm, r.budget, r.sleep_budget))
         .collect();
     let preds = Sink::open(&pred_path).map_err(io(&pred_path))?;
     let cand_path = opts.out.join("candidates.jsonl");
@@ -307,6 +336,9 @@ pub fn run(
     Ok((read_lines(&pred_path), read_lines(&sleep_path)))
 }
 
+/// What identifies a run: instance, arm, budget, sleep budget.
+type RunKey = (String, Arm, u64, Option<usize>);
+
 struct Sinks<'a> {
     preds: &'a Sink,
     sleeps: &'a Sink,
@@ -320,7 +352,7 @@ fn run_repo(
     path: &Path,
     list: &[&Instance],
     opts: &EvalOptions,
-    done: &HashSet<(String, Arm, u64)>,
+    done: &HashSet<RunKey>,
     sinks: &Sinks<'_>,
     progress: &dyn EvalProgress,
 ) -> Result<(), EvalError> {
@@ -334,11 +366,21 @@ fn run_repo(
     let state = opts.out.join("state").join(name.replace('/', "+"));
     progress.repo_started(name, list.len());
     for inst in list {
-        let todo: Vec<(Arm, u64)> = opts
+        let sleep_budgets: Vec<Option<usize>> =
+            opts.sleep_budgets.iter().map(|b| Some(*b)).collect();
+        let todo: Vec<(Arm, u64, Option<usize>)> = opts
             .arms
             .iter()
-            .flat_map(|a| opts.budgets.iter().map(move |b| (*a, *b)))
-            .filter(|(a, b)| !done.contains(&(inst.instance_id.clone(), *a, *b)))
+            .flat_map(|a| {
+                let sbs = match a {
+                    Arm::Sleep => sleep_budgets.clone(),
+                    Arm::NoSleep => vec![None],
+                };
+                opts.budgets
+                    .iter()
+                    .flat_map(move |b| sbs.clone().into_iter().map(move |sb| (*a, *b, sb)))
+            })
+            .filter(|(a, b, sb)| !done.contains(&(inst.instance_id.clone(), *a, *b, *sb)))
             .collect();
         if todo.is_empty() {
             progress.instance_done(name);
@@ -365,7 +407,8 @@ fn run_repo(
         let raw_ctx = raw_context_of(&prs);
         let mut nb = None;
         let mut digest = String::new();
-        if todo.iter().any(|(a, _)| *a == Arm::Sleep) {
+        let mut learn = LearnRecord::default();
+        if todo.iter().any(|(a, _, _)| *a == Arm::Sleep) {
             let sleep_started = Instant::now();
             let mut report = notebook::sleep(
                 &repo,
@@ -410,7 +453,28 @@ fn run_repo(
                     tracing::warn!(instance = %inst.instance_id, "anticipated requests skipped: {e}")
                 }
             }
-            report.seconds = sleep_started.elapsed().as_secs_f64();
+            // Replay the past PRs the largest sleep budget asks for (each
+            // once for the whole run; later instances reuse them).
+            let most = opts.sleep_budgets.iter().copied().max().unwrap_or(0);
+            if most > 0 {
+                let l = crate::sleep::learn::learn(
+                    &repo,
+                    &state,
+                    &opts.config,
+                    &LearnOptions {
+                        max_prs: most,
+                        time_limit: None,
+                    },
+                    &NoProgress,
+                )
+                .map_err(|e| repo_err(format!("learning at {}: {e}", inst.base_commit)))?;
+                learn = LearnRecord {
+                    replayed: l.replayed,
+                    tokens: l.replay_tokens,
+                    seconds: l.replay_seconds,
+                };
+            }
+            report.seconds = sleep_started.elapsed().as_secs_f64() - learn.seconds;
             sleeps
                 .write(&SleepRecord {
                     instance_id: inst.instance_id.clone(),
@@ -421,12 +485,37 @@ fn run_repo(
                     blobs_new: report.blobs_new,
                     commits_mined: report.commits_mined,
                     model_usage,
+                    replayed: learn.replayed,
+                    replay_tokens: learn.tokens,
+                    replay_seconds: learn.seconds,
                 })
                 .map_err(|e| repo_err(e.to_string()))?;
             nb = Some(opened);
         }
         let mut raw: Option<RawTools> = None;
-        for (arm, budget) in todo {
+        let mut fitted_for: Option<usize> = None;
+        let mut todo = todo;
+        // Runs of one sleep budget together: one fit each.
+        todo.sort_by_key(|(a, b, sb)| (*sb, *a == Arm::NoSleep, *b));
+        for (arm, budget, sleep_budget) in todo {
+            if let Some(sb) = sleep_budget
+                && fitted_for != Some(sb)
+            {
+                // The ranker for this sleep budget: the sb most recent
+                // replayed PRs before the base (replayed above).
+                crate::sleep::learn::learn(
+                    &repo,
+                    &state,
+                    &opts.config,
+                    &LearnOptions {
+                        max_prs: sb,
+                        time_limit: Some(std::time::Duration::ZERO),
+                    },
+                    &NoProgress,
+                )
+                .map_err(|e| repo_err(format!("fitting at {}: {e}", inst.base_commit)))?;
+                fitted_for = Some(sb);
+            }
             let mut policy = factory
                 .make(Some(&state))
                 .map_err(|e| repo_err(e.to_string()))?;
@@ -460,6 +549,11 @@ fn run_repo(
                 wall += raw.as_ref().map_or(0.0, |r| r.reused_seconds());
             }
             let predicted: Vec<String> = prediction.files.iter().map(|f| f.path.clone()).collect();
+            let learned = arm == Arm::Sleep
+                && prediction
+                    .notes
+                    .iter()
+                    .any(|n| n.starts_with("ranked by this repository's learned model"));
             let record = RunRecord {
                 instance_id: inst.instance_id.clone(),
                 repo: name.to_string(),
@@ -472,11 +566,13 @@ fn run_repo(
                 steps: prediction.steps,
                 wall_ms: wall * 1000.0,
                 model: prediction.model.clone(),
+                sleep_budget,
+                learned,
             };
             preds.write(&record).map_err(|e| repo_err(e.to_string()))?;
             if let Some(c) = sinks.cands {
                 let line = serde_json::json!({
-                    "instance_id": record.instance_id, "repo": name, "arm": arm, "budget": budget,
+                    "instance_id": record.instance_id, "repo": name, "arm": arm, "budget": budget, "sleep_budget": sleep_budget,
                     "gold": record.gold, "explain": prediction.explain,
                 });
                 c.write(&line).map_err(|e| repo_err(e.to_string()))?;

@@ -4,13 +4,15 @@
 //! - [`blobs`], [`history`]: caches keyed by blob id and commit id;
 //! - [`derive`](mod@derive), [`card`]: pure derivations (co-change, file history, cards);
 //! - [`snapshot`]: the atomic switch to a new revision;
+//! - [`learn_store`]: replayed examples and the ranker fitted per snapshot;
 //! - [`llm_read`]: the snapshot's key, its recent PRs and the anticipated
 //!   requests a model left for it;
 //! - [`sleep`](mod@sleep): the orchestration of one sleep;
 //! - [`drift`]: what a work tree changed since its notebook was built;
 //! - [`status`](mod@status): what a notebook holds and how stale it is.
 //!
-//! Depends on `git`, `parse`, `text`, `tokens`, `config`; never on the agent.
+//! Depends on `git`, `parse`, `text`, `tokens`, `config` and the pure
+//! `learn` types; never on the agent.
 
 pub mod blobs;
 pub mod card;
@@ -18,6 +20,7 @@ pub mod derive;
 pub mod drift;
 pub mod history;
 pub mod history_index;
+pub mod learn_store;
 pub mod llm_read;
 pub mod read;
 pub mod sleep;

@@ -40,6 +40,8 @@ pub struct Status {
     /// For a work-tree notebook compared with HEAD: what the work tree
     /// changed since the build.
     pub worktree_changes: Option<Drift>,
+    /// What sleep-time learning found for this snapshot, if it ran.
+    pub learning: Option<crate::learn::FitReport>,
 }
 
 /// Reads the notebook in `state_dir` and compares it with `current` (HEAD
@@ -74,6 +76,7 @@ pub fn status(
         shallow_boundary: None,
         blobs_missing: 0,
         worktree_changes: None,
+        learning: None,
     };
     let Some(store) = Store::open_existing(state_dir)? else {
         return Ok(s);
@@ -111,6 +114,9 @@ pub fn status(
         .unwrap_or(0);
     if s.worktree && at_head && repo.work_dir().is_some() {
         s.worktree_changes = Some(drift::worktree_drift(repo, &store, state_dir, cfg)?);
+    }
+    if let Some(nb) = super::Notebook::open(state_dir)? {
+        s.learning = nb.learned()?.map(|l| l.report);
     }
     s.commit = commit;
     Ok(s)

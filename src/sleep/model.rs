@@ -1,9 +1,9 @@
 //! The model's part of a sleep (`[llm.sleep]`), run after the offline
 //! notebook is complete: cards for the most important files
 //! ([`crate::llm::cards`]), then the snapshot's anticipated requests
-//! ([`super::anticipate`]). It never fails: an error in either part is
-//! logged and reported, and the offline notebook stands. `swe-sleep sleep`
-//! and the daemon's sleeps both call [`after_sleep`].
+//! ([`crate::agent::anticipate`]). It never fails: an error in either part is
+//! logged and reported, and the offline notebook stands. `crate::sleep`
+//! runs it as the last pass of every sleep.
 
 use std::path::Path;
 
@@ -36,7 +36,7 @@ pub fn after_sleep(repo: &Repo, state_dir: &Path, cfg: &Config) -> ModelSleepRep
             report.errors.push(format!("model cards skipped: {e}"));
         }
     }
-    match super::anticipate::anticipate(repo, state_dir, cfg) {
+    match crate::agent::anticipate::anticipate(repo, state_dir, cfg) {
         Ok(a) => report.anticipated = a,
         Err(e) => {
             tracing::warn!("anticipated requests skipped: {e}");

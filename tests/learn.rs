@@ -1,0 +1,284 @@
+//! Sleep time that learns: past pull requests replayed at their bases,
+//! the ranker fitted from them, and what it changes at test time. On the
+//! `learning` fixture (`fixtures/repos/learning.sh`) every PR modifies
+//! exactly one module while its title looks like every other PR's; plain
+//! retrieval spreads over several modules, the fitted ranker learns that
+//! one file is the answer.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use swe_sleep::config::Config;
+use swe_sleep::git::Repo;
+use swe_sleep::notebook::{self, NoProgress, Notebook, Target};
+use swe_sleep::sleep::learn::{self, LearnOptions};
+
+use support::cli::{ok, one_json_object, p, stdout, swe_sleep};
+use support::{fixture, fixture_copy, git, temp_dir};
+
+const FUTURE: &str = "Support render hooks";
+
+fn config(replay: usize) -> Config {
+    let mut c = Config::default();
+    c.learn.replay_prs = replay;
+    c
+}
+
+fn sleep_and_learn(
+    repo: &Path,
+    state: &Path,
+    cfg: &Config,
+    opts: &LearnOptions,
+) -> learn::LearnReport {
+    let r = Repo::open(repo).expect("open");
+    notebook::sleep(&r, state, &Target::Rev("HEAD".into()), cfg, &NoProgress).expect("sleep");
+    learn::learn(&r, state, cfg, opts, &NoProgress).expect("learn")
+}
+
+fn predict(repo: &Path, state: &Path, request: &str) -> Value {
+    one_json_object(&ok(
+        swe_sleep()
+            .args([
+                "predict",
+                "--json",
+                "--rev",
+                "HEAD",
+                "--repo",
+                p(repo),
+                "--state-dir",
+                p(state),
+            ])
+            .arg(request)
+            .output()
+            .expect("runs"),
+        "predict",
+    ))
+}
+
+fn files(v: &Value) -> Vec<String> {
+    v["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path").to_string())
+        .collect()
+}
+
+fn notes(v: &Value) -> String {
+    v["notes"].to_string()
+}
+
+#[test]
+fn the_fitted_ranker_learns_what_plain_retrieval_misses() {
+    let repo = fixture("learning");
+    let dir = temp_dir("learn-");
+    let learned = dir.path().join("learned");
+    let plain = dir.path().join("plain");
+    let cfg = config(100);
+    let report = sleep_and_learn(&repo, &learned, &cfg, &LearnOptions::from_config(&cfg));
+    assert_eq!(report.replayed, 50, "{report:?}");
+    let fit = report.fit.as_ref().expect("a fit");
+    assert!(report.used, "{fit:?}");
+    assert!(fit.holdout_f1_learned > fit.holdout_f1_default, "{fit:?}");
+    sleep_and_learn(
+        &repo,
+        &plain,
+        &config(0),
+        &LearnOptions::from_config(&config(0)),
+    );
+
+    let with = predict(&repo, &learned, FUTURE);
+    let without = predict(&repo, &plain, FUTURE);
+    assert_eq!(files(&with), ["src/render.rs"], "{with}");
+    assert!(
+        notes(&with).contains("ranked by this repository's learned model"),
+        "{with}"
+    );
+    let default = files(&without);
+    assert!(default.contains(&"src/render.rs".to_string()), "{without}");
+    assert!(default.len() > 1, "plain retrieval spreads: {default:?}");
+    assert!(notes(&without).contains("too little history"), "{without}");
+
+    // status shows the fit.
+    let text = stdout(&ok(
+        swe_sleep()
+            .args([
+                "status",
+                "--rev",
+                "HEAD",
+                "--repo",
+                p(&repo),
+                "--state-dir",
+                p(&learned),
+            ])
+            .output()
+            .expect("runs"),
+        "status",
+    ));
+    assert!(
+        text.contains("Learning: learned from 50 pull requests"),
+        "{text}"
+    );
+    assert!(text.contains("Strongest signals"), "{text}");
+}
+
+/// Every replayed example was read at its PR's first parent: a PR titled
+/// with a word that only its own change adds finds nothing about itself.
+#[test]
+fn replay_never_sees_its_own_pull_request_or_a_later_one() {
+    let repo = fixture("learning");
+    let dir = temp_dir("leak-");
+    let state = dir.path().join("state");
+    let cfg = config(100);
+    sleep_and_learn(&repo, &state, &cfg, &LearnOptions::from_config(&cfg));
+    let nb = Notebook::open(&state).expect("open").expect("slept");
+    let examples = nb.examples(&learn::signature(&cfg), 100).expect("examples");
+    assert_eq!(examples.len(), 100, "50 PRs at two budgets");
+    for e in &examples {
+        let parent = git(&repo, &["rev-parse", &format!("{}^", e.commit)]);
+        assert_eq!(
+            e.base,
+            parent.trim(),
+            "PR {:?} was replayed at its base",
+            e.pr
+        );
+        let pr_time: i64 = git(&repo, &["log", "-1", "--format=%ct", &e.base])
+            .trim()
+            .parse()
+            .expect("time");
+        assert!(pr_time < e.time, "the base is older than the PR");
+    }
+    let secret: Vec<_> = examples
+        .iter()
+        .filter(|e| e.pr.is_some_and(|n| n >= 46))
+        .collect();
+    assert_eq!(secret.len(), 10);
+    for e in secret {
+        for c in &e.candidates {
+            assert!(
+                !(c.lists.code || c.lists.history) && c.votes == 0,
+                "PR #{:?} saw its own change through {}: {c:?}",
+                e.pr,
+                c.path
+            );
+        }
+    }
+}
+
+#[test]
+fn replay_is_incremental_and_resumable() {
+    let copy = fixture_copy("learning");
+    let repo = copy.path();
+    let dir = temp_dir("resume-");
+    let state = dir.path().join("state");
+    let cfg = config(100);
+    let opts = LearnOptions::from_config(&cfg);
+    let first = sleep_and_learn(
+        repo,
+        &state,
+        &cfg,
+        &opts.clone().with_time_limit(Duration::ZERO),
+    );
+    assert_eq!((first.replayed, first.pending), (0, 50), "{first:?}");
+    let second = sleep_and_learn(repo, &state, &cfg, &opts);
+    assert_eq!(
+        (second.replayed, second.reused, second.pending),
+        (50, 0, 0),
+        "{second:?}"
+    );
+    let third = sleep_and_learn(repo, &state, &cfg, &opts);
+    assert_eq!((third.replayed, third.reused), (0, 50), "{third:?}");
+    // One more merged pull request costs one more replay.
+    let module = repo.join("src/color.rs");
+    let mut text = std::fs::read_to_string(&module).expect("read");
+    text.push_str("\n/// Tinting.\npub fn color_tinting() -> u32 {\n    51\n}\n");
+    std::fs::write(&module, text).expect("write");
+    git(repo, &["add", "src/color.rs"]);
+    git(repo, &["commit", "-q", "-m", "Support color tinting (#51)"]);
+    let fourth = sleep_and_learn(repo, &state, &cfg, &opts);
+    assert_eq!(
+        (fourth.replayed, fourth.reused, fourth.prs),
+        (1, 50, 51),
+        "{fourth:?}"
+    );
+}
+
+#[test]
+fn sleep_replays_and_reports_through_the_cli() {
+    let repo = fixture("learning");
+    let dir = temp_dir("learn-cli-");
+    let state = dir.path().join("state");
+    let o = ok(
+        swe_sleep()
+            .args([
+                "sleep",
+                "--json",
+                "--rev",
+                "HEAD",
+                "--replay",
+                "30",
+                "--repo",
+                p(&repo),
+                "--state-dir",
+                p(&state),
+            ])
+            .output()
+            .expect("runs"),
+        "sleep --replay",
+    );
+    let v = one_json_object(&o);
+    assert_eq!(v["learn"]["replayed"], 30, "{v}");
+    assert_eq!(v["learn"]["fit"]["prs"], 30, "{v}");
+    // Too little history for the configured minimum: the default stays.
+    let o = ok(
+        swe_sleep()
+            .args([
+                "sleep",
+                "--json",
+                "--rev",
+                "HEAD",
+                "--replay",
+                "5",
+                "--repo",
+                p(&repo),
+                "--state-dir",
+                p(&state),
+            ])
+            .output()
+            .expect("runs"),
+        "sleep --replay 5",
+    );
+    let v = one_json_object(&o);
+    assert_eq!(v["learn"]["used"], false, "{v}");
+    assert!(
+        v["learn"]["fit"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("too little history"),
+        "{v}"
+    );
+    let text = stdout(&ok(
+        swe_sleep()
+            .args([
+                "sleep",
+                "--rev",
+                "HEAD",
+                "--replay",
+                "30",
+                "--repo",
+                p(&repo),
+                "--state-dir",
+                p(&state),
+            ])
+            .output()
+            .expect("runs"),
+        "sleep text",
+    ));
+    assert!(
+        text.contains("Learning: 30 past pull requests in the sleep budget; replayed 0 now"),
+        "{text}"
+    );
+}
