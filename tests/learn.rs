@@ -21,10 +21,21 @@ use support::{fixture, fixture_copy, git, temp_dir};
 
 const FUTURE: &str = "Support render hooks";
 
+/// The fixture's PRs each modify one file; the default trains only on PRs
+/// like feature requests (several files), so these tests lower the bar.
 fn config(replay: usize) -> Config {
     let mut c = Config::default();
     c.learn.replay_prs = replay;
+    c.learn.min_modified = 1;
+    c.learn.min_source = 1;
     c
+}
+
+/// The same settings as a file, for the CLI.
+fn config_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("swe-sleep.toml");
+    std::fs::write(&path, "[learn]\nmin_modified = 1\nmin_source = 1\n").expect("write");
+    path
 }
 
 fn sleep_and_learn(
@@ -211,6 +222,7 @@ fn sleep_replays_and_reports_through_the_cli() {
     let repo = fixture("learning");
     let dir = temp_dir("learn-cli-");
     let state = dir.path().join("state");
+    let cfg = config_file(dir.path());
     let o = ok(
         swe_sleep()
             .args([
@@ -224,6 +236,8 @@ fn sleep_replays_and_reports_through_the_cli() {
                 p(&repo),
                 "--state-dir",
                 p(&state),
+                "--config",
+                p(&cfg),
             ])
             .output()
             .expect("runs"),
@@ -246,6 +260,8 @@ fn sleep_replays_and_reports_through_the_cli() {
                 p(&repo),
                 "--state-dir",
                 p(&state),
+                "--config",
+                p(&cfg),
             ])
             .output()
             .expect("runs"),
@@ -272,6 +288,8 @@ fn sleep_replays_and_reports_through_the_cli() {
                 p(&repo),
                 "--state-dir",
                 p(&state),
+                "--config",
+                p(&cfg),
             ])
             .output()
             .expect("runs"),

@@ -173,16 +173,21 @@ pub fn run_sleep_arm(
         }
     };
     let ranker_note = match &learned {
-        Some(l) => match &l.ranker {
-            Some(r) => {
-                policy.set_ranker(std::sync::Arc::new(r.clone()));
-                Some(format!(
-                    "ranked by this repository's learned model: {}",
-                    l.report.reason
-                ))
+        Some(l) => {
+            if let Some(s) = &l.search {
+                tools.set_search_ranker(std::sync::Arc::new(s.clone()));
             }
-            None => Some(l.report.reason.clone()),
-        },
+            match &l.ranker {
+                Some(r) => {
+                    policy.set_ranker(std::sync::Arc::new(r.clone()));
+                    Some(format!(
+                        "ranked by this repository's learned model: {}",
+                        l.report.reason
+                    ))
+                }
+                None => Some(l.report.reason.clone()),
+            }
+        }
         None => None,
     };
     let (context, matched) = with_context(nb, request, context);

@@ -11,16 +11,21 @@
 //!   [`tool_schema`] (the tools as JSON schemas) and [`policy_kind`]
 //!   (`--policy` and the factory);
 //! - [`anticipate`]: requests a sleep-time model anticipated, their files
-//!   predicted offline, offered to a closely matching request;
-//!   anticipations), shared by `swe-sleep sleep` and the daemon;
+//!   predicted offline, offered to a closely matching request; the sleep
+//!   arm's entry point ([`anticipate::run_sleep_arm`]), which also hands
+//!   the policy and tools what sleep time learned for the snapshot;
+//! - [`fused_search`]: the sleep arm's search lists and their fusion (fixed
+//!   weights, or the learned search ranking);
 //! - [`rank`], [`request`]: pure ranking helpers and request analysis.
 //!
-//! Depends on `notebook`, `git`, `text`, `tokens`, and `llm` (for the
-//! model-driven policies only); nothing depends on it
-//! but the CLI and `eval`.
+//! Depends on `notebook`, `git`, `text`, `tokens`, `learn` (the learned
+//! rankings are data the policy and tools use), and `llm` (for the
+//! model-driven policies only); nothing depends on it but `sleep`, the
+//! daemon, the CLI and `eval`.
 
 pub mod anticipate;
 pub mod budget;
+pub mod fused_search;
 pub mod llm_policy;
 pub mod offline;
 pub mod policy_kind;

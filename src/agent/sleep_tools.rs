@@ -10,22 +10,17 @@ use crate::notebook::history_index::FileHistoryIndex;
 use crate::notebook::{Notebook, StoreError};
 use crate::text;
 
-use super::rank::{self, Bm25, PathIndex};
+use super::fused_search::{self, Lists};
+use super::rank::{Bm25, PathIndex};
 use super::request::Request;
 use super::tools::{
     FileItem, PrItem, ToolCall, ToolData, ToolOutput, Toolbox, check_dir, check_path, files_output,
     files_output_with, prs_output,
 };
 use crate::git::path::display;
+use crate::learn::search::{SearchExample, SearchRanker};
+use crate::notebook::read::FileStat;
 
-/// Lists fused by `search`, with their RRF weights. Code and paths carry
-/// most; cards add history words (PR titles) and purposes; symbols add
-/// exact identifier hits.
-const W_CODE: f64 = 1.0;
-const W_PATH: f64 = 1.0;
-const W_SYMBOL: f64 = 0.8;
-const W_CARD: f64 = 0.8;
-const W_HISTORY: f64 = 1.0;
 /// Commits larger than this say little about any one file.
 const HISTORY_MAX_FILES: usize = 30;
 /// Depth of each list before fusion.
@@ -88,6 +83,10 @@ pub struct NotebookTools<'a> {
     cards_building: Option<std::thread::JoinHandle<Bm25>>,
     symbols: Option<Arc<SymbolMap>>,
     file_history: Option<Arc<FileHistoryIndex>>,
+    /// The snapshot's per-file history (the learned search reads it).
+    stats: Option<Arc<HashMap<String, FileStat>>>,
+    /// The search ranking learned at sleep time, when the caller gave it.
+    search_ranker: Option<Arc<SearchRanker>>,
     /// The first notebook query that failed during a run, kept for the
     /// caller ([`NotebookTools::take_query_error`]): the policy only sees an
     /// error result, but a damaged notebook must not pass for an empty one.
@@ -120,6 +119,8 @@ impl<'a> NotebookTools<'a> {
             cards_building: Some(spawn_card_index(nb)),
             symbols: None,
             file_history: None,
+            stats: None,
+            search_ranker: None,
             query_error: None,
         }
     }
@@ -138,6 +139,8 @@ impl<'a> NotebookTools<'a> {
             cards_building: None,
             symbols: Some(indexes.symbols.clone()),
             file_history: indexes.file_history.clone(),
+            stats: None,
+            search_ranker: None,
             query_error: None,
         }
     }
@@ -161,24 +164,25 @@ impl<'a> NotebookTools<'a> {
         self.symbols.as_deref().expect("just built")
     }
 
-    /// The fused search behind the `search` tool.
-    pub fn fused_search(&mut self, query: &str, k: usize) -> Result<Vec<FileItem>, StoreError> {
-        let req = Request::new(query);
+    /// The five lists of the fused search for `req`.
+    fn lists(&mut self, req: &Request) -> Result<Lists, StoreError> {
         let t = std::time::Instant::now();
         let code = self.nb.search_code(&req.terms, LIST_DEPTH)?;
         let t_code = t.elapsed();
-        let hist = self.nb.search_file_history_in(
+        let history = self.nb.search_file_history_in(
             self.file_history.as_deref(),
             &req.terms,
             HISTORY_MAX_FILES,
             LIST_DEPTH,
         )?;
         let t_hist = t.elapsed();
-        let paths = self.paths.matches(&req.terms, &req.paths);
+        let mut path = self.paths.matches(&req.terms, &req.paths);
+        path.truncate(LIST_DEPTH);
         let t_paths = t.elapsed();
-        let cards = self.card_index().search(&req.terms, LIST_DEPTH);
+        let card = self.card_index().search(&req.terms, LIST_DEPTH);
         let t_cards = t.elapsed();
-        let syms = self.symbol_hits(&req);
+        let mut symbol = self.symbol_hits(req);
+        symbol.truncate(LIST_DEPTH);
         tracing::debug!(
             code = ?t_code,
             history = ?(t_hist - t_code),
@@ -187,85 +191,61 @@ impl<'a> NotebookTools<'a> {
             symbols = ?(t.elapsed() - t_cards),
             "fused search timings"
         );
-        let mut evidence: HashMap<String, Vec<String>> = HashMap::new();
-        let mut add = |p: &str, e: String| evidence.entry(p.to_string()).or_default().push(e);
-        for h in code.iter().take(LIST_DEPTH) {
-            add(
-                &h.path,
-                format!(
-                    "code: {}",
-                    h.matched
-                        .iter()
-                        .take(4)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ),
-            );
+        let hits = |hs: Vec<crate::notebook::read::Hit>| -> fused_search::List {
+            hs.into_iter()
+                .map(|h| (h.path, h.score, h.matched))
+                .collect()
+        };
+        Ok(Lists {
+            code: hits(code),
+            path,
+            symbol,
+            card,
+            history: hits(history),
+        })
+    }
+
+    /// The snapshot's per-file history, read once.
+    fn stats(&mut self) -> Result<Arc<HashMap<String, FileStat>>, StoreError> {
+        if let Some(s) = &self.stats {
+            return Ok(s.clone());
         }
-        for (p, _, m) in paths.iter().take(LIST_DEPTH) {
-            add(p, format!("path: {}", m.join(" ")));
-        }
-        for (p, _, names) in syms.iter().take(LIST_DEPTH) {
-            add(
-                p,
-                format!(
-                    "defines {}",
-                    names.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
-                ),
-            );
-        }
-        for (p, _, m) in cards.iter().take(LIST_DEPTH) {
-            add(
-                p,
-                format!(
-                    "card: {}",
-                    m.iter().take(4).cloned().collect::<Vec<_>>().join(" ")
-                ),
-            );
-        }
-        for h in &hist {
-            add(
-                &h.path,
-                format!(
-                    "past PRs: {}",
-                    h.matched
-                        .iter()
-                        .take(3)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ),
-            );
-        }
-        let code_list: Vec<String> = code.into_iter().map(|h| h.path).collect();
-        let hist_list: Vec<String> = hist.into_iter().map(|h| h.path).collect();
-        let path_list: Vec<String> = paths.into_iter().take(LIST_DEPTH).map(|p| p.0).collect();
-        let sym_list: Vec<String> = syms.into_iter().take(LIST_DEPTH).map(|p| p.0).collect();
-        let card_list: Vec<String> = cards.into_iter().map(|p| p.0).collect();
-        let fused = rank::rrf(&[
-            (&code_list, W_CODE),
-            (&path_list, W_PATH),
-            (&sym_list, W_SYMBOL),
-            (&card_list, W_CARD),
-            (&hist_list, W_HISTORY),
-        ]);
-        Ok(fused
-            .into_iter()
-            .take(k)
-            .map(|(path, score)| {
-                let mut parts = evidence.remove(&path).unwrap_or_default();
-                if parts.len() > 1 {
-                    parts.retain(|p| !p.starts_with("card:"));
-                }
-                let ev = parts.join("; ");
-                FileItem {
-                    path,
-                    score: score * 100.0,
-                    evidence: ev,
-                }
-            })
-            .collect())
+        let s = Arc::new(self.nb.file_stats()?);
+        self.stats = Some(s.clone());
+        Ok(s)
+    }
+
+    /// The fused search behind the `search` tool: ordered by the search
+    /// ranking learned at sleep time when there is one, else by weighted
+    /// reciprocal rank.
+    pub fn fused_search(&mut self, query: &str, k: usize) -> Result<Vec<FileItem>, StoreError> {
+        let req = Request::new(query);
+        let lists = self.lists(&req)?;
+        let ranked = match self.search_ranker.clone() {
+            Some(ranker) => {
+                let stats = self.stats()?;
+                let cands = lists.candidates(&req, &stats, self.nb.info.commit_time);
+                fused_search::learned_ranking(&ranker, &cands, fused_search::distinct_terms(&req))
+            }
+            None => lists
+                .rrf()
+                .into_iter()
+                .map(|(p, s)| (p, s * 100.0))
+                .collect(),
+        };
+        Ok(fused_search::items(ranked, lists.evidence(), k))
+    }
+
+    /// What the fused search knows about every file it finds for `query`
+    /// (for replay: the learned search is fitted on these).
+    pub fn search_example(&mut self, query: &str) -> Result<SearchExample, StoreError> {
+        let req = Request::new(query);
+        let lists = self.lists(&req)?;
+        let stats = self.stats()?;
+        Ok(SearchExample {
+            terms: fused_search::distinct_terms(&req),
+            candidates: lists.candidates(&req, &stats, self.nb.info.commit_time),
+        })
     }
 
     /// Files defining symbols the request names (identifiers, or words equal
@@ -467,6 +447,12 @@ pub fn list_dir(paths: &[String], dir: &str) -> String {
 impl Toolbox for NotebookTools<'_> {
     fn arm(&self) -> &'static str {
         "sleep"
+    }
+
+    /// Orders the fused search by `ranker` (the one fitted for this
+    /// notebook's snapshot at sleep time).
+    fn set_search_ranker(&mut self, ranker: Arc<SearchRanker>) {
+        self.search_ranker = Some(ranker);
     }
 
     /// Symbolic links are listed by path only: a change edits what they

@@ -170,6 +170,9 @@ pub trait Toolbox {
     fn call(&mut self, call: &ToolCall, max_tokens: u64) -> ToolOutput;
     /// Whether `path` is a file of the snapshot (to validate submissions).
     fn exists(&self, path: &str) -> bool;
+    /// The search ranking learned at sleep time for this snapshot (the
+    /// sleep arm orders its searches by it). Ignored by default.
+    fn set_search_ranker(&mut self, _ranker: std::sync::Arc<crate::learn::search::SearchRanker>) {}
 }
 
 /// Joins a header and one block per item, keeping the longest prefix of

@@ -19,6 +19,14 @@ pub struct LearnConfig {
     pub min_prs: usize,
     /// The largest set the learned ranker predicts.
     pub max_files: usize,
+    /// Train on past PRs like the requests answered: at least this many
+    /// existing files modified and this many source files changed.
+    pub min_modified: usize,
+    pub min_source: usize,
+    /// Learn the search ranking (the notebook's fused search orders files
+    /// by it); learn the final choice of the set.
+    pub search: bool,
+    pub choose: bool,
 }
 
 impl Default for LearnConfig {
@@ -28,6 +36,10 @@ impl Default for LearnConfig {
             replay_budgets: vec![1000, 4000],
             min_prs: 20,
             max_files: 12,
+            min_modified: 2,
+            min_source: 3,
+            search: true,
+            choose: true,
         }
     }
 }

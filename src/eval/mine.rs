@@ -25,7 +25,7 @@ pub const DEFAULT_FEATURE_WORDS: &str =
 pub const DEFAULT_EXCLUDE_WORDS: &str = "fix,bugfix,hotfix,typo,chore,docs,doc,documentation,release,bump,revert,refactor,test,ci,deps,style,perf,cleanup,remove,drop,deprecate";
 
 /// Extensions (lower case, no dot) of the files counted as source code.
-pub const DEFAULT_SOURCE_EXTS: &str = "rs,py,pyi,pyx,js,jsx,mjs,cjs,ts,tsx,mts,cts,go,c,h,cc,cpp,cxx,hpp,hh,hxx,java,kt,kts,scala,groovy,rb,php,cs,fs,swift,m,mm,dart,lua,pl,pm,r,jl,ex,exs,erl,hrl,hs,ml,mli,clj,cljs,elm,zig,nim,v,vue,svelte,sh,bash,zsh,fish,ps1,sql";
+pub const DEFAULT_SOURCE_EXTS: &str = crate::learn::features::SOURCE_EXTS;
 
 /// Default of `--min-modified`: existing files the PR must modify.
 pub const DEFAULT_MIN_MODIFIED: usize = 2;

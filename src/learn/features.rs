@@ -6,7 +6,24 @@ use serde::{Deserialize, Serialize};
 
 /// Bump when [`Candidate`] or [`features`] change meaning: stored examples
 /// of another version are replayed again.
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 2;
+
+/// Extensions of source files (tests count as source; documentation,
+/// configuration and data do not), as the SWE-Features definition counts
+/// them: training queries, like benchmark instances, change several.
+pub const SOURCE_EXTS: &str = "rs,py,pyi,pyx,js,jsx,mjs,cjs,ts,tsx,mts,cts,go,c,h,cc,cpp,cxx,hpp,hh,hxx,java,kt,kts,scala,groovy,rb,php,cs,fs,swift,m,mm,dart,lua,pl,pm,r,jl,ex,exs,erl,hrl,hs,ml,mli,clj,cljs,elm,zig,nim,v,vue,svelte,sh,bash,zsh,fish,ps1,sql";
+
+/// Whether `path` names a source file (by [`SOURCE_EXTS`]).
+pub fn is_source(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => {
+            let ext = ext.to_ascii_lowercase();
+            SOURCE_EXTS.split(',').any(|e| e == ext)
+        }
+        _ => false,
+    }
+}
 
 /// Which lists of the fused search named a file (from its evidence).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

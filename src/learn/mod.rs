@@ -15,7 +15,8 @@
 pub mod features;
 pub mod logistic;
 pub mod model;
+pub mod search;
 pub mod set_select;
 
 pub use features::{Candidate, FEATURE_VERSION, Lists, Query};
-pub use model::{Example, FitReport, Ranker, TrainOptions, train};
+pub use model::{Example, FitReport, Ranker, TrainOptions, Trained, train};

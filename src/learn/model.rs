@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::features::{self, Candidate, FEATURE_VERSION, NAMES, Query};
 use super::logistic::{FitOptions, Logistic};
+use super::search::{self, SearchExample, SearchRanker};
 use super::set_select;
 
 /// One replayed pull request at one budget: what the offline policy read
@@ -29,6 +30,13 @@ pub struct Example {
     pub gold: Vec<String>,
     /// What the default calibration predicted.
     pub default_choice: Vec<String>,
+    /// Source files the PR changed (any status).
+    #[serde(default)]
+    pub source_changed: usize,
+    /// What the fused search knew about every file it found for the
+    /// request (once per PR; the same at every budget).
+    #[serde(default)]
+    pub search: Option<SearchExample>,
 }
 
 impl Example {
@@ -63,6 +71,14 @@ pub struct TrainOptions {
     /// The largest set the ranker predicts.
     pub max_files: usize,
     pub l2: f64,
+    /// Training queries are PRs like the requests answered: at least this
+    /// many modified files and this many source files changed (the
+    /// SWE-Features definition: new functionality across several files).
+    pub min_modified: usize,
+    pub min_source: usize,
+    /// Fit the search ranking; fit the final choice.
+    pub search: bool,
+    pub choose: bool,
 }
 
 impl Default for TrainOptions {
@@ -73,8 +89,20 @@ impl Default for TrainOptions {
             min_holdout: 8,
             max_files: 12,
             l2: 1e-2,
+            min_modified: 2,
+            min_source: 3,
+            search: true,
+            choose: true,
         }
     }
+}
+
+/// What training produced: the parts that beat the defaults, and the report.
+#[derive(Debug, Clone, Default)]
+pub struct Trained {
+    pub ranker: Option<Ranker>,
+    pub search: Option<SearchRanker>,
+    pub report: FitReport,
 }
 
 /// What a fit found; `status` shows it.
@@ -96,6 +124,18 @@ pub struct FitReport {
     pub reason: String,
     /// The final fit's weights on standardised features, largest first.
     pub weights: Vec<(String, f64)>,
+    /// Replayed PRs left out of training: smaller than the requests
+    /// answered (see [`TrainOptions::min_modified`]).
+    #[serde(default)]
+    pub skipped_small: usize,
+    /// The search ranking: held-out recall of the first 10 files, learned
+    /// and default fusion; whether searches use it.
+    #[serde(default)]
+    pub search_recall_learned: f64,
+    #[serde(default)]
+    pub search_recall_default: f64,
+    #[serde(default)]
+    pub search_used: bool,
 }
 
 /// A fitted ranker.
@@ -136,36 +176,83 @@ impl Ranker {
     }
 }
 
-/// Trains on `examples` (any order). Returns the ranker when it should be
-/// used, and always the report saying what happened.
-pub fn train(examples: &[Example], opts: &TrainOptions) -> (Option<Ranker>, FitReport) {
-    let mut report = FitReport {
-        examples: examples.len(),
-        ..FitReport::default()
-    };
-    // PRs newest first; every budget of a PR goes to the same side.
-    let mut prs: Vec<(&str, i64)> = examples
+/// Trains on `examples` (any order): the search ranking and the final
+/// choice, each checked on the most recent PRs against its default and
+/// kept only when it does at least as well.
+pub fn train(examples: &[Example], opts: &TrainOptions) -> Trained {
+    let mut report = FitReport::default();
+    let kept: Vec<&Example> = examples
         .iter()
-        .map(|e| (e.commit.as_str(), e.time))
+        .filter(|e| e.gold.len() >= opts.min_modified && e.source_changed >= opts.min_source)
         .collect();
-    prs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    prs.dedup_by(|a, b| a.0 == b.0);
+    // PRs newest first; every budget of a PR goes to the same side.
+    let prs_of = |list: &[&Example]| -> Vec<(String, i64)> {
+        let mut prs: Vec<(String, i64)> = list.iter().map(|e| (e.commit.clone(), e.time)).collect();
+        prs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        prs.dedup_by(|a, b| a.0 == b.0);
+        prs
+    };
+    let all: Vec<&Example> = examples.iter().collect();
+    report.skipped_small = prs_of(&all).len() - prs_of(&kept).len();
+    let prs = prs_of(&kept);
+    report.examples = kept.len();
     report.prs = prs.len();
     if prs.len() < opts.min_prs {
         report.reason = format!(
-            "too little history: {} replayed pull requests, {} needed; the default calibration is used",
+            "too little history: {} replayed pull requests like the requests answered ({} smaller ones left out), {} needed; the default calibration is used",
             prs.len(),
+            report.skipped_small,
             opts.min_prs
         );
-        return (None, report);
+        return Trained {
+            report,
+            ..Trained::default()
+        };
     }
     let holdout_n = ((prs.len() as f64 * opts.holdout_share).round() as usize)
         .max(opts.min_holdout)
         .min(prs.len() / 2);
-    let held: HashSet<&str> = prs[..holdout_n].iter().map(|p| p.0).collect();
-    let (test, train_set): (Vec<&Example>, Vec<&Example>) = examples
-        .iter()
-        .partition(|e| held.contains(e.commit.as_str()));
+    let held: HashSet<&str> = prs[..holdout_n].iter().map(|p| p.0.as_str()).collect();
+    let (test, train_set): (Vec<&Example>, Vec<&Example>) =
+        kept.iter().partition(|e| held.contains(e.commit.as_str()));
+    report.holdout_prs = holdout_n;
+
+    // The search ranking: one search per PR.
+    let searches = |list: &[&Example]| -> Vec<(SearchExample, Vec<String>)> {
+        let mut seen = HashSet::new();
+        list.iter()
+            .filter(|e| seen.insert(e.commit.clone()))
+            .filter_map(|e| e.search.clone().map(|s| (s, e.gold.clone())))
+            .collect()
+    };
+    let mut search_ranker = None;
+    if opts.search {
+        let (tr, te) = (searches(&train_set), searches(&test));
+        let tr_refs: Vec<(&SearchExample, &[String])> =
+            tr.iter().map(|(e, g)| (e, g.as_slice())).collect();
+        let te_refs: Vec<(&SearchExample, &[String])> =
+            te.iter().map(|(e, g)| (e, g.as_slice())).collect();
+        if !tr_refs.is_empty() && !te_refs.is_empty() {
+            let trial = search::fit_search(&tr_refs, opts.l2);
+            report.search_recall_learned = search::recall_at(&te_refs, 10, &|e| {
+                trial
+                    .rank(&e.candidates, e.terms)
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect()
+            });
+            report.search_recall_default =
+                search::recall_at(&te_refs, 10, &|e| (0..e.candidates.len()).collect());
+            if report.search_recall_learned + 1e-9 >= report.search_recall_default {
+                let everything = searches(&kept);
+                let refs: Vec<(&SearchExample, &[String])> =
+                    everything.iter().map(|(e, g)| (e, g.as_slice())).collect();
+                search_ranker = Some(search::fit_search(&refs, opts.l2));
+                report.search_used = true;
+            }
+        }
+    }
+
     let trial = fit(&train_set, opts, FitReport::default());
     let f1 = |choice: &dyn Fn(&Example) -> Vec<String>| -> f64 {
         if test.is_empty() {
@@ -173,7 +260,6 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> (Option<Ranker>, FitR
         }
         test.iter().map(|e| f1_of(&choice(e), &e.gold)).sum::<f64>() / test.len() as f64
     };
-    report.holdout_prs = holdout_n;
     report.holdout_f1_learned = f1(&|e: &Example| {
         trial
             .choose(&e.candidates, &e.query)
@@ -182,13 +268,20 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> (Option<Ranker>, FitR
             .collect()
     });
     report.holdout_f1_default = f1(&|e: &Example| e.default_choice.clone());
-    let all: Vec<&Example> = examples.iter().collect();
-    let mut ranker = fit(&all, opts, report.clone());
-    let used = report.holdout_f1_learned + 1e-9 >= report.holdout_f1_default;
+    let mut ranker = fit(&kept, opts, report.clone());
+    let used = opts.choose && report.holdout_f1_learned + 1e-9 >= report.holdout_f1_default;
     ranker.report.used = used;
+    let search_words = if report.search_used {
+        format!(
+            "; searches use the learned ranking (held-out recall of the first 10 files {:.3} against {:.3})",
+            report.search_recall_learned, report.search_recall_default
+        )
+    } else {
+        String::new()
+    };
     ranker.report.reason = if used {
         format!(
-            "learned from {} pull requests: held-out F1 {:.3} on the {} most recent, against {:.3} for the default calibration",
+            "learned from {} pull requests: held-out F1 {:.3} on the {} most recent, against {:.3} for the default calibration{search_words}",
             prs.len(),
             report.holdout_f1_learned,
             holdout_n,
@@ -196,12 +289,18 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> (Option<Ranker>, FitR
         )
     } else {
         format!(
-            "the learned ranker did worse on the {} most recent pull requests (F1 {:.3} against {:.3}); the default calibration is used",
-            holdout_n, report.holdout_f1_learned, report.holdout_f1_default
+            "learned from {} pull requests; the default calibration chooses the set (held-out F1 {:.3} for the learned choice against {:.3}){search_words}",
+            prs.len(),
+            report.holdout_f1_learned,
+            report.holdout_f1_default
         )
     };
     let report = ranker.report.clone();
-    (used.then_some(ranker), report)
+    Trained {
+        ranker: used.then_some(ranker),
+        search: search_ranker,
+        report,
+    }
 }
 
 fn fit(examples: &[&Example], opts: &TrainOptions, mut report: FitReport) -> Ranker {

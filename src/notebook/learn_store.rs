@@ -48,8 +48,9 @@ pub struct PastPr {
     pub time: i64,
     /// Files it modified (status M).
     pub modified: Vec<String>,
-    /// Files it changed in all.
+    /// Files it changed in all, and source files among them (any status).
     pub file_count: usize,
+    pub source_changed: usize,
 }
 
 /// What the learning pass decided for one snapshot.
@@ -57,6 +58,9 @@ pub struct PastPr {
 pub struct Learned {
     /// The ranker to use, when it beat the default on held-out PRs.
     pub ranker: Option<Ranker>,
+    /// The search ranking to use, when it beat the default fusion there.
+    #[serde(default)]
+    pub search: Option<crate::learn::search::SearchRanker>,
     pub report: FitReport,
     /// The replay signature the examples came from.
     pub signature: String,
@@ -167,6 +171,7 @@ impl Notebook {
                             time: r.get(6)?,
                             modified: Vec::new(),
                             file_count: file_count.max(0) as usize,
+                            source_changed: 0,
                         }),
                     };
                     Ok((r.get(0)?, past))
@@ -175,17 +180,24 @@ impl Notebook {
             })
             .map_err(|e| self.store.err(e))?;
         let mut files = conn
-            .prepare(
-                "SELECT path FROM commit_files WHERE commit_id = ?1 AND status = 'M' ORDER BY path",
-            )
+            .prepare("SELECT path, status FROM commit_files WHERE commit_id = ?1 ORDER BY path")
             .map_err(|e| self.store.err(e))?;
         let mut out = Vec::new();
         for (id, pr) in rows {
             let Some(mut pr) = pr else { continue };
-            pr.modified = files
-                .query_map(params![id], |r| r.get(0))
+            let changed: Vec<(String, String)> = files
+                .query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .and_then(|rows| rows.collect())
                 .map_err(|e| self.store.err(e))?;
+            pr.source_changed = changed
+                .iter()
+                .filter(|(p, _)| crate::learn::features::is_source(p))
+                .count();
+            pr.modified = changed
+                .into_iter()
+                .filter(|(_, s)| s == "M")
+                .map(|(p, _)| p)
+                .collect();
             if !pr.modified.is_empty() {
                 out.push(pr);
             }

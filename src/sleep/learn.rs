@@ -158,14 +158,20 @@ pub fn learn(
     let train = TrainOptions {
         min_prs: cfg.learn.min_prs,
         max_files: cfg.learn.max_files,
+        min_modified: cfg.learn.min_modified,
+        min_source: cfg.learn.min_source,
+        search: cfg.learn.search,
+        choose: cfg.learn.choose,
         ..TrainOptions::default()
     };
-    let (ranker, fit) = learn::train(&examples, &train);
-    report.used = ranker.is_some();
+    let trained = learn::train(&examples, &train);
+    let fit = trained.report;
+    report.used = trained.ranker.is_some() || trained.search.is_some();
     store.put_learned(
         &nb.snapshot_key(),
         &Learned {
-            ranker,
+            ranker: trained.ranker,
+            search: trained.search,
             report: fit.clone(),
             signature: sig,
             budget_prs: opts.max_prs,
@@ -208,6 +214,14 @@ fn replay_one(
     };
     let mut out = Vec::new();
     let mut tokens = slept.sleep_tokens;
+    let search = {
+        let mut tools = NotebookTools::new(&nb, Some(repo));
+        let s = tools.search_example(&request);
+        if let Some(e) = tools.take_query_error() {
+            return Err(NotebookError::Store(e));
+        }
+        s?
+    };
     for &budget in &cfg.learn.replay_budgets {
         let mut policy = OfflinePolicy::default();
         let mut tools = NotebookTools::new(&nb, Some(repo));
@@ -228,6 +242,8 @@ fn replay_one(
                 candidates,
                 gold: pr.modified.clone(),
                 default_choice: p.files.into_iter().map(|f| f.path).collect(),
+                source_changed: pr.source_changed,
+                search: Some(search.clone()),
             },
         ));
     }
