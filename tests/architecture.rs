@@ -159,3 +159,30 @@ fn only_the_cli_prints_to_stdout() {
     }
     assert!(printing.is_empty(), "stdout is the CLI's: {printing:?}");
 }
+
+/// The notebook owns every SQL statement on its database; the GitHub
+/// queue keeps a database of its own (`github.sqlite`).
+#[test]
+fn only_the_notebook_and_the_github_queue_speak_sql() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let mut speaking = Vec::new();
+    for file in files {
+        let rel = file
+            .strip_prefix(root())
+            .expect("inside")
+            .to_string_lossy()
+            .into_owned();
+        if rel.starts_with("src/notebook/") || rel == "src/github/queue.rs" {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&file).expect("read"));
+        if code.contains("rusqlite") || code.contains(".conn.") || code.contains(".conn\n") {
+            speaking.push(rel);
+        }
+    }
+    assert!(
+        speaking.is_empty(),
+        "SQL outside the notebook: {speaking:?}"
+    );
+}

@@ -67,8 +67,11 @@ async fn token_is_sent_as_bearer_with_our_user_agent() {
 
 #[tokio::test]
 async fn waits_for_the_rate_limit_reset_then_succeeds() {
-    let reset = unix_now() + 1;
+    // The reset is one second after the first request arrives (not after
+    // the test starts: a loaded machine may take longer than that to send it).
+    let reset = std::sync::OnceLock::new();
     let gh = StandIn::start(move |_, _| {
+        let reset = *reset.get_or_init(|| unix_now() + 1);
         if unix_now() < reset {
             Reply::error(403, "API rate limit exceeded for user ID 1.")
                 .header("x-ratelimit-limit", "5000")

@@ -107,10 +107,10 @@ fn paper_digests_are_written_once_within_budget_and_used_as_context() {
     let mut cfg = Config::default();
     cfg.llm.sleep = Some(sleep_model(&server.url));
 
-    let llm::digest::Digests {
+    let swe_sleep::sleep::digest::Digests {
         texts: digests,
         report,
-    } = llm::digest::digest_prs(&state, &cfg, &prs)
+    } = swe_sleep::sleep::digest::digest_prs(&state, &cfg, &prs)
         .expect("digests")
         .expect("a model is configured");
     assert_eq!(report.written, prs.len(), "{report:?}");
@@ -141,10 +141,10 @@ fn paper_digests_are_written_once_within_budget_and_used_as_context() {
     assert_eq!(context_files(&ctx), context_files(&offline));
 
     // Cached by content: asking again calls nobody.
-    let llm::digest::Digests {
+    let swe_sleep::sleep::digest::Digests {
         texts: again,
         report,
-    } = llm::digest::digest_prs(&state, &cfg, &prs)
+    } = swe_sleep::sleep::digest::digest_prs(&state, &cfg, &prs)
         .expect("digests")
         .expect("configured");
     assert_eq!((report.cached, report.written), (prs.len(), 0));
@@ -155,10 +155,10 @@ fn paper_digests_are_written_once_within_budget_and_used_as_context() {
     let state2 = dir.path().join("state2");
     let nb2 = paper_notebook(&state2, &inst.base_commit);
     cfg.llm.sleep_tokens_per_hour = 50;
-    let llm::digest::Digests {
+    let swe_sleep::sleep::digest::Digests {
         texts: none,
         report,
-    } = llm::digest::digest_prs(&state2, &cfg, &prs)
+    } = swe_sleep::sleep::digest::digest_prs(&state2, &cfg, &prs)
         .expect("digests")
         .expect("configured");
     assert!(none.iter().all(Option::is_none));
@@ -273,7 +273,7 @@ fn anticipated_requests_are_precomputed_once_and_offered_to_a_close_request() {
     let server = anticipator();
     let cfg = anticipating(&server.url);
 
-    let report = anticipate::anticipate(&repo, state.path(), &cfg)
+    let report = swe_sleep::sleep::anticipate::anticipate(&repo, state.path(), &cfg)
         .expect("anticipates")
         .expect("configured");
     assert_eq!((report.requests, report.cached), (2, false), "{report:?}");
@@ -307,7 +307,7 @@ fn anticipated_requests_are_precomputed_once_and_offered_to_a_close_request() {
     assert!(tsp.files.contains(&"src/units.rs".to_string()), "{tsp:?}");
 
     // Once per snapshot.
-    let again = anticipate::anticipate(&repo, state.path(), &cfg)
+    let again = swe_sleep::sleep::anticipate::anticipate(&repo, state.path(), &cfg)
         .expect("anticipates")
         .expect("configured");
     assert!(again.cached);
@@ -382,7 +382,7 @@ fn anticipations_never_cross_snapshots_and_stay_within_budget() {
         &NoProgress,
     )
     .expect("sleep at HEAD");
-    anticipate::anticipate(&repo, state.path(), &cfg)
+    swe_sleep::sleep::anticipate::anticipate(&repo, state.path(), &cfg)
         .expect("anticipates")
         .expect("configured");
     // Then an earlier commit, in the same notebook: nothing from HEAD shows.
@@ -403,7 +403,7 @@ fn anticipations_never_cross_snapshots_and_stay_within_budget() {
     assert!(nb.anticipated().expect("read").is_empty());
     assert!(anticipate::lookup(&nb, TEASPOONS).is_none());
     // Anticipating there shows the model only that snapshot's history.
-    anticipate::anticipate(&repo, state.path(), &cfg)
+    swe_sleep::sleep::anticipate::anticipate(&repo, state.path(), &cfg)
         .expect("anticipates")
         .expect("configured");
     let ex = server.exchanges();
@@ -431,7 +431,7 @@ fn anticipations_never_cross_snapshots_and_stay_within_budget() {
     .expect("sleep");
     let mut tight = cfg.clone();
     tight.llm.sleep_tokens_per_hour = 50;
-    let r = anticipate::anticipate(&repo, state2.path(), &tight)
+    let r = swe_sleep::sleep::anticipate::anticipate(&repo, state2.path(), &tight)
         .expect("anticipates")
         .expect("configured");
     assert_eq!(r.requests, 0);

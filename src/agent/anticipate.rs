@@ -1,8 +1,7 @@
-//! Anticipated requests, the agent's part. At sleep time, after the model
-//! wrote a few likely next requests for a snapshot
-//! ([`crate::llm::anticipate`]), each one's files are predicted by the
-//! offline policy over that same snapshot's notebook and stored with it.
-//! At test time, a request very close in wording to one of them (cosine
+//! Anticipated requests, the agent's part. At sleep time
+//! ([`crate::sleep::anticipate`]) a model writes a few likely next requests
+//! for a snapshot, and each one's files are predicted by the offline policy
+//! over that same snapshot's notebook and stored with it. At test time, a request very close in wording to one of them (cosine
 //! over the notebook's tokenizer, [`crate::text::terms`], above a
 //! conservative threshold) is given the precomputed files as context: a
 //! section headed `## Anticipated at sleep time`, read and charged like
@@ -11,18 +10,11 @@
 //! ever sees anticipations computed from the snapshot it reads.
 
 use std::collections::HashSet;
-use std::path::Path;
 
-use crate::config::Config;
-use crate::git::Repo;
-use crate::llm::LlmError;
-use crate::llm::anticipate::{self, AnticipateReport};
 use crate::notebook::Notebook;
 use crate::notebook::card::one_line;
 
-use super::offline::OfflinePolicy;
-use super::run::{Policy, Prediction, run, run_with_context};
-use super::sleep_tools::NotebookTools;
+use super::run::{Policy, Prediction, run_with_context};
 use super::tools::Toolbox;
 
 /// The heading of the context section, and its per-file line prefix.
@@ -66,55 +58,6 @@ impl Match {
             self.files.len()
         )
     }
-}
-
-/// The model's anticipations for the notebook in `state_dir`, each with
-/// its files predicted offline; `None` when no sleep-time model is
-/// configured or `llm.anticipate` is 0. Computed once per snapshot.
-pub fn anticipate(
-    repo: &Repo,
-    state_dir: &Path,
-    cfg: &Config,
-) -> Result<Option<AnticipateReport>, LlmError> {
-    let Some(model) = &cfg.llm.sleep else {
-        return Ok(None);
-    };
-    if cfg.llm.anticipate == 0 {
-        return Ok(None);
-    }
-    let Some(nb) = Notebook::open(state_dir)? else {
-        return Ok(None);
-    };
-    let existing = nb.anticipated()?;
-    if !existing.is_empty() {
-        return Ok(Some(AnticipateReport {
-            model: model.model.clone(),
-            requests: existing.len(),
-            cached: true,
-            ..AnticipateReport::default()
-        }));
-    }
-    let signals = anticipate::signals(repo, &nb)?;
-    let Some((requests, mut report)) = anticipate::ask(state_dir, cfg, &signals)? else {
-        return Ok(None);
-    };
-    let items: Vec<(String, Vec<String>)> = requests
-        .into_iter()
-        .map(|request| {
-            let mut tools = NotebookTools::new(&nb, Some(repo));
-            let p = run(
-                &mut OfflinePolicy::default(),
-                &mut tools,
-                &request,
-                cfg.agent.budget,
-                cfg.agent.steps,
-            );
-            (request, p.files.into_iter().map(|f| f.path).collect())
-        })
-        .collect();
-    anticipate::store(state_dir, &nb.snapshot_key(), &model.model, &items)?;
-    report.requests = items.len();
-    Ok(Some(report))
 }
 
 /// The anticipated request of `nb`'s snapshot that `request` matches best,

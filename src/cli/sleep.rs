@@ -2,9 +2,9 @@
 
 use clap::Args;
 
-use swe_sleep::llm::anticipate::AnticipateReport;
-use swe_sleep::llm::cards::CardReport;
 use swe_sleep::notebook::{SleepReport, Target};
+use swe_sleep::sleep::anticipate::AnticipateReport;
+use swe_sleep::sleep::cards::CardReport;
 use swe_sleep::sleep::{self, LearnOptions, LearnReport};
 
 use super::{RepoArgs, print_json, progress::Bars};

@@ -3,13 +3,13 @@
 //! reads them raw at test time (title, body and patch); the sleep arm reads
 //! the notebook's digest, written at sleep time (what each PR asked for and
 //! which files it changed, with what each file is for): the sleep-time
-//! model's digest ([`crate::llm::digest`]) when one was written, the
+//! model's digest ([`crate::sleep::digest`]) when one was written, the
 //! offline digest otherwise.
 
 use crate::git::{self, Oid, Repo};
-use crate::llm::digest::{PrInput, digest_lines};
 use crate::notebook::Notebook;
 use crate::notebook::card::one_line;
+use crate::sleep::digest::{PrInput, digest_lines};
 
 use super::instance::{ContextPr, Instance};
 

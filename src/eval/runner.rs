@@ -425,8 +425,8 @@ fn run_repo(
             if paper {
                 // The sleep-time model's digests, where it writes them; the
                 // offline digest for the rest. Never fails the run.
-                let model = match crate::llm::digest::digest_prs(&state, &opts.config, &prs) {
-                    Ok(Some(crate::llm::digest::Digests { texts, report: r })) => {
+                let model = match crate::sleep::digest::digest_prs(&state, &opts.config, &prs) {
+                    Ok(Some(crate::sleep::digest::Digests { texts, report: r })) => {
                         if let Some(why) = &r.stopped {
                             tracing::warn!(instance = %inst.instance_id, "model digests stopped: {why}");
                         }
@@ -443,7 +443,7 @@ fn run_repo(
             }
             // Anticipated requests of this snapshot (computed from it
             // alone, keyed by it), when a sleep-time model is configured.
-            match anticipate::anticipate(&repo, &state, &opts.config) {
+            match crate::sleep::anticipate::anticipate(&repo, &state, &opts.config) {
                 Ok(Some(r)) => {
                     let u = model_usage.get_or_insert_with(crate::llm::Usage::default);
                     u.add(&r.usage);

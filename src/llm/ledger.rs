@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::params;
 use serde::Serialize;
 
 use crate::config::Price;
 use crate::notebook::Store;
+use crate::notebook::llm_store::LedgerRow;
 
 use super::error::LlmError;
 use super::message::Usage;
@@ -77,50 +77,28 @@ impl Ledger {
     /// Appends one row.
     pub fn record(&self, e: &LedgerEntry, price: Option<&Price>) -> Result<(), LlmError> {
         let u = &e.usage;
-        self.store
-            .conn
-            .execute(
-                "INSERT INTO llm_ledger (at, provider, model, purpose, template, template_hash,
-                 input, output, cache_read, cache_write, latency_ms, attempts, ok, cost)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![
-                    now(),
-                    e.provider,
-                    e.model,
-                    e.purpose,
-                    e.template,
-                    e.template_hash,
-                    u.input as i64,
-                    u.output as i64,
-                    u.cache_read as i64,
-                    u.cache_write as i64,
-                    e.latency_ms as i64,
-                    e.attempts,
-                    e.ok,
-                    price.map(|p| cost(u, p)),
-                ],
-            )
-            .map_err(|err| LlmError::Ledger(self.store.err(err)))?;
+        self.store.append_ledger(&LedgerRow {
+            at: now(),
+            provider: e.provider.clone(),
+            model: e.model.clone(),
+            purpose: e.purpose.clone(),
+            template: e.template.clone(),
+            template_hash: e.template_hash.clone(),
+            input: u.input,
+            output: u.output,
+            cache_read: u.cache_read,
+            cache_write: u.cache_write,
+            latency_ms: e.latency_ms,
+            attempts: e.attempts,
+            ok: e.ok,
+            cost: price.map(|p| cost(u, p)),
+        })?;
         Ok(())
     }
 
     /// Tokens (prompt + output) spent on `purposes` since `since` (unix s).
     pub fn tokens_since(&self, purposes: &[&str], since: i64) -> Result<u64, LlmError> {
-        let mut total = 0u64;
-        for p in purposes {
-            let n: i64 = self
-                .store
-                .conn
-                .query_row(
-                    "SELECT coalesce(sum(input + output + cache_read + cache_write), 0)
-                     FROM llm_ledger WHERE purpose = ?1 AND at >= ?2",
-                    params![p, since],
-                    |r| r.get(0),
-                )
-                .map_err(|err| LlmError::Ledger(self.store.err(err)))?;
-            total += n.max(0) as u64;
-        }
-        Ok(total)
+        Ok(self.store.ledger_tokens_since(purposes, since)?)
     }
 
     /// Totals per purpose, provider and model, in that order.
@@ -139,35 +117,24 @@ pub fn totals_in(state_dir: &Path) -> Result<Vec<LedgerTotal>, LlmError> {
 }
 
 fn totals(store: &Store) -> Result<Vec<LedgerTotal>, LlmError> {
-    let mut stmt = store
-        .conn
-        .prepare(
-            "SELECT purpose, provider, model, count(*), sum(1 - ok), sum(input), sum(output),
-                    sum(cache_read), sum(cache_write), coalesce(sum(cost), 0)
-             FROM llm_ledger GROUP BY purpose, provider, model ORDER BY purpose, provider, model",
-        )
-        .map_err(|e| LlmError::Ledger(store.err(e)))?;
-    let rows = stmt
-        .query_map([], |r| {
-            let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-            Ok(LedgerTotal {
-                purpose: r.get(0)?,
-                provider: r.get(1)?,
-                model: r.get(2)?,
-                calls: n(3)?,
-                failed: n(4)?,
-                usage: Usage {
-                    input: n(5)?,
-                    output: n(6)?,
-                    cache_read: n(7)?,
-                    cache_write: n(8)?,
-                },
-                cost: r.get(9)?,
-            })
+    Ok(store
+        .ledger_sums()?
+        .into_iter()
+        .map(|s| LedgerTotal {
+            purpose: s.purpose,
+            provider: s.provider,
+            model: s.model,
+            calls: s.calls,
+            failed: s.failed,
+            usage: Usage {
+                input: s.input,
+                output: s.output,
+                cache_read: s.cache_read,
+                cache_write: s.cache_write,
+            },
+            cost: s.cost,
         })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(|e| LlmError::Ledger(store.err(e)))?;
-    Ok(rows)
+        .collect())
 }
 
 #[cfg(test)]

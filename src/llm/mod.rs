@@ -9,19 +9,16 @@
 //!   backoff honouring `retry-after`, and a hard cap on attempts;
 //! - [`ledger`]: the cost ledger in the notebook database, one row per call;
 //! - [`session`]: the calls of one task, recorded in the ledger and summed;
-//! - [`prompt`]: templates as data (`prompts/`), filled from typed structs;
-//! - [`cards`]: sleep time, cards written by the model, inside the budgets;
-//! - [`digest`]: paper setting, digests of the related pull requests;
-//! - [`anticipate`]: likely next requests, asked for at sleep time.
+//! - [`prompt`]: templates as data (`prompts/`), filled from typed structs.
 //!
-//! Depends on `config`, `secret`, `tokens`, `git` and `notebook` (its store
-//! and reads); never on `agent` (the model-driven policies live there and
-//! call this module).
+//! What the model is asked to write at sleep time (cards, digests,
+//! anticipated requests) and where it goes is decided by the sleep passes
+//! (`crate::sleep`); the ledger's rows are written through the notebook's
+//! typed writers. Depends on `config`, `secret`, `tokens` and `notebook`
+//! (the ledger); never on `agent` (the model-driven policies live there
+//! and call this module).
 
 pub mod anthropic;
-pub mod anticipate;
-pub mod cards;
-pub mod digest;
 pub mod error;
 pub mod ledger;
 pub mod message;

@@ -22,6 +22,7 @@ pub mod history;
 pub mod history_index;
 pub mod learn_store;
 pub mod llm_read;
+pub mod llm_store;
 pub mod read;
 pub mod sleep;
 pub mod snapshot;

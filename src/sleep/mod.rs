@@ -8,13 +8,19 @@
 //!    training queries, and this repository's ranker fitted for the new
 //!    snapshot;
 //! 3. **model** ([`model`]): with a sleep-time model, cards for the most
-//!    important files and anticipated requests.
+//!    important files ([`cards`]) and anticipated requests ([`anticipate`]);
+//!    in `eval`'s paper setting, digests of related pull requests
+//!    ([`digest`]). Each stays inside the hourly and daily sleep-time token
+//!    budgets summed from the cost ledger.
 //!
 //! `swe-sleep sleep`, `predict`'s automatic sleep, the daemon and `eval`
 //! all go through here. Depends on `notebook`, `agent` (the offline policy
 //! that replay runs), `learn` and `llm`; only `cli`, `daemon` and `eval`
 //! depend on it.
 
+pub mod anticipate;
+pub mod cards;
+pub mod digest;
 pub mod learn;
 pub mod model;
 

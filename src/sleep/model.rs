@@ -1,6 +1,6 @@
 //! The model's part of a sleep (`[llm.sleep]`), run after the offline
 //! notebook is complete: cards for the most important files
-//! ([`crate::llm::cards`]), then the snapshot's anticipated requests
+//! ([`crate::sleep::cards`]), then the snapshot's anticipated requests
 //! ([`crate::agent::anticipate`]). It never fails: an error in either part is
 //! logged and reported, and the offline notebook stands. `crate::sleep`
 //! runs it as the last pass of every sleep.
@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::git::Repo;
-use crate::llm::anticipate::AnticipateReport;
-use crate::llm::cards::{self, CardReport};
+use crate::sleep::anticipate::AnticipateReport;
+use crate::sleep::cards::{self, CardReport};
 
 /// What the sleep-time model did; all `None` when none is configured.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -36,7 +36,7 @@ pub fn after_sleep(repo: &Repo, state_dir: &Path, cfg: &Config) -> ModelSleepRep
             report.errors.push(format!("model cards skipped: {e}"));
         }
     }
-    match crate::agent::anticipate::anticipate(repo, state_dir, cfg) {
+    match crate::sleep::anticipate::anticipate(repo, state_dir, cfg) {
         Ok(a) => report.anticipated = a,
         Err(e) => {
             tracing::warn!("anticipated requests skipped: {e}");

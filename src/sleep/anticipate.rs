@@ -9,20 +9,22 @@
 
 use std::path::Path;
 
-use rusqlite::params;
 use serde::Serialize;
 
+use crate::agent::OfflinePolicy;
+use crate::agent::run::run;
+use crate::agent::sleep_tools::NotebookTools;
 use crate::config::Config;
 use crate::git::{Oid, Repo};
 use crate::notebook::card::one_line;
 use crate::notebook::{Notebook, Store};
 
 use super::cards::over_budget;
-use super::error::LlmError;
-use super::ledger::{self, Ledger};
-use super::message::Usage;
-use super::prompt::{AnticipatePrompt, Template};
-use super::session::{Session, text_request};
+use crate::llm::Usage;
+use crate::llm::error::LlmError;
+use crate::llm::ledger::{self, Ledger};
+use crate::llm::prompt::{AnticipatePrompt, Template};
+use crate::llm::session::{Session, text_request};
 
 /// Pull requests and TODO comments shown at most.
 const RECENT_PRS: usize = 12;
@@ -155,7 +157,7 @@ pub fn ask(
         count,
     })?;
     let mut session = Session::new(
-        super::connect(model, "llm.sleep")?,
+        crate::llm::connect(model, "llm.sleep")?,
         Some(Ledger::open(state_dir)?),
         "anticipate",
         &template,
@@ -202,17 +204,58 @@ pub fn store(
 ) -> Result<(), LlmError> {
     let store = Store::open(state_dir)?;
     for (request, files) in items {
-        let files = serde_json::to_string(files).unwrap_or_else(|_| "[]".into());
-        store
-            .conn
-            .execute(
-                "INSERT OR REPLACE INTO llm_anticipated (commit_oid, request, files, model, at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![key, request, files, model, ledger::now()],
-            )
-            .map_err(|e| LlmError::Ledger(store.err(e)))?;
+        store.put_anticipated(key, request, files, model, ledger::now())?;
     }
     Ok(())
+}
+
+/// The model's anticipations for the notebook in `state_dir`, each with
+/// its files predicted offline; `None` when no sleep-time model is
+/// configured or `llm.anticipate` is 0. Computed once per snapshot.
+pub fn anticipate(
+    repo: &Repo,
+    state_dir: &Path,
+    cfg: &Config,
+) -> Result<Option<AnticipateReport>, LlmError> {
+    let Some(model) = &cfg.llm.sleep else {
+        return Ok(None);
+    };
+    if cfg.llm.anticipate == 0 {
+        return Ok(None);
+    }
+    let Some(nb) = Notebook::open(state_dir)? else {
+        return Ok(None);
+    };
+    let existing = nb.anticipated()?;
+    if !existing.is_empty() {
+        return Ok(Some(AnticipateReport {
+            model: model.model.clone(),
+            requests: existing.len(),
+            cached: true,
+            ..AnticipateReport::default()
+        }));
+    }
+    let signals = signals(repo, &nb)?;
+    let Some((requests, mut report)) = ask(state_dir, cfg, &signals)? else {
+        return Ok(None);
+    };
+    let items: Vec<(String, Vec<String>)> = requests
+        .into_iter()
+        .map(|request| {
+            let mut tools = NotebookTools::new(&nb, Some(repo));
+            let p = run(
+                &mut OfflinePolicy::default(),
+                &mut tools,
+                &request,
+                cfg.agent.budget,
+                cfg.agent.steps,
+            );
+            (request, p.files.into_iter().map(|f| f.path).collect())
+        })
+        .collect();
+    store(state_dir, &nb.snapshot_key(), &model.model, &items)?;
+    report.requests = items.len();
+    Ok(Some(report))
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 
 use std::path::Path;
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::config::Config;
@@ -19,11 +18,11 @@ use crate::git::{Oid, Repo};
 use crate::notebook::{Notebook, Store};
 use crate::tokens;
 
-use super::error::LlmError;
-use super::ledger::{self, Ledger, SLEEP_PURPOSES};
-use super::message::Usage;
-use super::prompt::{FileCardPrompt, Template};
-use super::session::{Session, text_request};
+use crate::llm::Usage;
+use crate::llm::error::LlmError;
+use crate::llm::ledger::{self, Ledger, SLEEP_PURPOSES};
+use crate::llm::prompt::{FileCardPrompt, Template};
+use crate::llm::session::{Session, text_request};
 
 /// Words asked for per card, and the reply cap in tokens.
 const CARD_WORDS: usize = 120;
@@ -57,7 +56,7 @@ pub fn write_cards(
     let Some(nb) = Notebook::open(state_dir)? else {
         return Ok(None);
     };
-    let provider = super::connect(model, "llm.sleep")?;
+    let provider = crate::llm::connect(model, "llm.sleep")?;
     let template = Template::load("file_card", Some(state_dir))?;
     let ledger = Ledger::open(state_dir)?;
     let store = Store::open(state_dir)?;
@@ -124,14 +123,7 @@ pub fn write_cards(
             Ok(resp) if !resp.text.trim().is_empty() => {
                 failures = 0;
                 let card = crate::notebook::card::one_line(resp.text.trim(), 1200);
-                store
-                    .conn
-                    .execute(
-                        "INSERT OR REPLACE INTO llm_cards (blob_oid, model, template_hash, text, at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![oid, model.model, template.hash, card, ledger::now()],
-                    )
-                    .map_err(|e| LlmError::Ledger(store.err(e)))?;
+                store.put_llm_card(&oid, &model.model, &template.hash, &card, ledger::now())?;
                 report.written += 1;
             }
             Ok(_) => {
@@ -170,16 +162,7 @@ fn by_importance(
 }
 
 fn has_card(store: &Store, oid: &str, model: &str) -> Result<bool, LlmError> {
-    store
-        .conn
-        .query_row(
-            "SELECT 1 FROM llm_cards WHERE blob_oid = ?1 AND model = ?2",
-            params![oid, model],
-            |_| Ok(()),
-        )
-        .optional()
-        .map(|r| r.is_some())
-        .map_err(|e| LlmError::Ledger(store.err(e)))
+    Ok(store.has_llm_card(oid, model)?)
 }
 
 /// Why a call of `estimate` tokens would pass a sleep-time budget.

@@ -9,7 +9,6 @@
 
 use std::path::Path;
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -19,11 +18,11 @@ use crate::notebook::card::one_line;
 use crate::tokens;
 
 use super::cards::over_budget;
-use super::error::LlmError;
-use super::ledger::{self, Ledger};
-use super::message::Usage;
-use super::prompt::{PrDigestPrompt, Template};
-use super::session::{Session, text_request};
+use crate::llm::Usage;
+use crate::llm::error::LlmError;
+use crate::llm::ledger::{self, Ledger};
+use crate::llm::prompt::{PrDigestPrompt, Template};
+use crate::llm::session::{Session, text_request};
 
 /// Words asked for per digest, and the reply cap in tokens.
 const DIGEST_WORDS: usize = 150;
@@ -114,7 +113,7 @@ pub fn digest_prs(
         let session = match &mut session {
             Some(s) => s,
             None => session.insert(Session::new(
-                super::connect(model, "llm.sleep")?,
+                crate::llm::connect(model, "llm.sleep")?,
                 Some(Ledger::open(state_dir)?),
                 "digest",
                 &template,
@@ -131,14 +130,7 @@ pub fn digest_prs(
             Ok(resp) if !resp.text.trim().is_empty() => {
                 failures = 0;
                 let text = resp.text.trim().to_string();
-                store
-                    .conn
-                    .execute(
-                        "INSERT OR REPLACE INTO llm_digests (key, model, template_hash, text, at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![key, model.model, template.hash, text, ledger::now()],
-                    )
-                    .map_err(|e| LlmError::Ledger(store.err(e)))?;
+                store.put_llm_digest(&key, &model.model, &template.hash, &text, ledger::now())?;
                 report.written += 1;
                 out.push(Some(text));
             }
@@ -174,15 +166,7 @@ fn content_key(system: &str, user: &str) -> String {
 }
 
 fn stored(store: &Store, key: &str, model: &str) -> Result<Option<String>, LlmError> {
-    store
-        .conn
-        .query_row(
-            "SELECT text FROM llm_digests WHERE key = ?1 AND model = ?2",
-            params![key, model],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|e| LlmError::Ledger(store.err(e)))
+    Ok(store.llm_digest(key, model)?)
 }
 
 /// A model's digest of `pr` as context lines: its lines as written, except
