@@ -146,7 +146,9 @@ fn replay_never_sees_its_own_pull_request_or_a_later_one() {
     let cfg = config(100);
     sleep_and_learn(&repo, &state, &cfg, &LearnOptions::from_config(&cfg));
     let nb = Notebook::open(&state).expect("open").expect("slept");
-    let examples = nb.examples(&learn::signature(&cfg), 100).expect("examples");
+    let examples = nb
+        .examples(&learn::signature(&cfg), 100, &|_| true)
+        .expect("examples");
     assert_eq!(examples.len(), 100, "50 PRs at two budgets");
     for e in &examples {
         let parent = git(&repo, &["rev-parse", &format!("{}^", e.commit)]);

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct LearnConfig {
     /// The sleep budget: past pull requests replayed (most recent first)
-    /// and trained on. 0 turns learning off. Each costs one incremental
-    /// sleep at the PR's base and one offline run per replay budget, once:
-    /// later sleeps reuse them.
+    /// and trained on, counting only PRs like the requests answered (see
+    /// `min_modified`, `min_source`). 0 turns learning off. Each costs one
+    /// incremental sleep at the PR's base and one offline run per replay
+    /// budget, once: later sleeps reuse them.
     pub replay_prs: usize,
     /// Test-time budgets each past PR is replayed at (the ranker sees the
     /// budget, so it learns how evidence changes with it).

@@ -206,9 +206,14 @@ impl Notebook {
     }
 
     /// Examples replayed with `signature` for pull requests of this
-    /// snapshot's history: the `max_prs` most recent such PRs (newest
-    /// first), every budget of each.
-    pub fn examples(&self, signature: &str, max_prs: usize) -> Result<Vec<Example>, StoreError> {
+    /// snapshot's history that `keep` accepts: the `max_prs` most recent
+    /// such PRs (newest first), every budget of each.
+    pub fn examples(
+        &self,
+        signature: &str,
+        max_prs: usize,
+        keep: &dyn Fn(&Example) -> bool,
+    ) -> Result<Vec<Example>, StoreError> {
         if !self.store.has_table("learn_examples")? {
             return Ok(Vec::new());
         }
@@ -230,16 +235,19 @@ impl Notebook {
         let mut seen: Vec<String> = Vec::new();
         let mut out = Vec::new();
         for (commit, data) in rows {
+            let e: Example = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
+                path: self.store.path().to_path_buf(),
+                message: format!("learn_examples row for {commit}: {e}"),
+            })?;
+            if !keep(&e) {
+                continue;
+            }
             if seen.last() != Some(&commit) {
                 if seen.len() == max_prs {
                     break;
                 }
                 seen.push(commit.clone());
             }
-            let e: Example = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
-                path: self.store.path().to_path_buf(),
-                message: format!("learn_examples row for {commit}: {e}"),
-            })?;
             out.push(e);
         }
         Ok(out)

@@ -77,6 +77,12 @@ impl LearnOptions {
     }
 }
 
+/// Whether a past PR is like the requests answered (and so replayed and
+/// trained on): enough modified and source files.
+fn qualifies(cfg: &Config, modified: usize, source_changed: usize) -> bool {
+    modified >= cfg.learn.min_modified && source_changed >= cfg.learn.min_source
+}
+
 /// Identifies how examples were made: stored examples with another
 /// signature are replayed again.
 pub fn signature(cfg: &Config) -> String {
@@ -114,9 +120,12 @@ pub fn learn(
     let sig = signature(cfg);
     let store = Store::open(state_dir)?;
     if opts.max_prs > 0 && !cfg.learn.replay_budgets.is_empty() {
+        // Only PRs like the requests answered are trained on, so only they
+        // are replayed (the rest would cost a sleep each and teach nothing).
         let past: Vec<PastPr> = nb
             .past_prs(cfg.history.max_commit_files)?
             .into_iter()
+            .filter(|p| qualifies(cfg, p.modified.len(), p.source_changed))
             .take(opts.max_prs)
             .collect();
         report.prs = past.len();
@@ -154,7 +163,9 @@ pub fn learn(
         }
         report.replay_seconds = started.elapsed().as_secs_f64();
     }
-    let examples = nb.examples(&sig, opts.max_prs)?;
+    let examples = nb.examples(&sig, opts.max_prs, &|e: &Example| {
+        qualifies(cfg, e.gold.len(), e.source_changed)
+    })?;
     let train = TrainOptions {
         min_prs: cfg.learn.min_prs,
         max_files: cfg.learn.max_files,
