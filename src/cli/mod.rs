@@ -6,6 +6,7 @@ mod daemon;
 mod eval;
 mod predict;
 mod progress;
+mod render;
 mod sleep;
 mod status;
 
