@@ -663,6 +663,154 @@ fn eval_end_to_end_and_resume() {
     assert_eq!(keys, want);
 }
 
+/// The report covers exactly what the output directory holds: a re-run
+/// that asks for less is refused and changes nothing, one that asks for
+/// more extends it; the report says its verdict, leaves "Overall" out with
+/// one repository, names the amortized table's units, and the charts have
+/// titles of their own with n and the repository; a refused eval leaves no
+/// directory behind.
+#[test]
+fn eval_report_covers_exactly_its_output_directory() {
+    let repo = fixture("cookbook");
+    let (list, _) = mine(&repo, &["--min-source", "2"]);
+    let dir = temp_dir("eval-cover-");
+    let lines: Vec<String> = list
+        .iter()
+        .map(|i| serde_json::to_string(i).expect("serialize"))
+        .collect();
+    let bench = write_bench(dir.path(), &lines);
+    let out = dir.path().join("out");
+    let repo_arg = format!("cook/book={}", s(&repo));
+    let run = |limit: &str, budgets: &str| {
+        swe_sleep(&[
+            "eval",
+            "--bench",
+            s(&bench),
+            "--repo",
+            &repo_arg,
+            "--limit",
+            limit,
+            "--budgets",
+            budgets,
+            "--out",
+            s(&out),
+        ])
+    };
+    let o = ok(run("2", "500,1000"), "eval --limit 2");
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert_eq!(support::cli::stdout(&o), md, "stdout is the report");
+    assert!(md.contains("2 instances, 1 repository."), "{md}");
+    assert!(md.contains("**Verdict:** the sleep arm is "), "{md}");
+    assert!(md.contains("its F1 differs by "), "{md}");
+    assert!(md.contains("## cook/book"), "{md}");
+    assert!(
+        !md.contains("Overall"),
+        "one repository, no overall table: {md}"
+    );
+    assert!(
+        md.contains("Lower is better; a ratio below 1 means sleeping is cheaper"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| sleep arm (tokens) | no-sleep arm (tokens) | ratio sleep / no-sleep |"),
+        "{md}"
+    );
+    let title = |f: &str| {
+        let svg = std::fs::read_to_string(out.join(f)).expect("svg");
+        let start = svg.find("font-size=\"15\">").expect("a title") + 16;
+        let end = start + svg[start..].find("</text>").expect("title ends");
+        let sub = svg.find("font-size=\"11\"").expect("a subtitle");
+        let sub_start = sub + svg[sub..].find('>').expect("tag ends") + 1;
+        let sub_end = sub_start + svg[sub_start..].find("</text>").expect("subtitle ends");
+        (
+            svg[start..end].to_string(),
+            svg[sub_start..sub_end].to_string(),
+        )
+    };
+    let (tokens_title, tokens_sub) = title("pareto.svg");
+    let (time_title, time_sub) = title("pareto-time.svg");
+    assert_ne!(tokens_title, time_title, "two charts, two titles");
+    assert!(tokens_title.contains("tokens"), "{tokens_title}");
+    assert!(time_title.contains("wall time"), "{time_title}");
+    assert_eq!(tokens_sub, "n = 2, cook/book");
+    assert_eq!(time_sub, tokens_sub);
+    let held = prediction_lines(&out);
+    assert_eq!(held.len(), 2 * 2 * 2);
+
+    // Fewer budgets, or fewer instances: refused, nothing changes.
+    for (limit, budgets, why) in [
+        ("2", "500", "budgets 1000"),
+        ("1", "500,1000", "1 instance this run does not select"),
+    ] {
+        let err = support::cli::fails(run(limit, budgets), "a narrower re-run");
+        assert!(err.contains(why), "{err}");
+        assert!(err.contains("give another --out"), "{err}");
+        assert_eq!(prediction_lines(&out), held);
+        assert_eq!(
+            std::fs::read_to_string(out.join("report.md")).expect("report.md"),
+            md
+        );
+    }
+    // Another step cap: refused too.
+    let err = support::cli::fails(
+        swe_sleep(&[
+            "eval",
+            "--bench",
+            s(&bench),
+            "--repo",
+            &repo_arg,
+            "--limit",
+            "2",
+            "--budgets",
+            "500,1000",
+            "--steps",
+            "3",
+            "--out",
+            s(&out),
+        ]),
+        "another --steps",
+    );
+    assert!(err.contains("--steps 12"), "{err}");
+
+    // More instances: the directory grows and the report covers it all.
+    ok(run("3", "500,1000"), "eval --limit 3");
+    assert_eq!(prediction_lines(&out).len(), 3 * 2 * 2);
+    let rep: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json"))
+            .expect("report.json parses");
+    for row in rep["rows"].as_array().expect("rows") {
+        assert_eq!(row["instances"], 3, "{row}");
+    }
+
+    // Refused before it starts: no directory is left behind.
+    for (bad_repo, why) in [
+        (
+            "other/name=/nonexistent".to_string(),
+            "no repository given for cook/book",
+        ),
+        (
+            "cook/book=/nonexistent/path".to_string(),
+            "--repo cook/book=/nonexistent/path",
+        ),
+    ] {
+        let fresh = dir.path().join("fresh");
+        let err = support::cli::fails(
+            swe_sleep(&[
+                "eval",
+                "--bench",
+                s(&bench),
+                "--repo",
+                &bad_repo,
+                "--out",
+                s(&fresh),
+            ]),
+            "eval without its repository",
+        );
+        assert!(err.contains(why), "{err}");
+        assert!(!fresh.exists(), "a refused eval left {}", fresh.display());
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 4. Nothing from after base_commit leaks into a prediction
 

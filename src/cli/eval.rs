@@ -1,18 +1,20 @@
 //! `swe-sleep eval`: run a benchmark and write predictions, report and charts.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use swe_sleep::agent::PolicyKind;
+use swe_sleep::agent::{PolicyFactory, PolicyKind};
 use swe_sleep::config::Config;
+use swe_sleep::eval::coverage;
 use swe_sleep::eval::runner::Setting;
 use swe_sleep::eval::runner::{self, EvalProgress};
-use swe_sleep::eval::{Arm, EvalOptions, instance, report};
+use swe_sleep::eval::{Arm, EvalOptions, RunRecord, SleepRecord, instance, report};
+use swe_sleep::git::Repo;
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -41,8 +43,9 @@ pub struct EvalArgs {
     /// Repositories evaluated in parallel.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    /// At most this many instances per repository (the earliest).
-    #[arg(long)]
+    /// Only the N earliest instances (by created_at) of each repository;
+    /// `bench mine --limit` keeps the most recent ones it mines.
+    #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Price of a test-time token in sleep-time tokens (amortized cost).
     #[arg(long, default_value_t = 10.0)]
@@ -62,7 +65,9 @@ pub struct EvalArgs {
     /// Also write every run's candidates and evidence to candidates.jsonl.
     #[arg(long, hide = true)]
     pub dump_candidates: bool,
-    /// Output directory; re-running with the same one resumes.
+    /// Output directory; re-running with the same one resumes (or extends
+    /// it: more instances, budgets, arms); a run that asks for less than it
+    /// holds is refused, so the report always covers all of it.
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -97,6 +102,19 @@ impl EvalProgress for Bars {
         if let Some(b) = self.bars.lock().expect("bars").get(repo) {
             b.finish();
         }
+    }
+}
+
+impl Bars {
+    /// Ends the bars' lines: what is printed next starts on a line of its
+    /// own, whether the run finished or failed.
+    fn end(&self) {
+        for b in self.bars.lock().expect("bars").values() {
+            if !b.is_finished() {
+                b.abandon();
+            }
+        }
+        let _ = self.multi.clear();
     }
 }
 
@@ -160,6 +178,27 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         (true, Setting::Paper) => vec![0],
         (true, Setting::Daemon) => vec![config.learn.replay_prs],
     };
+    // Everything that can be checked is checked before the output
+    // directory is touched: a refused run leaves nothing behind.
+    let chosen = coverage::select(&instances, args.limit);
+    let mut names: Vec<&str> = chosen.iter().map(|i| i.repo.as_str()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let path = repos
+            .get(name)
+            .with_context(|| format!("no repository given for {name}: pass --repo {name}=PATH"))?;
+        Repo::open(path).with_context(|| format!("--repo {name}={}", path.display()))?;
+    }
+    PolicyFactory::new(policy, &config.llm, None)?;
+    let selection = coverage::Selection {
+        instances: chosen.iter().map(|i| i.instance_id.clone()).collect(),
+        arms: arms.clone(),
+        budgets: args.budgets.clone(),
+        sleep_budgets: sleep_budgets.clone(),
+    };
+    let fresh = !args.out.exists();
+    check_existing(&args.out, &selection, (setting, policy, args.steps))?;
     let opts = EvalOptions {
         setting,
         budgets: args.budgets.clone(),
@@ -167,7 +206,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         steps: args.steps,
         out: args.out.clone(),
         jobs: args.jobs,
-        limit: args.limit,
+        limit: None,
         config,
         dump_candidates: args.dump_candidates,
         policy,
@@ -177,22 +216,98 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         multi: MultiProgress::with_draw_target(indicatif::ProgressDrawTarget::stderr()),
         bars: Mutex::new(HashMap::new()),
     };
-    let (records, sleeps) = runner::run(&instances, &repos, &opts, &bars)?;
-    let wanted: std::collections::HashSet<&str> =
-        instances.iter().map(|i| i.instance_id.as_str()).collect();
-    let records: Vec<_> = records
-        .into_iter()
-        .filter(|r| {
-            wanted.contains(r.instance_id.as_str())
-                && opts.budgets.contains(&r.budget)
-                && opts.arms.contains(&r.arm)
-                && r.sleep_budget
-                    .is_none_or(|b| opts.sleep_budgets.contains(&b))
-        })
-        .collect();
+    let result = runner::run(&chosen, &repos, &opts, &bars);
+    bars.end();
+    let (records, sleeps) = match result {
+        Ok(r) => r,
+        Err(e) => return Err(after_failure(&args, fresh, e)),
+    };
+    std::fs::write(args.out.join("steps"), args.steps.to_string())
+        .with_context(|| format!("writing into {}", args.out.display()))?;
     let rep = report::build(&records, &sleeps, args.t);
     report::write_all(&rep, &args.out)
         .with_context(|| format!("writing the report into {}", args.out.display()))?;
     print!("{}", report::markdown(&rep));
     Ok(())
+}
+
+/// Refuses an output directory that holds runs this eval does not ask for
+/// (the report covers everything the directory holds), or runs made with
+/// another step cap.
+fn check_existing(
+    out: &Path,
+    selection: &coverage::Selection,
+    opts: (Setting, PolicyKind, u32),
+) -> anyhow::Result<()> {
+    let (setting, policy, steps) = opts;
+    let held: Vec<RunRecord> = runner::read_lines(&out.join("predictions.jsonl"));
+    if held.is_empty() {
+        return Ok(());
+    }
+    let marker = |name: &str| {
+        std::fs::read_to_string(out.join(name))
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let wanted = format!("{setting:?}").to_lowercase();
+    if let Some(found) = marker("setting")
+        && found != wanted
+    {
+        bail!(
+            "{} holds a {found} run; give another --out for the {wanted} setting",
+            out.display()
+        );
+    }
+    let found = marker("policy").unwrap_or_else(|| PolicyKind::Offline.as_str().to_string());
+    if found != policy.as_str() {
+        bail!(
+            "{} holds runs of the {found} policy; give another --out for {}",
+            out.display(),
+            policy.as_str()
+        );
+    }
+    if let Some(beyond) = selection.beyond(&held) {
+        bail!(
+            "{} holds runs this eval does not ask for ({beyond}); its report covers every run it holds, so re-run with the options that made it (to resume, or to extend it) or give another --out",
+            out.display()
+        );
+    }
+    if let Ok(found) = std::fs::read_to_string(out.join("steps"))
+        && found.trim() != steps.to_string()
+    {
+        bail!(
+            "{} holds runs with --steps {}; re-run with --steps {} or give another --out",
+            out.display(),
+            found.trim(),
+            found.trim()
+        );
+    }
+    Ok(())
+}
+
+/// After a failed run: a directory this run created and filled with no
+/// finished run is removed; one that holds runs gets a report of exactly
+/// those, and the error says how to resume.
+fn after_failure(args: &EvalArgs, fresh: bool, e: runner::EvalError) -> anyhow::Error {
+    let held: Vec<RunRecord> = runner::read_lines(&args.out.join("predictions.jsonl"));
+    if held.is_empty() {
+        if fresh && let Err(rm) = std::fs::remove_dir_all(&args.out) {
+            eprintln!("warning: cannot remove {}: {rm}", args.out.display());
+        }
+        return anyhow::Error::new(e).context("eval failed before any run finished");
+    }
+    let _ = std::fs::write(args.out.join("steps"), args.steps.to_string());
+    let sleeps: Vec<SleepRecord> = runner::read_lines(&args.out.join("sleep.jsonl"));
+    let rep = report::build(&held, &sleeps, args.t);
+    let written = report::write_all(&rep, &args.out).is_ok();
+    anyhow::Error::new(e).context(format!(
+        "eval stopped after {} runs; they are kept in {}{}, and the same command resumes",
+        held.len(),
+        args.out.display(),
+        if written {
+            " with a report of exactly those"
+        } else {
+            ""
+        }
+    ))
 }

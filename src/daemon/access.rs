@@ -2,7 +2,9 @@
 //!
 //! 1. `Host` must be one the daemon answers to ([`AllowedHosts`]): 403;
 //! 2. with an access token, every route but `/healthz` needs
-//!    `Authorization: Bearer <token>` (compared in constant time): 401;
+//!    `Authorization: Bearer <token>`, or the token as the password of
+//!    HTTP Basic authentication (any user name: how a browser opens the
+//!    page, [`super::page`]), compared in constant time: 401;
 //! 3. a `POST` body must be `Content-Type: application/json`, so a web
 //!    page cannot send one without a CORS preflight: 415;
 //! 4. the body is read under a size cap and a deadline ([`super::body`]).
@@ -18,6 +20,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::secret::Secret;
@@ -30,6 +33,9 @@ pub const WEBHOOK_PATH: &str = "/github/webhook";
 
 /// The one route open without the token.
 const OPEN_PATH: &str = "/healthz";
+
+/// The page a browser opens.
+const PAGE_PATH: &str = "/";
 
 /// The access rules of one daemon.
 #[derive(Debug)]
@@ -75,14 +81,21 @@ impl Access {
         }
         if let Some(token) = &self.token
             && req.uri().path() != OPEN_PATH
-            && !bearer_matches(headers, token)
+            && !token_matches(headers, token)
         {
+            // The page asks a browser for the token (its password prompt);
+            // API clients are told to send it as a bearer token.
+            let challenge = if req.uri().path() == PAGE_PATH {
+                "Basic realm=\"swe-sleep daemon: the password is the token of daemon.token\", charset=\"UTF-8\""
+            } else {
+                "Bearer"
+            };
             return Err(Refusal::new(
                 StatusCode::UNAUTHORIZED,
                 "token",
-                "this daemon needs `Authorization: Bearer <token>` with the token of daemon.token",
+                "this daemon needs `Authorization: Bearer <token>` with the token of daemon.token (a browser: the token as the password)",
             )
-            .with_header(header::WWW_AUTHENTICATE, "Bearer"));
+            .with_header(header::WWW_AUTHENTICATE, challenge));
         }
         if req.method() == Method::POST && !is_json(headers) {
             return Err(Refusal::new(
@@ -114,18 +127,31 @@ pub async fn guard(State(access): State<Arc<Access>>, req: Request, next: Next) 
     next.run(req).await
 }
 
-/// Whether the request carries `Authorization: Bearer <token>`. Both sides
-/// are hashed first, so the comparison takes the same time whatever the
-/// lengths, and is constant-time over the digests.
-fn bearer_matches(headers: &HeaderMap, token: &Secret) -> bool {
-    let Some(given) = headers
+/// Whether the request carries the token: `Authorization: Bearer <token>`,
+/// or `Basic` with the token as the password. Both sides are hashed first,
+/// so the comparison takes the same time whatever the lengths, and is
+/// constant-time over the digests.
+fn token_matches(headers: &HeaderMap, token: &Secret) -> bool {
+    let Some((scheme, rest)) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-        })
+        .and_then(|v| v.trim().split_once(' '))
     else {
+        return false;
+    };
+    let given = if scheme.eq_ignore_ascii_case("bearer") {
+        rest.trim().to_string()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let Some(password) = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|pair| pair.split_once(':').map(|(_, p)| p.to_string()))
+        else {
+            return false;
+        };
+        password
+    } else {
         return false;
     };
     let a = Sha256::digest(given.as_bytes());
@@ -155,7 +181,7 @@ mod tests {
     fn bearer_and_content_type() {
         let token = Secret::new("s3cret-token");
         let mut h = HeaderMap::new();
-        assert!(!bearer_matches(&h, &token));
+        assert!(!token_matches(&h, &token));
         for (value, ok) in [
             ("Bearer s3cret-token", true),
             ("bearer   s3cret-token ", true),
@@ -163,9 +189,14 @@ mod tests {
             ("Bearer s3cret-token2", false),
             ("Basic s3cret-token", false),
             ("s3cret-token", false),
+            // user:s3cret-token and user:wrong, as a browser sends them
+            ("Basic dXNlcjpzM2NyZXQtdG9rZW4=", true),
+            ("basic dXNlcjpzM2NyZXQtdG9rZW4=", true),
+            ("Basic dXNlcjp3cm9uZw==", false),
+            ("Basic not-base64!", false),
         ] {
             h.insert(header::AUTHORIZATION, HeaderValue::from_static(value));
-            assert_eq!(bearer_matches(&h, &token), ok, "{value}");
+            assert_eq!(token_matches(&h, &token), ok, "{value}");
         }
         for (value, ok) in [
             ("application/json", true),

@@ -1,5 +1,5 @@
 //! The HTTP routes: `GET /healthz`, `GET /status`, `POST /predict`,
-//! `GET /metrics`. Every handler that touches git or SQLite does it on a
+//! `GET /metrics`, and the page `GET /` ([`super::page`]). Every handler that touches git or SQLite does it on a
 //! blocking thread with its own `Repo` and `Notebook`; a prediction is
 //! answered from the newest notebook and never waits for a running sleep.
 //! Who may call them, and how large and slow a body may be, is decided
@@ -21,6 +21,7 @@ use crate::agent::PolicyKind;
 use crate::git::Repo;
 use crate::notebook;
 
+use super::journal::FileEntry;
 use super::predict::{Answer, PredictError};
 use super::state::{Shared, render_metrics};
 
@@ -29,6 +30,7 @@ pub const MAX_BODY: usize = 1024 * 1024;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
+        .route("/", get(super::page::page))
         .route("/healthz", get(healthz))
         .route("/status", get(status))
         .route("/predict", post(predict))
@@ -133,6 +135,7 @@ async fn predict(
     let budget = req.budget.unwrap_or(shared.config.agent.budget);
     let steps = req.steps.unwrap_or(shared.config.agent.steps);
     let s = shared.clone();
+    let req_text = req.request.clone();
     let answer = tokio::task::spawn_blocking(move || {
         s.predict_with(&req.request, budget, steps, None, policy)
     })
@@ -144,6 +147,18 @@ async fn predict(
         PredictError::Internal(m) => internal(m),
     })?;
     shared.record_prediction(started.elapsed());
+    let p = &answer.prediction;
+    shared.journal.prediction(
+        &req_text,
+        &p.policy,
+        p.files.iter().map(|f| FileEntry {
+            path: f.path.clone(),
+            score: f.score,
+            reason: f.reason.clone(),
+        }),
+        p.tokens_used,
+        p.budget,
+    );
     Ok(axum::Json(answer))
 }
 

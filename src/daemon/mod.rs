@@ -6,6 +6,8 @@
 //! - [`watch`](mod@watch): change detection (notify, HEAD polling, rescans) and
 //!   the scheduler that sleeps once changes have settled;
 //! - [`api`]: the HTTP routes (`/healthz`, `/status`, `/predict`, `/metrics`);
+//!   [`page`]: `GET /`, the page for a person ([`page_text`]), fed by the
+//!   [`journal`] of recent sleeps and predictions;
 //! - [`app`]: the routes with their layers: [`access`] (`Host`, token,
 //!   content type; [`hosts`], [`body`]), [`webhook_gate`], [`refusal`]
 //!   (JSON errors, counted); [`serve`]: the server loop and its limits;
@@ -27,8 +29,11 @@ pub mod client;
 pub mod fetch;
 pub mod github;
 pub mod hosts;
+pub mod journal;
 pub mod listen;
 pub mod lock;
+pub mod page;
+pub mod page_text;
 pub mod predict;
 pub mod priority;
 pub mod process;

@@ -16,6 +16,7 @@ use crate::notebook::Notebook;
 use crate::notebook::Store;
 
 use super::github::GithubParts;
+use super::journal::Journal;
 use super::predict::{PolicyCache, ReaderPool};
 use super::refusal::Refusals;
 
@@ -49,6 +50,8 @@ pub struct Shared {
     degraded: Mutex<Option<String>>,
     /// Wakes the scheduler for a sleep now (to heal a damaged notebook).
     pub(super) wake: tokio::sync::Notify,
+    /// The last sleeps and predictions, for the page.
+    pub journal: Journal,
 }
 
 /// What the watcher took a file event for.
@@ -97,6 +100,7 @@ impl Shared {
             refusals: Arc::new(Refusals::default()),
             degraded: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
+            journal: Journal::default(),
         }
     }
 

@@ -30,6 +30,7 @@ use crate::git::Repo;
 use crate::notebook::{self, NoProgress, Target};
 use crate::sleep::{self as passes, AfterReport, LearnOptions, ModelSleepReport};
 
+use super::journal::SleepEntry;
 use super::state::{Shared, WatchOutcome};
 
 /// Why the scheduler woke up (for logs).
@@ -270,6 +271,18 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
                 report.commit.as_deref().unwrap_or("no commit")
             );
             shared.record_sleep(took, true);
+            shared.journal.sleep(SleepEntry {
+                at: super::journal::now(),
+                seconds: took.as_secs_f64(),
+                ok: true,
+                commit: report.commit.clone(),
+                files: report.counts.files,
+                blobs_new: report.blobs_new,
+                commits_mined: report.commits_mined,
+                tokens_read: report.sleep_tokens,
+                replayed: after.learn.as_ref().map_or(0, |l| l.replayed),
+                error: None,
+            });
             shared.recover();
         }
         Ok(Err(e)) => {
@@ -287,10 +300,14 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
                 ));
             }
             shared.record_sleep(took, false);
+            shared
+                .journal
+                .sleep(SleepEntry::failed(took, format!("{e:#}")));
         }
         Err(e) => {
             tracing::warn!("sleep task failed: {e}");
             shared.record_sleep(took, false);
+            shared.journal.sleep(SleepEntry::failed(took, e));
         }
     }
     shared.set_sleeping(false);

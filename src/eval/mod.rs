@@ -8,12 +8,14 @@
 //! `changed_files` or anything later.
 
 pub mod context;
+pub mod coverage;
 pub mod instance;
 pub mod mine;
 pub mod report;
 pub mod runner;
 pub mod scaling;
 pub mod score;
+pub mod verdict;
 
 pub use instance::Instance;
 pub use runner::{Arm, EvalOptions, RunRecord, SleepRecord};

@@ -224,9 +224,8 @@ fn amortize(rows: &[Row], sleep: &[SleepCost], t: f64) -> Vec<Amortized> {
     out
 }
 
-/// The report as Markdown: one table per repository and one overall.
-pub fn markdown(r: &Report) -> String {
-    let mut out = String::from("# swe-sleep eval\n\n");
+/// The repositories of the report, sorted (the `all` rows left out).
+pub fn repositories(r: &Report) -> Vec<&str> {
     let mut repos: Vec<&str> = r
         .rows
         .iter()
@@ -235,7 +234,51 @@ pub fn markdown(r: &Report) -> String {
         .collect();
     repos.sort();
     repos.dedup();
-    repos.push(ALL);
+    repos
+}
+
+/// Instances behind the `all` rows (the most any of them covers).
+pub fn instances(r: &Report) -> usize {
+    r.rows
+        .iter()
+        .filter(|x| x.repo == ALL)
+        .map(|x| x.instances)
+        .max()
+        .unwrap_or(0)
+}
+
+/// What the report covers, for chart titles: "n = 12, cook/book" or
+/// "n = 40, 5 repositories: a/b, c/d, ...".
+pub fn coverage_line(r: &Report) -> String {
+    let repos = repositories(r);
+    let n = instances(r);
+    match repos.len() {
+        0 => format!("n = {n}"),
+        1 => format!("n = {n}, {}", repos[0]),
+        k if k <= 3 => format!("n = {n}, {k} repositories: {}", repos.join(", ")),
+        k => format!("n = {n}, {k} repositories: {}, ...", repos[..2].join(", ")),
+    }
+}
+
+/// The report as Markdown: the verdict, one table per repository, and one
+/// over every instance when there is more than one repository.
+pub fn markdown(r: &Report) -> String {
+    let mut out = String::from("# swe-sleep eval\n\n");
+    let mut repos = repositories(r);
+    out.push_str(&format!(
+        "{} instances, {} {}.\n\n",
+        instances(r),
+        repos.len(),
+        if repos.len() == 1 {
+            "repository"
+        } else {
+            "repositories"
+        }
+    ));
+    out.push_str(&super::verdict::sentence(&r.rows));
+    if repos.len() != 1 {
+        repos.push(ALL);
+    }
     for repo in repos {
         out.push_str(&format!(
             "## {}\n\n",
@@ -299,7 +342,7 @@ pub fn markdown(r: &Report) -> String {
     out.push_str(&super::scaling::markdown(r));
     if !r.amortized.is_empty() {
         out.push_str(&format!(
-            "## Amortized cost per query (test-time tokens priced at t = {} × sleep-time tokens; replay counted)\n\n| repo | sleep budget (PRs) | budget | N queries | sleep arm | no-sleep arm | ratio |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            "## Amortized cost per query\n\nCost of one query when N queries share one sleep, in sleep-time tokens: the sleep arm pays its sleep (cold index plus the replay its sleep budget asks for) divided by N, plus t × its test-time tokens; the no-sleep arm pays t × its test-time tokens. A test-time token is priced at t = {} sleep-time tokens. Lower is better; a ratio below 1 means sleeping is cheaper.\n\n| repo | sleep budget (PRs) | budget (tokens) | N queries | sleep arm (tokens) | no-sleep arm (tokens) | ratio sleep / no-sleep |\n|---|---:|---:|---:|---:|---:|---:|\n",
             r.t
         ));
         for a in &r.amortized {
@@ -318,6 +361,14 @@ pub fn markdown(r: &Report) -> String {
     out
 }
 
+/// Text safe inside SVG or HTML.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Which axis a Pareto chart uses.
 #[derive(Debug, Clone, Copy)]
 pub enum Axis {
@@ -327,7 +378,7 @@ pub enum Axis {
 
 /// F1 against mean test-time cost, one curve per arm, budgets labelled.
 pub fn pareto_svg(r: &Report, axis: Axis) -> String {
-    let (w, h, ml, mr, mt, mb) = (720.0, 460.0, 70.0, 30.0, 40.0, 60.0);
+    let (w, h, ml, mr, mt, mb) = (720.0, 470.0, 70.0, 30.0, 50.0, 60.0);
     let rows: Vec<&Row> = r.rows.iter().filter(|x| x.repo == ALL).collect();
     let xval = |row: &Row| match axis {
         Axis::Tokens => row.mean_tokens.max(1.0),
@@ -352,8 +403,14 @@ pub fn pareto_svg(r: &Report, axis: Axis) -> String {
         Axis::WallMs => "mean wall time per query, ms (log scale)",
     };
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">F1 against test-time cost (all repositories)</text>\n",
-        w / 2.0
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"15\">{}</text>\n<text x=\"{}\" y=\"36\" text-anchor=\"middle\" font-size=\"11\" fill=\"#555\">{}</text>\n",
+        w / 2.0,
+        match axis {
+            Axis::Tokens => "Macro F1 against test-time tokens per query",
+            Axis::WallMs => "Macro F1 against wall time per query",
+        },
+        w / 2.0,
+        escape(&coverage_line(r))
     );
     s.push_str(&format!(
         "<line x1=\"{ml}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{ml}\" y1=\"{mt}\" x2=\"{ml}\" y2=\"{}\" stroke=\"black\"/>\n",

@@ -49,6 +49,10 @@ pub fn markdown(r: &Report) -> String {
         .collect();
     keys.sort_by(|a, b| (a.0 == ALL).cmp(&(b.0 == ALL)).then(a.cmp(b)));
     keys.dedup();
+    if super::report::repositories(r).len() == 1 {
+        // One repository: its rows are the overall ones.
+        keys.retain(|(repo, _)| repo != ALL);
+    }
     for (repo, budget) in keys {
         let cells: Vec<String> = sbs
             .iter()
@@ -82,7 +86,7 @@ pub fn scaling_svg(r: &Report) -> Option<String> {
         .filter(|x| x.repo == ALL && x.arm == Arm::Sleep)
         .map(|x| x.budget)
         .collect();
-    let (w, h, ml, mr, mt, mb) = (720.0, 460.0, 70.0, 150.0, 40.0, 60.0);
+    let (w, h, ml, mr, mt, mb) = (720.0, 470.0, 70.0, 150.0, 50.0, 60.0);
     let top = r
         .rows
         .iter()
@@ -98,8 +102,10 @@ pub fn scaling_svg(r: &Report) -> Option<String> {
     let lx = |sb: usize| ml + (sb as f64).sqrt() / xmax * (w - ml - mr);
     let ly = |y: f64| h - mb - y / ymax * (h - mt - mb);
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">F1 against sleep-time learning (all repositories)</text>\n",
-        (ml + w - mr) / 2.0
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{}\" y=\"20\" text-anchor=\"middle\" font-size=\"15\">Macro F1 of the sleep arm against past PRs learned from</text>\n<text x=\"{}\" y=\"36\" text-anchor=\"middle\" font-size=\"11\" fill=\"#555\">{}</text>\n",
+        (ml + w - mr) / 2.0,
+        (ml + w - mr) / 2.0,
+        super::report::escape(&super::report::coverage_line(r))
     );
     s.push_str(&format!(
         "<line x1=\"{ml}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{ml}\" y1=\"{mt}\" x2=\"{ml}\" y2=\"{}\" stroke=\"black\"/>\n",

@@ -410,6 +410,33 @@ impl Queue {
             .map_err(|e| self.sql(e))
     }
 
+    /// The `limit` most recently updated results, newest first.
+    pub fn recent_results(&self, limit: usize) -> Result<Vec<StoredResult>, QueueError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT repo, number, kind, comment_id, prediction, notebook_commit, delivery, updated_at
+                 FROM results ORDER BY updated_at DESC, number DESC LIMIT ?1",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![to_sql_int(limit as u64)], |r| {
+                let text: String = r.get(4)?;
+                Ok(StoredResult {
+                    repo: r.get(0)?,
+                    number: from_sql_int(r.get(1)?),
+                    kind: r.get(2)?,
+                    comment_id: r.get::<_, Option<i64>>(3)?.map(from_sql_int),
+                    prediction: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+                    notebook_commit: r.get(5)?,
+                    delivery: r.get(6)?,
+                    updated_at: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sql(e))
+    }
+
     /// Stores the newest prediction for a pull request or issue, keeping
     /// the comment id already known unless a new one is given.
     pub fn store_result(

@@ -6,6 +6,7 @@
 //! mutate a repository must use [`fixture_copy`], never the cached copy.
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod cli;
 pub mod github;
 pub mod http;
