@@ -57,6 +57,9 @@ pub struct IndexConfig {
     pub skip_globs: Vec<String>,
     /// Worker threads for parsing; 0 means one per core.
     pub threads: usize,
+    /// Notebooks kept for `predict --rev` besides the main one (each a
+    /// state directory of its own under `revs/`; least recently used go).
+    pub keep_revisions: usize,
 }
 
 impl Default for IndexConfig {
@@ -78,6 +81,7 @@ impl Default for IndexConfig {
             .map(String::from)
             .to_vec(),
             threads: 0,
+            keep_revisions: 4,
         }
     }
 }

@@ -81,6 +81,34 @@ pub fn for_each_term(text: &str, mut f: impl FnMut(&str)) {
     }
 }
 
+/// The words of `text` as written, by the term each indexes as: every term
+/// of [`terms`] maps to its first occurrence (a compound identifier whole,
+/// a plain word in its own case, a part of a compound in lower case), so
+/// what is shown to a person can use the request's own words.
+pub fn surface_forms(text: &str) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        if word.is_empty() || word.len() > MAX_TERM_LEN * 2 {
+            continue;
+        }
+        let parts = split_identifier(word);
+        let whole = word.trim_matches('_');
+        if parts.len() > 1 {
+            let lower = whole.to_lowercase();
+            if lower.len() <= MAX_TERM_LEN && !lower.is_empty() {
+                out.entry(lower).or_insert_with(|| whole.to_string());
+            }
+        }
+        for p in &parts {
+            if let Some(t) = normalize(p) {
+                let shown = if parts.len() == 1 { whole } else { p.as_str() };
+                out.entry(t).or_insert_with(|| shown.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// Lower-cased, stemmed, or `None` for stop words, numbers and noise.
 pub fn normalize(part: &str) -> Option<String> {
     if part.len() < 2 || part.len() > MAX_TERM_LEN || part.chars().all(|c| c.is_ascii_digit()) {
@@ -235,5 +263,17 @@ mod tests {
         let odd = "\u{0}\u{feff}ÄÖÜ ß 日本語 a\u{301}b 12345 x".repeat(100);
         let _ = terms(&odd);
         let _ = path_terms("///..//");
+    }
+
+    #[test]
+    fn surface_forms_keep_the_words_as_written() {
+        let f = surface_forms("Add a `parse_recipe` for Themes and recipes; scaling Recipes");
+        assert_eq!(f["them"], "Themes");
+        assert_eq!(f["recip"], "recipe");
+        assert_eq!(f["parse_recipe"], "parse_recipe");
+        assert_eq!(f["scal"], "scaling");
+        for t in terms("Add a `parse_recipe` for Themes and recipes; scaling Recipes") {
+            assert!(f.contains_key(&t), "{t}");
+        }
     }
 }

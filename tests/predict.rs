@@ -339,8 +339,175 @@ fn json_object_has_the_documented_shape() {
         "predict --steps 0 (text)",
     );
     let text = stdout(&o);
-    assert!(text.starts_with("No files predicted.\n"), "{text}");
+    assert!(
+        text.starts_with("No files predicted: a step cap of 0 (--steps 0) allows no tool call.\n"),
+        "{text}"
+    );
     assert!(text.contains("0 of 0 steps"), "{text}");
+    // Too small a budget says so, and what to give.
+    let o = ok(
+        predict(&repo, state.path(), &[request, "--budget", "5"]),
+        "predict --budget 5 (text)",
+    );
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("No files predicted: the budget of 5 tokens went to reading the request"),
+        "{text}"
+    );
+    assert!(text.contains("give --budget 500 or more"), "{text}");
+    // A header, an aligned score column, lines that fit 100 columns, no
+    // colour in a pipe; reasons in the request's words.
+    let o = ok(predict(&repo, state.path(), &[request]), "predict (text)");
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains(
+            "files this request will likely modify, most likely first (sleep arm, offline policy"
+        ),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("score  file") && lines[1].ends_with("why"),
+        "{text}"
+    );
+    let score_at = lines[2].find("  ").map(|i| i + 2).expect("a score column");
+    for l in &lines {
+        assert!(l.chars().count() <= 100, "wider than 100 columns: {l}");
+    }
+    for l in lines.iter().skip(2).take_while(|l| !l.starts_with("--")) {
+        if l.trim_start()
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+        {
+            assert_eq!(
+                l.find("  ").map(|i| i + 2),
+                Some(score_at),
+                "aligned: {text}"
+            );
+            assert!(
+                l[score_at..].starts_with(|c: char| c.is_ascii_digit()),
+                "{l}"
+            );
+        }
+    }
+    assert!(!text.contains('\x1b'), "no colour in a pipe: {text}");
+    assert!(
+        text.contains("teaspoons") || text.contains("“unit”") || text.contains("“conversion”"),
+        "the request's own words: {text}"
+    );
+    assert!(!text.contains("code: "), "no internal evidence: {text}");
+}
+
+/// Every field a real `--json` answer has (a daemon's too) is in
+/// docs/predict-json.md, and every field documented there without
+/// "optional" is in the answer: they cannot drift apart.
+#[test]
+fn documented_fields_match_a_real_answer() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/predict-json.md"))
+            .expect("docs/predict-json.md");
+    // (name, type column) of each table row under `heading`.
+    let table = |heading: &str| -> Vec<(String, String)> {
+        let start = doc.find(heading).unwrap_or_else(|| panic!("no {heading}"));
+        let mut rows = Vec::new();
+        let mut seen_table = false;
+        for line in doc[start..].lines().skip(1) {
+            if line.starts_with('|') {
+                seen_table = true;
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                if let Some(name) = cells
+                    .get(1)
+                    .and_then(|c| c.strip_prefix('`'))
+                    .and_then(|c| c.strip_suffix('`'))
+                {
+                    rows.push((name.to_string(), cells.get(2).unwrap_or(&"").to_string()));
+                }
+            } else if seen_table {
+                break;
+            }
+        }
+        rows
+    };
+    let object = table("## The object");
+    let daemon = table("### Answers from a daemon");
+    let trace = table("### Trace entries");
+    let tools = table("`call.tool` is one of these:");
+    let top = |rows: &[(String, String)]| -> BTreeSet<String> {
+        rows.iter()
+            .filter(|r| !r.0.contains('.'))
+            .map(|r| r.0.clone())
+            .collect()
+    };
+    let required = |rows: &[(String, String)]| -> BTreeSet<String> {
+        rows.iter()
+            .filter(|r| !r.0.contains('.') && !r.1.contains("optional"))
+            .map(|r| r.0.clone())
+            .collect()
+    };
+    let keys = |v: &Value| -> BTreeSet<String> {
+        v.as_object().expect("an object").keys().cloned().collect()
+    };
+    let documented_top: BTreeSet<String> = top(&object).union(&top(&daemon)).cloned().collect();
+    let files_doc: BTreeSet<String> = object
+        .iter()
+        .filter_map(|r| r.0.strip_prefix("files[].").map(str::to_string))
+        .collect();
+
+    let repo = fixture("cookbook");
+    let state = shared_cookbook();
+    let (v, _) = predict_json(
+        &repo,
+        state.path(),
+        &["Add unit conversion for teaspoons", "--standalone"],
+    );
+    let real = keys(&v);
+    assert!(
+        real.is_subset(&documented_top),
+        "undocumented: {:?}",
+        real.difference(&documented_top).collect::<Vec<_>>()
+    );
+    let missing: Vec<_> = required(&object).difference(&real).cloned().collect();
+    assert!(missing.is_empty(), "documented but missing: {missing:?}");
+    assert_eq!(keys(&v["files"][0]), files_doc);
+    let trace_doc: BTreeSet<String> = trace.iter().map(|r| r.0.clone()).collect();
+    let mut tools_seen = BTreeSet::new();
+    for step in v["trace"].as_array().expect("a trace") {
+        assert_eq!(keys(step), trace_doc, "{step}");
+        let tool = s(&step["call"]["tool"]).to_string();
+        let row = tools
+            .iter()
+            .find(|r| r.0 == tool)
+            .unwrap_or_else(|| panic!("tool {tool} undocumented"));
+        for k in keys(&step["call"]) {
+            assert!(
+                k == "tool" || row.1.contains(&format!("`{k}`")),
+                "{tool}.{k} undocumented: {}",
+                row.1
+            );
+        }
+        tools_seen.insert(tool);
+    }
+    assert!(tools_seen.len() >= 3, "{tools_seen:?}");
+
+    // A daemon's answer adds its documented fields.
+    let shared = swe_sleep::daemon::Shared::new(
+        repo.clone(),
+        state.path().to_path_buf(),
+        swe_sleep::config::Config::default(),
+    );
+    let answer = shared
+        .predict("Add unit conversion for teaspoons", 4000, 12, None)
+        .expect("the daemon answers");
+    let v = serde_json::to_value(&answer).expect("JSON");
+    let real = keys(&v);
+    assert!(
+        real.is_subset(&documented_top),
+        "undocumented: {:?}",
+        real.difference(&documented_top).collect::<Vec<_>>()
+    );
+    let missing: Vec<_> = required(&daemon).difference(&real).cloned().collect();
+    assert!(missing.is_empty(), "documented but missing: {missing:?}");
 }
 
 #[test]
@@ -667,44 +834,72 @@ fn sleep_arm_sleeps_first_and_only_once() {
 }
 
 #[test]
-fn older_revision_rebuilds_the_notebook_for_that_commit() {
+fn older_revisions_get_notebooks_of_their_own_and_the_work_tree_keeps_its() {
     let repo = fixture("cookbook");
     let state = temp_dir("rev-state-");
+    let request = "Add unit conversion for teaspoons";
+    // The work tree's notebook first; the automatic sleep says what it did.
+    let (_, err) = predict_json(&repo, state.path(), &[request]);
+    assert!(
+        err.contains("Slept on the work tree (HEAD 959c2c237ead) in "),
+        "{err}"
+    );
+    let main = |what: &str| {
+        let nb = Notebook::open(state.path())
+            .expect("open")
+            .unwrap_or_else(|| panic!("the main notebook, {what}"));
+        (nb.info.worktree, nb.info.commit.clone(), nb.info.built_at)
+    };
+    let before = main("after the first predict");
+    assert_eq!(before.0, true);
+
     // HEAD~25 is PR #1 (the ingredient parser): before docs/units.md existed.
     let rev = "HEAD~25";
     let old = git(&repo, &["rev-parse", rev]).trim().to_string();
     let at_old = tree_files(&repo, rev);
     assert!(!at_old.contains("docs/units.md"));
-    let request = "Add unit conversion for teaspoons";
-
     let (v, err) = predict_json(&repo, state.path(), &[request, "--rev", rev]);
     assert!(err.contains("sleeping"), "{err}");
     check_cli(&v, &at_old);
-    let nb = Notebook::open(state.path())
+    assert_eq!(
+        main("after --rev"),
+        before,
+        "the work tree's notebook was replaced"
+    );
+    let kept = state.path().join("revs").join(&old);
+    let nb = Notebook::open(&kept)
         .expect("open")
-        .expect("notebook");
+        .expect("the revision's notebook");
     assert_eq!(nb.info.commit.as_deref(), Some(old.as_str()));
     assert!(!nb.info.worktree);
     assert!(nb.file("docs/units.md").is_none());
     drop(nb);
 
-    // The same revision again: no second sleep.
+    // Back and forth costs nothing: no sleep either way.
     let (again, err) = predict_json(&repo, state.path(), &[request, "--rev", &old]);
     assert!(!err.contains("sleeping"), "{err}");
     assert_eq!(again["files"], v["files"]);
+    let (_, err) = predict_json(&repo, state.path(), &[request]);
+    assert!(
+        !err.contains("sleeping"),
+        "the work tree's notebook was kept: {err}"
+    );
 
-    // The no-sleep arm reads the same commit.
+    // The no-sleep arm reads the same commit, and keeps no notebook.
     let (raw, _) = predict_json(&repo, state.path(), &[request, "--rev", rev, "--no-sleep"]);
     check_cli(&raw, &at_old);
 
-    // Back to HEAD: rebuilt again.
+    // HEAD as a revision: a notebook of its own too, then reused.
     let (head, err) = predict_json(&repo, state.path(), &[request, "--rev", "HEAD"]);
     assert!(err.contains("sleeping"), "{err}");
     check_cookbook(&head);
-    let nb = Notebook::open(state.path())
-        .expect("open")
-        .expect("notebook");
-    assert_eq!(nb.info.commit.as_deref(), Some(COOKBOOK_HEAD));
+    let (_, err) = predict_json(&repo, state.path(), &[request, "--rev", "HEAD"]);
+    assert!(!err.contains("sleeping"), "{err}");
+    assert_eq!(main("at the end"), before);
+    let kept: Vec<_> = std::fs::read_dir(state.path().join("revs"))
+        .expect("revs")
+        .collect();
+    assert_eq!(kept.len(), 2, "one notebook per revision asked for");
 }
 
 #[test]

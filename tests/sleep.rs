@@ -498,6 +498,7 @@ fn hostile_work_tree_is_read_as_a_developer_sees_it() {
     assert_eq!(s["worktree_changes"]["changed"], 0, "{s}");
     let text = stdout(&ok(run(&["status", "--repo", p(repo)], &[]), "status"));
     assert!(text.contains("Up to date with the work tree"), "{text}");
+    assert!(text.contains("Next: `swe-sleep predict"), "{text}");
 
     // Edits after the build are noticed: one changed, one added, one removed.
     std::fs::write(repo.join("src/lib.rs"), "pub fn changed() {}\n").expect("edit");
@@ -816,6 +817,8 @@ fn empty_repository_has_no_commits_and_no_notebook() {
 
     let text = status_text(&repo, state.path(), None);
     assert!(text.contains("No notebook"), "{text}");
+    assert!(text.contains("this repository has no commits"), "{text}");
+    assert!(!text.contains("Next: `swe-sleep sleep`"), "{text}");
     let s = status_json(&repo, state.path(), None);
     assert_eq!(s["exists"], false);
     assert!(s["current"].is_null());
@@ -1203,6 +1206,10 @@ fn status_reports_staleness_against_head() {
     let text = status_text(&repo, sd, None);
     assert!(text.contains("Stale"), "{text}");
     assert!(text.contains("3 first-parent commits behind"), "{text}");
+    assert!(
+        text.contains("Next: `swe-sleep sleep` catches up"),
+        "{text}"
+    );
     assert!(text.contains(&old[..12]), "{text}");
 
     // Compared with its own revision it is current.

@@ -16,7 +16,8 @@
 //!   the policy and tools what sleep time learned for the snapshot;
 //! - [`fused_search`]: the sleep arm's search lists and their fusion (fixed
 //!   weights, or the learned search ranking);
-//! - [`rank`], [`request`]: pure ranking helpers and request analysis.
+//! - [`rank`], [`request`]: pure ranking helpers and request analysis;
+//! - [`reasons`]: the answer's reasons in the request's words, for a person.
 //!
 //! Depends on `notebook`, `git`, `text`, `tokens`, `learn` (the learned
 //! rankings are data the policy and tools use), and `llm` (for the
@@ -31,6 +32,7 @@ pub mod offline;
 pub mod policy_kind;
 pub mod rank;
 pub mod raw_tools;
+pub mod reasons;
 pub mod request;
 pub mod rerank;
 pub mod run;

@@ -76,6 +76,8 @@ struct Evidence {
     search: Option<(usize, f64, String)>,
     history: f64,
     history_prs: Vec<u64>,
+    /// Titles of those PRs, by number.
+    history_titles: Vec<(u64, String)>,
     /// Each vote: (similarity relative to the best PR, age in days, files it touched).
     votes: Vec<(f64, u32, usize)>,
     cochange: f64,
@@ -263,6 +265,7 @@ impl OfflinePolicy {
                 e.votes.push((p.score / top, p.age_days, p.files.len()));
                 if let Some(n) = p.pr {
                     e.history_prs.push(n);
+                    e.history_titles.push((n, p.title.clone()));
                 }
             }
         }
@@ -384,11 +387,54 @@ impl OfflinePolicy {
 
     /// The learned ranker's expected-F1 set when there is one, else the
     /// calibrated cut: a relative threshold on the fused score.
+    /// The reasons are rewritten for a person ([`super::reasons`]).
     fn choose(&self) -> Vec<Scored> {
-        if let Some(ranker) = &self.ranker {
-            return self.choose_learned(ranker);
+        match &self.ranker {
+            Some(ranker) => self.for_people(self.choose_learned(ranker), true),
+            None => self.for_people(self.choose_default(), false),
         }
-        self.choose_default()
+    }
+
+    /// `chosen` with reasons in the request's words and plain names for
+    /// each kind of evidence, without what every file shares.
+    fn for_people(&self, chosen: Vec<Scored>, learned: bool) -> Vec<Scored> {
+        let words = super::reasons::Words::of(self.req.as_ref().map_or("", |r| r.text.as_str()));
+        let mut all: Vec<Vec<String>> = chosen
+            .iter()
+            .map(|s| {
+                let Some(e) = self.files.get(&s.path) else {
+                    return Vec::new();
+                };
+                let facts = super::reasons::Facts {
+                    search: e.search.as_ref().map(|x| x.2.as_str()),
+                    prs: e
+                        .history_titles
+                        .iter()
+                        .map(|(n, t)| (*n, t.as_str()))
+                        .collect(),
+                    commits: if e.history > 0.0 { e.votes.len() } else { 0 },
+                    cochange_with: &e.cochange_with,
+                    card_hits: &e.card_hits,
+                    context: e.context,
+                    anticipated: e.anticipated,
+                    learned: learned.then_some(s.score),
+                };
+                super::reasons::phrases(&facts, &words)
+            })
+            .collect();
+        super::reasons::drop_shared(&mut all);
+        chosen
+            .into_iter()
+            .zip(all)
+            .map(|(s, reasons)| Scored {
+                reason: if reasons.is_empty() {
+                    s.reason
+                } else {
+                    reasons.join("; ")
+                },
+                ..s
+            })
+            .collect()
     }
 
     fn choose_learned(&self, ranker: &Ranker) -> Vec<Scored> {

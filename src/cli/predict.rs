@@ -31,10 +31,12 @@ pub struct PredictArgs {
     /// Revision the request applies to (default: the notebook's, or HEAD).
     #[arg(long)]
     pub rev: Option<String>,
-    /// Test-time token budget (default from config: agent.budget).
+    /// Test-time token budget (default: agent.budget from the config, 4000
+    /// unless set there).
     #[arg(long)]
     pub budget: Option<u64>,
-    /// Step cap (default from config: agent.steps).
+    /// Step cap: tool calls at most (default: agent.steps from the config,
+    /// 12 unless set there).
     #[arg(long)]
     pub steps: Option<u32>,
     /// Use nothing precomputed: the tools read the raw repository.
@@ -105,8 +107,14 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         let mut tools = RawTools::new(&repo, commit, &config);
         agent::run(policy, &mut tools, &request, budget, steps)
     } else {
-        let (nb, notes) =
-            ensure_notebook(&repo, &state_dir, &config, args.rev.as_deref(), args.json)?;
+        // Another revision gets a notebook of its own: the work tree's stays.
+        let nb_dir = swe_sleep::notebook::kept::state_dir_for(
+            &repo,
+            &state_dir,
+            args.rev.as_deref(),
+            config.index.keep_revisions,
+        )?;
+        let (nb, notes) = ensure_notebook(&repo, &nb_dir, &config, args.rev.as_deref(), args.json)?;
         let mut tools = NotebookTools::new(&nb, Some(&repo));
         let mut p = anticipate::run_sleep_arm(policy, &mut tools, &nb, &request, "", budget, steps);
         if let Some(e) = tools.take_query_error() {
@@ -191,6 +199,7 @@ fn ensure_notebook(
     let learn = LearnOptions::from_config(config).with_time_limit(AUTO_REPLAY);
     match sleep::run_offline(repo, state_dir, &target, config, &learn, &bars) {
         Ok(outcome) => {
+            eprintln!("{}", super::render::sleep_line(&outcome.index));
             if let Some(aside) = &outcome.index.healed {
                 eprintln!("the damaged notebook was set aside as {aside} and rebuilt");
             }

@@ -22,8 +22,9 @@ pub struct SleepArgs {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Past pull requests to replay and learn from (default from config:
-    /// learn.replay_prs; 0: no learning).
+    /// Past pull requests to replay and learn from (default:
+    /// learn.replay_prs from the config, 200 unless set there; 0: no
+    /// learning).
     #[arg(long, value_name = "N")]
     pub replay: Option<usize>,
 }

@@ -5,6 +5,7 @@ use clap::Args;
 use std::time::Duration;
 
 use swe_sleep::daemon;
+use swe_sleep::daemon::page_text::ago;
 use swe_sleep::llm::ledger::{self, LedgerTotal};
 use swe_sleep::notebook::{self, Status};
 
@@ -53,14 +54,15 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         }
         return print_json(&v);
     }
-    println!("{}", describe(&s));
+    println!("{}", describe(&s, repo.work_dir().is_some()));
     if !totals.is_empty() {
         print!("{}", describe_ledger(&totals));
     }
     if let Some((d, live)) = daemon {
         println!(
-            "Daemon: pid {} on http://{}{}.",
+            "Daemon: pid {} keeps it current and serves http://{} (its page: http://{}/){}.",
             d.pid,
+            d.addr,
             d.addr,
             if live["sleeping"] == true {
                 ", sleeping now"
@@ -115,9 +117,18 @@ fn short(c: &str) -> &str {
     &c[..12.min(c.len())]
 }
 
-fn describe(s: &Status) -> String {
+/// The status in plain words, ending with what to run next. `work_tree`:
+/// the repository has one (a sleep can read it even without commits).
+fn describe(s: &Status, work_tree: bool) -> String {
     if !s.exists {
-        return format!("No notebook in {} yet: run `swe-sleep sleep`.", s.state_dir);
+        return match (&s.current, work_tree) {
+            (None, true) => "No notebook yet, and this repository has no commits: there is no history to learn from. `swe-sleep sleep` can still read the work tree as it is; predictions get better once pull requests are merged.".to_string(),
+            (None, false) => "This repository has no commits yet: there is nothing to read until the first one.".to_string(),
+            (Some(_), _) => format!(
+                "No notebook in {} yet.\nNext: `swe-sleep sleep` builds one, or `swe-sleep predict \"<a feature request>\"` builds it first and answers.",
+                s.state_dir
+            ),
+        };
     }
     let mut out = String::new();
     let what = match (&s.commit, s.worktree) {
@@ -127,23 +138,24 @@ fn describe(s: &Status) -> String {
     };
     out.push_str(&format!("Notebook in {} for {what}", s.state_dir));
     if let Some(age) = s.age_seconds {
-        out.push_str(&format!(", built {} ago", human_age(age)));
+        out.push_str(&format!(", built {}", ago(age)));
     }
     out.push_str(".\n");
     if let Some(c) = &s.counts {
         out.push_str(&format!(
-            "{} files ({} parsed), {} symbols, {} import edges; {} commits, {} pull requests, {} co-change links.\n",
+            "It knows {} files ({} parsed), {} definitions and {} imports between files, and {} commits with {} pull requests ({} pairs of files that usually change together).\n",
             c.files, c.parsed, c.symbols, c.import_edges, c.commits, c.prs, c.cochange_edges
         ));
     }
     out.push_str(&format!(
-        "Cache: {} blobs and {} commits stored (reused by later sleeps).\n",
+        "Kept for later sleeps: {} file versions and {} commits already read.\n",
         s.blobs_stored, s.commits_stored
     ));
     let current = s.current.as_deref().map(short).unwrap_or("none");
     let drift = s.worktree_changes.as_ref().and_then(|d| d.sentence());
+    let fresh = s.up_to_date && drift.is_none();
     let freshness = if s.up_to_date && s.worktree {
-        match drift {
+        match &drift {
             Some(d) => format!("Same HEAD ({current}), but {d}; `swe-sleep sleep` updates it."),
             None => format!("Up to date with the work tree at HEAD ({current})."),
         }
@@ -151,15 +163,13 @@ fn describe(s: &Status) -> String {
         format!("Up to date with {current}.")
     } else {
         match (s.commits_behind, s.commits_ahead) {
-            (Some(n), _) => format!(
-                "Stale: {n} first-parent commits behind {current}; `swe-sleep sleep` catches up."
-            ),
+            (Some(n), _) => format!("Stale: {n} first-parent commits behind {current}."),
             (None, Some(n)) => format!(
                 "{current} is {n} first-parent commits older than the notebook's commit; `swe-sleep predict --rev {current}` sleeps on it first."
             ),
-            (None, None) => format!(
-                "Stale: built for another line of history than {current}; `swe-sleep sleep` rebuilds it for {current}."
-            ),
+            (None, None) => {
+                format!("Stale: built for another line of history than {current}.")
+            }
         }
     };
     out.push_str(&freshness);
@@ -194,14 +204,10 @@ fn describe(s: &Status) -> String {
             s.blobs_missing
         ));
     }
+    out.push_str(if fresh {
+        "\nNext: `swe-sleep predict \"<a feature request>\"`."
+    } else {
+        "\nNext: `swe-sleep sleep` catches up (or `swe-sleep predict`, which sleeps first)."
+    });
     out
-}
-
-fn human_age(secs: u64) -> String {
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
 }

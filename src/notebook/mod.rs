@@ -9,6 +9,7 @@
 //!   requests a model left for it;
 //! - [`sleep`](mod@sleep): the orchestration of one sleep;
 //! - [`drift`]: what a work tree changed since its notebook was built;
+//! - [`kept`]: notebooks kept per revision for `predict --rev`;
 //! - [`status`](mod@status): what a notebook holds and how stale it is.
 //!
 //! Depends on `git`, `parse`, `text`, `tokens`, `config` and the pure
@@ -20,6 +21,7 @@ pub mod derive;
 pub mod drift;
 pub mod history;
 pub mod history_index;
+pub mod kept;
 pub mod learn_store;
 pub mod llm_read;
 pub mod llm_store;

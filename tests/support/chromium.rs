@@ -5,7 +5,7 @@
 //!
 //! Chromium comes from Debian's `chromium` package, which `.ci/run`
 //! installs. Without it the tests that need it fail and say how to install
-//! it, unless `SWE_SLEEP_SKIP_BROWSER=1` asks for a loud skip (what
+//! it, unless `SKIP_BROWSER_TESTS=1` asks for a loud skip (what
 //! `.ci/run` sets only where it cannot install a browser).
 
 #![allow(dead_code)]
@@ -24,12 +24,12 @@ use serde_json::{Value, json};
 /// How long one protocol answer or awaited event may take.
 const ANSWER: Duration = Duration::from_secs(60);
 
-/// The browser binary: `SWE_SLEEP_CHROMIUM`, else `chromium` (Debian),
+/// The browser binary: `CHROMIUM_BIN`, else `chromium` (Debian),
 /// `chromium-browser` or `google-chrome` on `PATH`. `None` means the test
 /// returns early after a loud skip; a missing browser without
-/// `SWE_SLEEP_SKIP_BROWSER=1` panics with how to install one.
+/// `SKIP_BROWSER_TESTS=1` panics with how to install one.
 pub fn find() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SWE_SLEEP_CHROMIUM") {
+    if let Some(p) = std::env::var_os("CHROMIUM_BIN") {
         return Some(PathBuf::from(p));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -41,14 +41,14 @@ pub fn find() -> Option<PathBuf> {
             }
         }
     }
-    if std::env::var_os("SWE_SLEEP_SKIP_BROWSER").is_some_and(|v| v == "1") {
+    if std::env::var_os("SKIP_BROWSER_TESTS").is_some_and(|v| v == "1") {
         eprintln!(
-            "\n*** SKIPPED: no Chromium, and SWE_SLEEP_SKIP_BROWSER=1: the page's browser test did not run ***\n"
+            "\n*** SKIPPED: no Chromium, and SKIP_BROWSER_TESTS=1: the page's browser test did not run ***\n"
         );
         return None;
     }
     panic!(
-        "this test drives a headless Chromium and found none: install it (Debian: `apt-get install -y chromium`, as .ci/run does), point SWE_SLEEP_CHROMIUM at one, or set SWE_SLEEP_SKIP_BROWSER=1 to skip it loudly"
+        "this test drives a headless Chromium and found none: install it (Debian: `apt-get install -y chromium`, as .ci/run does), point CHROMIUM_BIN at one, or set SKIP_BROWSER_TESTS=1 to skip it loudly"
     );
 }
 
