@@ -811,6 +811,69 @@ fn eval_report_covers_exactly_its_output_directory() {
     }
 }
 
+/// In a terminal (a pseudo-terminal made by `script`), the progress bars
+/// end their line: the report starts on a line of its own.
+#[test]
+fn eval_progress_bars_end_their_line_in_a_terminal() {
+    if std::process::Command::new("script").arg("--version").output().is_err() {
+        panic!("this test needs `script` (util-linux, Debian's bsdutils) to make a terminal");
+    }
+    let repo = fixture("cookbook");
+    let (list, _) = mine(&repo, &["--min-source", "2"]);
+    let dir = temp_dir("eval-tty-");
+    let lines: Vec<String> = list
+        .iter()
+        .map(|i| serde_json::to_string(i).expect("serialize"))
+        .collect();
+    let bench = write_bench(dir.path(), &lines);
+    let out = dir.path().join("out");
+    let command = format!(
+        "'{}' eval --bench '{}' --repo 'cook/book={}' --limit 2 --budgets 500 --out '{}'",
+        env!("CARGO_BIN_EXE_swe-sleep"),
+        s(&bench),
+        s(&repo),
+        s(&out)
+    );
+    let o = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script runs");
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{text}");
+    let at = text.find("# swe-sleep eval").unwrap_or_else(|| panic!("no report: {text:?}"));
+    // What the terminal shows before the report, escape sequences aside.
+    let before = strip_escapes(&text[..at]);
+    assert!(
+        before.is_empty() || before.ends_with('\n') || before.ends_with('\r'),
+        "the report starts mid-line: {:?}",
+        &before[before.len().saturating_sub(200)..]
+    );
+}
+
+/// `text` without ANSI escape sequences (CSI `ESC [ ... final`).
+fn strip_escapes(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 // ---------------------------------------------------------------------------
 // 4. Nothing from after base_commit leaks into a prediction
 

@@ -34,7 +34,21 @@ struct Running {
 
 impl Running {
     fn start(repo: &Path, state: &Path, token: Option<&Path>) -> Running {
+        Running::start_with(repo, state, token, None)
+    }
+
+    /// With `webhook_secret`, the GitHub side runs (its queue in `state`).
+    fn start_with(
+        repo: &Path,
+        state: &Path,
+        token: Option<&Path>,
+        webhook_secret: Option<&Path>,
+    ) -> Running {
         let mut cfg = DaemonConfig::new(repo.to_path_buf(), state.to_path_buf(), Config::default());
+        if let Some(s) = webhook_secret {
+            cfg.config.github.webhook_secret = SecretSource::from_file(s);
+            cfg.config.github.repo = "cook/book".into();
+        }
         cfg.listen = "127.0.0.1:0".parse().expect("an address");
         cfg.quiet_period = Duration::from_millis(300);
         cfg.head_poll = Duration::from_millis(300);
@@ -154,7 +168,8 @@ fn check_page_in(browser: &mut Browser, url: &str, shot: &str) {
         "Add unit conversion for teaspoons",
         "src/units.rs",
         "GitHub",
-        "Not configured",
+        "cook/book #7",
+        "pull request",
     ] {
         assert!(
             text.contains(needle),
@@ -229,7 +244,27 @@ fn the_page_shows_the_notebook_and_answers_its_form_in_chromium() {
     let repo = fixture_copy("cookbook");
     let repo_dir = repo.path().to_path_buf();
     let state = temp_dir("page-state-");
-    let d = Running::start(&repo_dir, state.path(), None);
+    // A pull request the GitHub worker predicted for before.
+    let queue = swe_sleep::github::queue::Queue::open(state.path()).expect("the queue");
+    queue
+        .store_result(
+            "cook/book",
+            7,
+            swe_sleep::github::events::TargetKind::PullRequest,
+            &json!({"files": [{"path": "src/cli.rs", "score": 0.9, "reason": "usually changes with src/main.rs"}]}),
+            None,
+            "delivery-1",
+        )
+        .expect("a stored result");
+    drop(queue);
+    let secrets = temp_dir("page-secret-");
+    let secret = secrets.path().join("webhook");
+    std::fs::write(&secret, "a-webhook-secret").expect("write the secret");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let d = Running::start_with(&repo_dir, state.path(), None, Some(&secret));
     let head = git(&repo_dir, &["rev-parse", "HEAD"]).trim().to_string();
     wait_for_notebook(d.addr, &[], &head);
     // A request whose text would be markup if it were not escaped.
@@ -267,6 +302,19 @@ fn the_page_shows_the_notebook_and_answers_its_form_in_chromium() {
 
     let mut browser = Browser::start(&binary);
     check_page_in(&mut browser, &format!("http://{}/", d.addr), "page.png");
+    let link = browser.eval(
+        "Array.from(document.querySelectorAll('#github a')).map(a => [a.href, a.textContent])",
+    );
+    assert_eq!(
+        link,
+        json!([["https://github.com/cook/book/pull/7", "cook/book #7"]]),
+        "a link to the pull request"
+    );
+    let github = browser.eval("document.getElementById('github').innerText");
+    assert!(
+        github.as_str().unwrap_or("").contains("usually changes with src/main.rs"),
+        "{github}"
+    );
     // The form's prediction is now among the recent ones.
     browser.open(&format!("http://{}/", d.addr));
     let recent = browser.eval("document.getElementById('predictions').innerText");
