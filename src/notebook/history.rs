@@ -60,9 +60,58 @@ pub fn update(
     let mut known = load_known(store)?;
     let todo = plan(repo, tip, &known, max_commits);
     let mut terms = TermCache::for_work(&store.conn, todo.len()).map_err(|e| store.err(e))?;
-    let mut prefetched = prefetch(repo, &todo, threads);
+    let cursor = std::sync::atomic::AtomicUsize::new(0);
     let mut out = HistoryUpdate::default();
     let mut chain_ids = Vec::new();
+    std::thread::scope(|scope| -> Result<(), HistoryError> {
+        let mut miner = start_miner(scope, repo, &todo, threads, &cursor);
+        let walked = walk(
+            store,
+            repo,
+            tip,
+            max_commits,
+            &mut known,
+            &mut terms,
+            &mut miner,
+            &mut out,
+            &mut chain_ids,
+            progress,
+        );
+        // Stop the workers (they stop at the next commit) before the scope
+        // waits for them.
+        cursor.store(usize::MAX / 2, std::sync::atomic::Ordering::Relaxed);
+        drop(miner);
+        walked
+    })?;
+    if out.shallow_boundary.is_none()
+        && let Some(last) = chain_ids.last()
+        && known.values().any(|k| k.id == *last && k.truncated)
+    {
+        out.shallow_boundary = known
+            .iter()
+            .find(|(_, k)| k.id == *last)
+            .map(|(o, _)| o.clone());
+    }
+    out.chain = load_chain(store, &chain_ids)?;
+    Ok(out)
+}
+
+/// Follows the first-parent chain from `tip`, reusing stored commits and
+/// storing the ones `miner` mines (in the same order as [`plan`] listed
+/// them), in transactions of 500.
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    store: &mut Store,
+    repo: &Repo,
+    tip: Oid,
+    max_commits: usize,
+    known: &mut HashMap<String, Known>,
+    terms: &mut TermCache,
+    miner: &mut Miner<'_>,
+    out: &mut HistoryUpdate,
+    chain_ids: &mut Vec<i64>,
+    progress: &dyn Fn(u64),
+) -> Result<(), HistoryError> {
     let mut cur = Some(tip.to_string());
     let mut pending = 0;
     store
@@ -84,11 +133,14 @@ pub fn update(
                     path: store.path().to_path_buf(),
                     message: format!("bad commit id {oid}: {e}"),
                 })?;
-                let mined = match prefetched.remove(&oid) {
-                    Some(m) => m,
-                    None => git::mine_commit(repo, parsed)?,
+                let mined = match miner.next() {
+                    Some(Ok(m)) if m.oid == parsed => m,
+                    Some(Err(e)) => return Err(e.into()),
+                    // The plan and the walk disagree (the notebook changed
+                    // under us?): mine this one here.
+                    _ => git::mine_commit(repo, parsed)?,
                 };
-                let id = insert(store, &mut terms, &mined, known.contains_key(&oid))
+                let id = insert(store, terms, &mined, known.contains_key(&oid))
                     .map_err(|e| store.err(e))?;
                 chain_ids.push(id);
                 out.mined += 1;
@@ -120,17 +172,7 @@ pub fn update(
         .conn
         .execute_batch("COMMIT")
         .map_err(|e| store.err(e))?;
-    if out.shallow_boundary.is_none()
-        && let Some(last) = chain_ids.last()
-        && known.values().any(|k| k.id == *last && k.truncated)
-    {
-        out.shallow_boundary = known
-            .iter()
-            .find(|(_, k)| k.id == *last)
-            .map(|(o, _)| o.clone());
-    }
-    out.chain = load_chain(store, &chain_ids)?;
-    Ok(out)
+    Ok(())
 }
 
 /// The commits of the first-parent chain from `tip` that are not stored
@@ -162,33 +204,80 @@ fn plan(repo: &Repo, tip: Oid, known: &HashMap<String, Known>, max_commits: usiz
     todo
 }
 
-/// Mines `oids` on `threads` threads (one libgit2 handle each). Commits that
-/// fail here are left out; the sequential walk mines them again and reports
-/// the error.
-fn prefetch(repo: &Repo, oids: &[Oid], threads: usize) -> HashMap<String, MinedCommit> {
-    if oids.len() < 64 || threads < 2 {
-        return HashMap::new();
+/// Mines `oids` in order, on `threads` threads (one libgit2 handle each)
+/// when there are enough of them. Workers take the next commit from a
+/// shared counter, so both finish together however the cost is spread
+/// over history (newer commits have bigger trees); the caller receives
+/// the results in the order of `oids`, as they come, and stores them
+/// while later ones are mined.
+struct Miner<'a> {
+    repo: &'a Repo,
+    oids: &'a [Oid],
+    next: usize,
+    /// Results that arrived before their turn.
+    early: HashMap<usize, Result<MinedCommit, git::GitError>>,
+    rx: Option<std::sync::mpsc::Receiver<(usize, Result<MinedCommit, git::GitError>)>>,
+}
+
+impl<'a> Miner<'a> {
+    /// The next commit of `oids`, mined (`None` after the last).
+    fn next(&mut self) -> Option<Result<MinedCommit, git::GitError>> {
+        let i = self.next;
+        let oid = *self.oids.get(i)?;
+        self.next += 1;
+        let Some(rx) = &self.rx else {
+            return Some(git::mine_commit(self.repo, oid));
+        };
+        loop {
+            if let Some(r) = self.early.remove(&i) {
+                return Some(r);
+            }
+            match rx.recv() {
+                Ok((k, r)) => {
+                    self.early.insert(k, r);
+                }
+                // A worker died (it could not open the repository):
+                // mine the rest here.
+                Err(_) => return Some(git::mine_commit(self.repo, oid)),
+            }
+        }
     }
-    let chunk = oids.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = oids
-            .chunks(chunk)
-            .map(|part| {
-                let handle = repo.reopen().ok();
-                s.spawn(move || {
-                    let Some(r) = handle else { return Vec::new() };
-                    part.iter()
-                        .filter_map(|o| git::mine_commit(&r, *o).ok())
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .map(|m| (m.oid.to_string(), m))
-            .collect()
-    })
+}
+
+/// Starts [`Miner`]'s workers in `scope`.
+fn start_miner<'scope, 'env: 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    repo: &'env Repo,
+    oids: &'env [Oid],
+    threads: usize,
+    cursor: &'env std::sync::atomic::AtomicUsize,
+) -> Miner<'env> {
+    let mut miner = Miner {
+        repo,
+        oids,
+        next: 0,
+        early: HashMap::new(),
+        rx: None,
+    };
+    if oids.len() < 64 || threads < 2 {
+        return miner;
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..threads {
+        let Ok(handle) = repo.reopen() else { continue };
+        let tx = tx.clone();
+        scope.spawn(move || {
+            loop {
+                let i = cursor.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(oid) = oids.get(i) else { break };
+                if tx.send((i, git::mine_commit(&handle, *oid))).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    miner.rx = Some(rx);
+    miner
 }
 
 fn load_known(store: &Store) -> Result<HashMap<String, Known>, StoreError> {
