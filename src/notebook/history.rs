@@ -57,8 +57,10 @@ pub fn update(
     threads: usize,
     progress: &dyn Fn(u64),
 ) -> Result<HistoryUpdate, HistoryError> {
+    let t = std::time::Instant::now();
     let mut known = load_known(store)?;
     let todo = plan(repo, tip, &known, max_commits);
+    tracing::debug!(secs = t.elapsed().as_secs_f64(), todo = todo.len(), known = known.len(), "history planned");
     let mut terms = TermCache::for_work(&store.conn, todo.len()).map_err(|e| store.err(e))?;
     let cursor = std::sync::atomic::AtomicUsize::new(0);
     let mut out = HistoryUpdate::default();
@@ -92,7 +94,9 @@ pub fn update(
             .find(|(_, k)| k.id == *last)
             .map(|(o, _)| o.clone());
     }
+    tracing::debug!(secs = t.elapsed().as_secs_f64(), "history mined and stored");
     out.chain = load_chain(store, &chain_ids)?;
+    tracing::debug!(secs = t.elapsed().as_secs_f64(), "history chain loaded");
     Ok(out)
 }
 
@@ -114,6 +118,7 @@ fn walk(
 ) -> Result<(), HistoryError> {
     let mut cur = Some(tip.to_string());
     let mut pending = 0;
+    let mut busy = std::time::Duration::ZERO;
     store
         .conn
         .execute_batch("BEGIN")
@@ -140,8 +145,10 @@ fn walk(
                     // under us?): mine this one here.
                     _ => git::mine_commit(repo, parsed)?,
                 };
+                let t_ins = std::time::Instant::now();
                 let id = insert(store, terms, &mined, known.contains_key(&oid))
                     .map_err(|e| store.err(e))?;
+                busy += t_ins.elapsed();
                 chain_ids.push(id);
                 out.mined += 1;
                 if mined.truncated {
@@ -172,6 +179,7 @@ fn walk(
         .conn
         .execute_batch("COMMIT")
         .map_err(|e| store.err(e))?;
+    tracing::debug!(writing = busy.as_secs_f64(), "history stored");
     Ok(())
 }
 
