@@ -259,7 +259,8 @@ mod tests {
 
     #[test]
     fn term_counts_count_every_term() {
-        let text = "fn parse_recipe() { parse_recipe(); Recipe::new(parseRecipe) } // the recipes 12 x";
+        let text =
+            "fn parse_recipe() { parse_recipe(); Recipe::new(parseRecipe) } // the recipes 12 x";
         let mut expected: std::collections::HashMap<String, u32> = Default::default();
         let mut total = 0;
         for_each_term(text, |t| {
@@ -268,7 +269,12 @@ mod tests {
         });
         let (counts, n) = term_counts(text);
         assert_eq!(n, total);
-        assert_eq!(counts.into_iter().collect::<std::collections::HashMap<_, _>>(), expected);
+        assert_eq!(
+            counts
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>(),
+            expected
+        );
     }
 
     #[test]

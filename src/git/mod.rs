@@ -229,8 +229,23 @@ impl Repo {
 /// doc). Global, so it is set here, before any repository is opened.
 fn trust_object_ids() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| git2::opts::strict_hash_verification(false));
+    ONCE.call_once(|| {
+        git2::opts::strict_hash_verification(false);
+        // SAFETY: a process-wide setting of libgit2's object cache, set once
+        // before any repository of ours is opened; libgit2 only reads it.
+        let cached =
+            unsafe { git2::opts::set_cache_object_limit(git2::ObjectType::Tree, TREE_CACHE_LIMIT) };
+        if let Err(e) = cached {
+            tracing::debug!("libgit2 keeps its default tree cache: {e}");
+        }
+    });
 }
+
+/// Largest tree libgit2's object cache keeps (its default, 4 KiB, leaves
+/// out every directory of more than about a hundred entries, which history
+/// mining then inflated again for each commit). The cache as a whole stays
+/// under libgit2's global cap (256 MiB).
+const TREE_CACHE_LIMIT: usize = 1 << 20;
 
 /// The object id in libgit2's "no match for id (...)" message.
 fn missing_id(message: &str) -> Option<String> {

@@ -90,8 +90,7 @@ pub fn diff_trees(
                 }
                 (Some(a), Some(b)) => {
                     let (ia, ib) = (item(a), item(b));
-                    match entry_order(a.name_bytes(), ia.is_tree(), b.name_bytes(), ib.is_tree())
-                    {
+                    match entry_order(a.name_bytes(), ia.is_tree(), b.name_bytes(), ib.is_tree()) {
                         std::cmp::Ordering::Less => {
                             path.extend_from_slice(a.name_bytes());
                             (Some(ia), None)
