@@ -29,7 +29,12 @@ fn compare_head(path: &Path) -> usize {
         };
         let text = String::from_utf8_lossy(blob.content());
         let name = format!("{dir}{}", e.name().unwrap_or("?"));
-        assert_eq!(count(&text), count_reference(&text), "{}: {name}", path.display());
+        assert_eq!(
+            count(&text),
+            count_reference(&text),
+            "{}: {name}",
+            path.display()
+        );
         texts += 1;
         git2::TreeWalkResult::Ok
     })

@@ -17,7 +17,11 @@ use git2::{Delta, DiffOptions, Oid, Repository, Tree};
 use swe_sleep::git::tree_diff::diff_trees;
 
 /// libgit2's answer, as `git::mine_commit` read it before the tree walk.
-fn libgit2(repo: &Repository, old: Option<&Tree<'_>>, new: Option<&Tree<'_>>) -> Vec<(Vec<u8>, char)> {
+fn libgit2(
+    repo: &Repository,
+    old: Option<&Tree<'_>>,
+    new: Option<&Tree<'_>>,
+) -> Vec<(Vec<u8>, char)> {
     let mut opts = DiffOptions::new();
     opts.skip_binary_check(true).ignore_submodules(true);
     let diff = repo
@@ -37,7 +41,10 @@ fn libgit2(repo: &Repository, old: Option<&Tree<'_>>, new: Option<&Tree<'_>>) ->
         } else {
             delta.new_file()
         };
-        out.push((file.path_bytes().expect("a delta has a path").to_vec(), status));
+        out.push((
+            file.path_bytes().expect("a delta has a path").to_vec(),
+            status,
+        ));
     }
     out
 }
@@ -73,7 +80,9 @@ fn compare_first_parent(path: &Path) -> (usize, usize) {
     loop {
         let tree = commit.tree().expect("a commit has a tree");
         let parent = commit.parent(0).ok();
-        let parent_tree = parent.as_ref().map(|p| p.tree().expect("a parent has a tree"));
+        let parent_tree = parent
+            .as_ref()
+            .map(|p| p.tree().expect("a parent has a tree"));
         let what = format!("{} at commit {}", path.display(), commit.id());
         assert_same(&repo, parent_tree.as_ref(), Some(&tree), &what);
         commits += 1;
@@ -90,7 +99,10 @@ fn compare_first_parent(path: &Path) -> (usize, usize) {
 fn same_changes_as_libgit2_over_every_fixture_commit() {
     for name in ["cookbook", "hostile", "escape"] {
         let (commits, paths) = compare_first_parent(&support::fixture(name));
-        assert!(commits >= 3 && paths > 0, "{name}: {commits} commits, {paths} paths");
+        assert!(
+            commits >= 3 && paths > 0,
+            "{name}: {commits} commits, {paths} paths"
+        );
     }
     let extra = std::env::var("SWE_SLEEP_TREE_DIFF_REPOS").unwrap_or_default();
     for path in extra.split(':').filter(|p| !p.is_empty()) {
@@ -201,11 +213,20 @@ fn same_changes_as_libgit2_for_every_kind_of_change() {
     // The kinds of change above are all there, as libgit2 reports them.
     let seen = show(&ours(&repo, Some(&trees[0]), Some(&trees[1])));
     for expected in [
-        "D a", "A a/inner.rs", "M b/c/e.rs", "D gone/two/three", "D link", "A link", "M run.sh",
+        "D a",
+        "A a/inner.rs",
+        "M b/c/e.rs",
+        "D gone/two/three",
+        "D link",
+        "A link",
+        "M run.sh",
         "A sub2",
     ] {
         assert!(seen.iter().any(|s| s == expected), "{expected} in {seen:?}");
     }
-    assert!(!seen.iter().any(|s| s.ends_with(" sub")), "a moved submodule is no change: {seen:?}");
+    assert!(
+        !seen.iter().any(|s| s.ends_with(" sub")),
+        "a moved submodule is no change: {seen:?}"
+    );
     assert!(!seen.iter().any(|s| s.contains("same/")), "{seen:?}");
 }

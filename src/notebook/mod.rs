@@ -16,6 +16,8 @@ pub mod blobs;
 pub mod card;
 pub mod derive;
 pub mod drift;
+pub mod fingerprint;
+mod gc;
 pub mod history;
 pub mod history_index;
 pub mod llm_read;
