@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::git::{Oid, Repo};
 use crate::notebook::history_index::FileHistoryIndex;
+use crate::notebook::search_index::{CodeIndex, CommitIndex};
 use crate::notebook::{Notebook, StoreError};
 use crate::text;
 
@@ -46,6 +47,10 @@ pub struct SearchIndexes {
     paths: Arc<PathIndex>,
     /// `None` when it could not be read (searches then ask SQLite).
     file_history: Option<Arc<FileHistoryIndex>>,
+    /// Code postings; `None` when they could not be read.
+    code: Option<Arc<CodeIndex>>,
+    /// Commit-message postings; `None` when they could not be read.
+    commits: Option<Arc<CommitIndex>>,
 }
 
 impl std::fmt::Debug for SearchIndexes {
@@ -75,6 +80,20 @@ impl SearchIndexes {
                     None
                 }
             },
+            code: match CodeIndex::build(nb) {
+                Ok(ix) => Some(Arc::new(ix)),
+                Err(e) => {
+                    tracing::warn!("code search stays in SQLite: {e}");
+                    None
+                }
+            },
+            commits: match CommitIndex::build(nb) {
+                Ok(ix) => Some(Arc::new(ix)),
+                Err(e) => {
+                    tracing::warn!("history search stays in SQLite: {e}");
+                    None
+                }
+            },
         }
     }
 }
@@ -88,6 +107,8 @@ pub struct NotebookTools<'a> {
     cards_building: Option<std::thread::JoinHandle<Bm25>>,
     symbols: Option<Arc<SymbolMap>>,
     file_history: Option<Arc<FileHistoryIndex>>,
+    code: Option<Arc<CodeIndex>>,
+    commits: Option<Arc<CommitIndex>>,
     /// The first notebook query that failed during a run, kept for the
     /// caller ([`NotebookTools::take_query_error`]): the policy only sees an
     /// error result, but a damaged notebook must not pass for an empty one.
@@ -120,6 +141,8 @@ impl<'a> NotebookTools<'a> {
             cards_building: Some(spawn_card_index(nb)),
             symbols: None,
             file_history: None,
+            code: None,
+            commits: None,
             query_error: None,
         }
     }
@@ -138,6 +161,8 @@ impl<'a> NotebookTools<'a> {
             cards_building: None,
             symbols: Some(indexes.symbols.clone()),
             file_history: indexes.file_history.clone(),
+            code: indexes.code.clone(),
+            commits: indexes.commits.clone(),
             query_error: None,
         }
     }
@@ -165,7 +190,9 @@ impl<'a> NotebookTools<'a> {
     pub fn fused_search(&mut self, query: &str, k: usize) -> Result<Vec<FileItem>, StoreError> {
         let req = Request::new(query);
         let t = std::time::Instant::now();
-        let code = self.nb.search_code(&req.terms, LIST_DEPTH)?;
+        let code = self
+            .nb
+            .search_code_in(self.code.as_deref(), &req.terms, LIST_DEPTH)?;
         let t_code = t.elapsed();
         let hist = self.nb.search_file_history_in(
             self.file_history.as_deref(),
@@ -528,12 +555,16 @@ impl Toolbox for NotebookTools<'_> {
                         return self.query_failed(e, max);
                     }
                 };
-                let users = match self.nb.search_code(&text::terms(name), 15) {
-                    Ok(u) => u,
-                    Err(e) => {
-                        return self.query_failed(e, max);
-                    }
-                };
+                let users =
+                    match self
+                        .nb
+                        .search_code_in(self.code.as_deref(), &text::terms(name), 15)
+                    {
+                        Ok(u) => u,
+                        Err(e) => {
+                            return self.query_failed(e, max);
+                        }
+                    };
                 let mut items: Vec<FileItem> = defs
                     .iter()
                     .map(|(p, kind, line)| FileItem {
@@ -575,7 +606,10 @@ impl Toolbox for NotebookTools<'_> {
             ToolCall::SimilarPrs { text: q, k, brief } => {
                 let req = Request::new(q);
                 let now = self.nb.info.commit_time;
-                let items = match self.nb.search_history(&req.terms, *k) {
+                let items = match self
+                    .nb
+                    .search_history_in(self.commits.as_deref(), &req.terms, *k)
+                {
                     Ok(found) => found
                         .into_iter()
                         .map(|c| PrItem {

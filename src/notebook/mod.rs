@@ -22,6 +22,7 @@ pub mod history;
 pub mod history_index;
 pub mod llm_read;
 pub mod read;
+pub mod search_index;
 pub mod sleep;
 pub mod snapshot;
 pub mod status;
