@@ -19,6 +19,8 @@ in an order that alternates between repetitions:
               on PATH or given with --ctags)
   aider       Aider's repo map of the checkout, cold (its cache removed),
               when --aider-python names a Python that can import aider
+              (files whose tag query fails with the installed grammars are
+              left untagged rather than failing the run)
 
 The checkout (for ctags and Aider) is `git archive HEAD` unpacked in a
 temporary directory, once per repository. Prints one line per repository
@@ -42,13 +44,23 @@ import os, sys
 from aider.io import InputOutput
 from aider.models import Model
 from aider.repomap import RepoMap
+# A file whose language query does not compile with the installed grammars
+# is left untagged, as if Aider had no query for it (counted on stderr).
+skipped = []
+original = RepoMap.get_tags_raw
+def tolerant(self, fname, rel_fname):
+    try:
+        yield from original(self, fname, rel_fname)
+    except Exception:
+        skipped.append(rel_fname)
+RepoMap.get_tags_raw = tolerant
 root = sys.argv[1]
 files = []
 for d, _, names in os.walk(root):
     files += [os.path.join(d, n) for n in names]
 rm = RepoMap(root=root, io=InputOutput(yes=True), main_model=Model("gpt-4o-mini"), map_tokens=1024)
 out = rm.get_repo_map([], files) or ""
-print(len(out), file=sys.stderr)
+print(f"map {len(out)} chars, {len(skipped)} files untagged", file=sys.stderr)
 """
 
 
