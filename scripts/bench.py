@@ -22,8 +22,9 @@ in an order that alternates between repetitions:
               (files whose tag query fails with the installed grammars are
               left untagged rather than failing the run)
 
-The checkout (for ctags and Aider) is `git archive HEAD` unpacked in a
-temporary directory, once per repository. Prints one line per repository
+The checkout (for ctags and Aider) is HEAD's files written to a temporary
+directory (`git cat-file --batch`; blobs a mirror lacks are left out),
+once per repository. Prints one line per repository
 and measure with the median of the repetitions, and the ratios:
 history/git log, cold sleep/ctags, cold sleep/Aider, blob MB/s, and
 new/baseline for each phase. Standard library only. A shared machine is
@@ -111,9 +112,33 @@ def aider(python, checkout):
 
 
 def checkout_of(repo):
+    """HEAD's files written under a temporary directory. Blobs the object
+    database lacks (a mirror without its largest files) are left out, as
+    swe-sleep indexes them by path only; symbolic links and submodules too."""
     d = tempfile.mkdtemp(prefix="bench-checkout-")
-    archive = subprocess.run(["git", "-C", repo, "archive", "HEAD"], stdout=subprocess.PIPE, check=True)
-    subprocess.run(["tar", "-x", "-C", d], input=archive.stdout, check=True)
+    listing = subprocess.run(["git", "-C", repo, "ls-tree", "-r", "-z", "HEAD"], stdout=subprocess.PIPE, check=True)
+    files = []
+    for entry in listing.stdout.split(b"\0"):
+        if not entry:
+            continue
+        meta, path = entry.split(b"\t", 1)
+        mode, kind, oid = meta.split()
+        if kind == b"blob" and mode in (b"100644", b"100755"):
+            files.append((oid, path))
+    batch = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    batch.stdin.write(b"".join(oid + b"\n" for oid, _ in files))
+    batch.stdin.close()
+    for _, path in files:
+        header = batch.stdout.readline().split()
+        if header[-1] == b"missing":
+            continue
+        data = batch.stdout.read(int(header[2]))
+        batch.stdout.read(1)
+        target = os.path.join(d.encode(), path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as f:
+            f.write(data)
+    batch.wait()
     return d
 
 
