@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 AIDER_SNIPPET = r"""
@@ -126,8 +127,14 @@ def checkout_of(repo):
         if kind == b"blob" and mode in (b"100644", b"100755"):
             files.append((oid, path))
     batch = subprocess.Popen(["git", "-C", repo, "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    batch.stdin.write(b"".join(oid + b"\n" for oid, _ in files))
-    batch.stdin.close()
+    # Feed the ids from another thread: the answers fill the pipe long
+    # before the questions are all asked.
+    def ask():
+        batch.stdin.write(b"".join(oid + b"\n" for oid, _ in files))
+        batch.stdin.close()
+
+    asking = threading.Thread(target=ask)
+    asking.start()
     for _, path in files:
         header = batch.stdout.readline().split()
         if header[-1] == b"missing":
@@ -138,6 +145,7 @@ def checkout_of(repo):
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "wb") as f:
             f.write(data)
+    asking.join()
     batch.wait()
     return d
 
