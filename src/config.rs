@@ -57,6 +57,10 @@ pub struct IndexConfig {
     pub skip_globs: Vec<String>,
     /// Worker threads for parsing; 0 means one per core.
     pub threads: usize,
+    /// Blob versions the current snapshot does not use that the notebook
+    /// keeps for later sleeps (another branch, an older commit); past it,
+    /// those unused the longest are dropped.
+    pub keep_unused_blobs: usize,
 }
 
 impl Default for IndexConfig {
@@ -78,6 +82,7 @@ impl Default for IndexConfig {
             .map(String::from)
             .to_vec(),
             threads: 0,
+            keep_unused_blobs: 20_000,
         }
     }
 }
