@@ -60,6 +60,10 @@ pub struct IndexConfig {
     /// Notebooks kept for `predict --rev` besides the main one (each a
     /// state directory of its own under `revs/`; least recently used go).
     pub keep_revisions: usize,
+    /// Blob versions the current snapshot does not use that the notebook
+    /// keeps for later sleeps (another branch, an older commit); past it,
+    /// those unused the longest are dropped.
+    pub keep_unused_blobs: usize,
 }
 
 impl Default for IndexConfig {
@@ -82,6 +86,7 @@ impl Default for IndexConfig {
             .to_vec(),
             threads: 0,
             keep_revisions: 4,
+            keep_unused_blobs: 20_000,
         }
     }
 }

@@ -815,7 +815,11 @@ fn eval_report_covers_exactly_its_output_directory() {
 /// end their line: the report starts on a line of its own.
 #[test]
 fn eval_progress_bars_end_their_line_in_a_terminal() {
-    if std::process::Command::new("script").arg("--version").output().is_err() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         panic!("this test needs `script` (util-linux, Debian's bsdutils) to make a terminal");
     }
     let repo = fixture("cookbook");
@@ -843,7 +847,9 @@ fn eval_progress_bars_end_their_line_in_a_terminal() {
         .expect("script runs");
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(o.status.success(), "{text}");
-    let at = text.find("# swe-sleep eval").unwrap_or_else(|| panic!("no report: {text:?}"));
+    let at = text
+        .find("# swe-sleep eval")
+        .unwrap_or_else(|| panic!("no report: {text:?}"));
     // What the terminal shows before the report, escape sequences aside.
     let before = strip_escapes(&text[..at]);
     assert!(

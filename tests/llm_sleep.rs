@@ -253,7 +253,6 @@ fn anticipating(url: &str) -> Config {
 fn anticipated_requests_are_precomputed_once_and_offered_to_a_close_request() {
     use swe_sleep::agent::OfflinePolicy;
     use swe_sleep::agent::anticipate;
-    use swe_sleep::agent::sleep_tools::NotebookTools;
 
     let repo_dir = support::fixture_copy("cookbook");
     let units = repo_dir.path().join("src/units.rs");
@@ -319,16 +318,14 @@ fn anticipated_requests_are_precomputed_once_and_offered_to_a_close_request() {
     assert!(m.similarity >= anticipate::MIN_SIMILARITY, "{m:?}");
     assert!(anticipate::lookup(&nb, "Add a dark theme to the web page").is_none());
     assert!(anticipate::lookup(&nb, "Support recipes").is_none());
-    let mut tools = NotebookTools::new(&nb, Some(&repo));
-    let p = anticipate::run_sleep_arm(
+    let p = swe_sleep::agent::predict::predict_sleep(
+        &swe_sleep::agent::predict::Query::new(close, 4000, 12).expect("valid"),
         &mut OfflinePolicy::default(),
-        &mut tools,
         &nb,
-        close,
-        "",
-        4000,
-        12,
-    );
+        Some(&repo),
+        None,
+    )
+    .expect("predicts");
     assert!(p.tokens_used <= p.budget);
     assert!(p.context_tokens > 0);
     assert!(
@@ -350,16 +347,15 @@ fn anticipated_requests_are_precomputed_once_and_offered_to_a_close_request() {
         "{}",
         units.reason
     );
-    let mut tools = NotebookTools::new(&nb, Some(&repo));
-    let plain = anticipate::run_sleep_arm(
+    let plain = swe_sleep::agent::predict::predict_sleep(
+        &swe_sleep::agent::predict::Query::new("Add a dark theme to the web page", 4000, 12)
+            .expect("valid"),
         &mut OfflinePolicy::default(),
-        &mut tools,
         &nb,
-        "Add a dark theme to the web page",
-        "",
-        4000,
-        12,
-    );
+        Some(&repo),
+        None,
+    )
+    .expect("predicts");
     assert_eq!(plain.context_tokens, 0);
     assert!(plain.notes.iter().all(|n| !n.contains("anticipated")));
 }

@@ -312,7 +312,10 @@ fn the_page_shows_the_notebook_and_answers_its_form_in_chromium() {
     );
     let github = browser.eval("document.getElementById('github').innerText");
     assert!(
-        github.as_str().unwrap_or("").contains("usually changes with src/main.rs"),
+        github
+            .as_str()
+            .unwrap_or("")
+            .contains("usually changes with src/main.rs"),
         "{github}"
     );
     // The form's prediction is now among the recent ones.

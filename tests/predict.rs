@@ -1282,6 +1282,91 @@ fn in_memory_file_history_matches_sqlite() {
     }
 }
 
+/// The daemon's in-memory code and commit postings give exactly the scores
+/// of the SQLite joins, for every request, and for a notebook at another
+/// snapshot they are not used.
+#[test]
+fn in_memory_code_and_history_search_match_sqlite() {
+    use swe_sleep::notebook::search_index::{CodeIndex, CommitIndex};
+
+    let state = shared_cookbook();
+    let nb = Notebook::open(state.path()).expect("open").expect("slept");
+    let code = CodeIndex::build(&nb).expect("code index");
+    let commits = CommitIndex::build(&nb).expect("commit index");
+    assert!(!code.is_empty(), "the cookbook has code");
+    for request in [
+        "Add unit conversion for teaspoons",
+        "recipe parsing ingredients scale",
+        "parse_recipe parse_ingredients Recipe Ingredient",
+        "export recipes as JSON with nutrition totals",
+        "pantry shelves",
+        "nothing matches zzzqqq",
+        "unit unit unit conversion conversion",
+    ] {
+        let terms = swe_sleep::agent::request::Request::new(request).terms;
+        let flat = |hits: &[notebook::read::Hit]| -> Vec<(String, String, Vec<String>)> {
+            hits.iter()
+                .map(|h| {
+                    (
+                        h.path.clone(),
+                        format!("{:.12}", h.score),
+                        h.matched.clone(),
+                    )
+                })
+                .collect()
+        };
+        for k in [3, 60] {
+            let sql = nb.search_code(&terms, k).expect("sql");
+            let mem = nb.search_code_in(Some(&code), &terms, k).expect("memory");
+            assert_eq!(flat(&sql), flat(&mem), "{request}");
+            let past = |c: &[notebook::read::PastChange]| -> Vec<(String, String, Vec<String>)> {
+                c.iter()
+                    .map(|c| {
+                        (
+                            c.commit.clone(),
+                            format!("{:.12}", c.score),
+                            c.files.clone(),
+                        )
+                    })
+                    .collect()
+            };
+            let sql = nb.search_history(&terms, k).expect("sql");
+            let mem = nb
+                .search_history_in(Some(&commits), &terms, k)
+                .expect("memory");
+            assert_eq!(past(&sql), past(&mem), "{request}");
+        }
+    }
+    // Indexes of an earlier snapshot of the same notebook are not used.
+    let state = temp_dir("later-snapshot-");
+    let repo = Repo::open(&fixture("cookbook")).expect("open the cookbook");
+    let sleep_at = |rev: &str| {
+        notebook::sleep(
+            &repo,
+            state.path(),
+            &notebook::Target::Rev(rev.into()),
+            &swe_sleep::config::Config::default(),
+            &notebook::NoProgress,
+        )
+        .expect("sleep")
+    };
+    sleep_at("HEAD");
+    let first = Notebook::open(state.path()).expect("open").expect("slept");
+    let stale = CodeIndex::build(&first).expect("code index");
+    sleep_at("HEAD~8");
+    let older = Notebook::open(state.path()).expect("open").expect("slept");
+    assert!(!stale.fits(&older));
+    let terms = swe_sleep::agent::request::Request::new("unit conversion recipe").terms;
+    let a = older
+        .search_code_in(Some(&stale), &terms, 20)
+        .expect("memory");
+    let b = older.search_code(&terms, 20).expect("sql");
+    assert_eq!(
+        a.iter().map(|h| (&h.path, h.score)).collect::<Vec<_>>(),
+        b.iter().map(|h| (&h.path, h.score)).collect::<Vec<_>>()
+    );
+}
+
 /// A notebook opened before a sleep is no longer current after it, even
 /// when both sleeps finish within the same second (`built_at` has whole
 /// seconds; the snapshot generation tells them apart).

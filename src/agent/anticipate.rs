@@ -14,9 +14,6 @@ use std::collections::HashSet;
 use crate::notebook::Notebook;
 use crate::notebook::card::one_line;
 
-use super::run::{Policy, Prediction, run_with_context};
-use super::tools::Toolbox;
-
 /// The heading of the context section, and its per-file line prefix.
 pub const HEADING: &str = "## Anticipated at sleep time";
 pub const LINE: &str = "anticipated: ";
@@ -93,53 +90,6 @@ pub fn with_context(nb: &Notebook, request: &str, context: &str) -> (String, Opt
         Some(m) => (format!("{}{context}", m.context()), Some(m)),
         None => (context.to_string(), None),
     }
-}
-
-/// [`run_with_context`] in the sleep arm: the ranker learned at sleep time
-/// for this snapshot (if any) makes the final choice, a matching
-/// anticipation's section is read before `context`, and the prediction
-/// notes both.
-pub fn run_sleep_arm(
-    policy: &mut dyn Policy,
-    tools: &mut dyn Toolbox,
-    nb: &Notebook,
-    request: &str,
-    context: &str,
-    budget: u64,
-    steps: u32,
-) -> Prediction {
-    let learned = match nb.learned() {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!("cannot read the learned ranker: {e}");
-            None
-        }
-    };
-    let ranker_note = match &learned {
-        Some(l) => {
-            if let Some(s) = &l.search {
-                tools.set_search_ranker(std::sync::Arc::new(s.clone()));
-            }
-            match &l.ranker {
-                Some(r) => {
-                    policy.set_ranker(std::sync::Arc::new(r.clone()));
-                    Some(format!(
-                        "ranked by this repository's learned model: {}",
-                        l.report.reason
-                    ))
-                }
-                None => Some(l.report.reason.clone()),
-            }
-        }
-        None => None,
-    };
-    let (context, matched) = with_context(nb, request, context);
-    let mut p = run_with_context(policy, tools, request, &context, budget, steps);
-    if let Some(m) = matched {
-        p.notes.push(m.note());
-    }
-    p.notes.extend(ranker_note);
-    p
 }
 
 fn distinct_terms(text: &str) -> HashSet<String> {

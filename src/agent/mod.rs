@@ -11,9 +11,10 @@
 //!   [`tool_schema`] (the tools as JSON schemas) and [`policy_kind`]
 //!   (`--policy` and the factory);
 //! - [`anticipate`]: requests a sleep-time model anticipated, their files
-//!   predicted offline, offered to a closely matching request; the sleep
-//!   arm's entry point ([`anticipate::run_sleep_arm`]), which also hands
-//!   the policy and tools what sleep time learned for the snapshot;
+//!   predicted offline, offered to a closely matching request;
+//! - [`predict`]: the one entry point for a prediction (a validated
+//!   [`predict::Query`], the sleep arm with what sleep time learned, or the
+//!   no-sleep arm);
 //! - [`fused_search`]: the sleep arm's search lists and their fusion (fixed
 //!   weights, or the learned search ranking);
 //! - [`rank`], [`request`]: pure ranking helpers and request analysis;
@@ -30,6 +31,7 @@ pub mod fused_search;
 pub mod llm_policy;
 pub mod offline;
 pub mod policy_kind;
+pub mod predict;
 pub mod rank;
 pub mod raw_tools;
 pub mod reasons;

@@ -44,59 +44,70 @@ pub fn path_matches(
 }
 
 /// The paths of a tree split into terms once, with each term's document
-/// frequency, for [`path_matches`] over many requests (the daemon keeps one
-/// per notebook snapshot).
+/// frequency and the paths holding it, for [`path_matches`] over many
+/// requests (the daemon keeps one per notebook snapshot): a request only
+/// touches the paths that share a term with it.
 #[derive(Debug, Default)]
 pub struct PathIndex {
     paths: Vec<String>,
-    /// Sorted, deduplicated terms of each path.
-    terms: Vec<Vec<String>>,
     df: HashMap<String, f64>,
+    /// Term → indexes of the paths holding it, ascending.
+    by_term: HashMap<String, Vec<u32>>,
 }
 
 impl PathIndex {
     pub fn new(paths: Vec<String>) -> PathIndex {
-        let terms: Vec<Vec<String>> = paths.iter().map(|p| text::path_terms(p)).collect();
         let mut df: HashMap<String, f64> = HashMap::new();
-        for pt in &terms {
-            for t in pt {
+        let mut by_term: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, p) in paths.iter().enumerate() {
+            for t in text::path_terms(p) {
                 *df.entry(t.clone()).or_default() += 1.0;
+                by_term.entry(t).or_default().push(i as u32);
             }
         }
-        PathIndex { paths, terms, df }
+        PathIndex { paths, df, by_term }
     }
 
     pub fn paths(&self) -> &[String] {
         &self.paths
     }
 
-    /// See [`path_matches`].
+    /// See [`path_matches`]. Each path's score adds its matched terms in
+    /// sorted order, then the quote bonus, as a scan of every path would.
     pub fn matches(&self, terms: &[String], quoted: &[String]) -> Vec<(String, f64, Vec<String>)> {
         let n = self.paths.len().max(1) as f64;
         let mut wanted: Vec<&str> = terms.iter().map(String::as_str).collect();
         wanted.sort();
         wanted.dedup();
-        let mut out = Vec::new();
-        for (p, pt) in self.paths.iter().zip(&self.terms) {
-            let mut score = 0.0;
-            let mut matched = Vec::new();
-            for t in &wanted {
-                if pt.binary_search_by(|x| x.as_str().cmp(t)).is_ok() {
-                    score += (n / self.df[*t]).ln().max(0.1);
-                    matched.push(t.to_string());
-                }
-            }
-            if quoted
-                .iter()
-                .any(|q| p == q || p.ends_with(&format!("/{q}")))
-            {
-                score += 100.0;
-                matched.push("quoted".into());
-            }
-            if score > 0.0 {
-                out.push((p.clone(), score, matched));
+        let mut found: HashMap<u32, (f64, Vec<String>)> = HashMap::new();
+        for t in &wanted {
+            let Some(holders) = self.by_term.get(*t) else {
+                continue;
+            };
+            let w = (n / self.df[*t]).ln().max(0.1);
+            for &i in holders {
+                let e = found.entry(i).or_insert((0.0, Vec::new()));
+                e.0 += w;
+                e.1.push(t.to_string());
             }
         }
+        if !quoted.is_empty() {
+            for (i, p) in self.paths.iter().enumerate() {
+                if quoted
+                    .iter()
+                    .any(|q| p == q || p.ends_with(&format!("/{q}")))
+                {
+                    let e = found.entry(i as u32).or_insert((0.0, Vec::new()));
+                    e.0 += 100.0;
+                    e.1.push("quoted".into());
+                }
+            }
+        }
+        let mut out: Vec<(String, f64, Vec<String>)> = found
+            .into_iter()
+            .filter(|(_, (score, _))| *score > 0.0)
+            .map(|(i, (score, matched))| (self.paths[i as usize].clone(), score, matched))
+            .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out
     }
@@ -218,6 +229,84 @@ mod tests {
         assert!(m.iter().any(|(p, _, _)| p == "src/units.rs"));
         let quoted = path_matches(&[], &["cli.rs".to_string()], &paths);
         assert_eq!(quoted[0].0, "src/cli.rs");
+    }
+
+    /// The inverted path index scores exactly as a scan of every path.
+    #[test]
+    fn path_index_scores_as_a_scan() {
+        fn scan(
+            paths: &[String],
+            terms: &[String],
+            quoted: &[String],
+        ) -> Vec<(String, f64, Vec<String>)> {
+            let all: Vec<Vec<String>> = paths.iter().map(|p| text::path_terms(p)).collect();
+            let mut df: HashMap<&str, f64> = HashMap::new();
+            for pt in &all {
+                for t in pt {
+                    *df.entry(t).or_default() += 1.0;
+                }
+            }
+            let n = paths.len().max(1) as f64;
+            let mut wanted: Vec<&str> = terms.iter().map(String::as_str).collect();
+            wanted.sort();
+            wanted.dedup();
+            let mut out = Vec::new();
+            for (p, pt) in paths.iter().zip(&all) {
+                let (mut score, mut matched) = (0.0, Vec::new());
+                for t in &wanted {
+                    if pt.iter().any(|x| x == t) {
+                        score += (n / df[t]).ln().max(0.1);
+                        matched.push(t.to_string());
+                    }
+                }
+                if quoted
+                    .iter()
+                    .any(|q| p == q || p.ends_with(&format!("/{q}")))
+                {
+                    score += 100.0;
+                    matched.push("quoted".into());
+                }
+                if score > 0.0 {
+                    out.push((p.clone(), score, matched));
+                }
+            }
+            out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            out
+        }
+        let paths: Vec<String> = [
+            "src/recipe.rs",
+            "src/units.rs",
+            "src/cli.rs",
+            "tests/recipe_test.rs",
+            "helix-term/src/commands/typed.rs",
+            "helix-view/src/editor.rs",
+            "docs/units.md",
+            "src/commands/mod.rs",
+            "README.md",
+            "src/unit_conversion/cups.rs",
+        ]
+        .map(String::from)
+        .to_vec();
+        let index = PathIndex::new(paths.clone());
+        for (request, quoted) in [
+            ("convert units in the recipe", vec![]),
+            (
+                "typed commands in the editor view",
+                vec!["typed.rs".to_string()],
+            ),
+            ("nothing here zzz", vec![]),
+            (
+                "src src src tests",
+                vec!["README.md".to_string(), "cli.rs".to_string()],
+            ),
+        ] {
+            let terms = text::terms(request);
+            assert_eq!(
+                index.matches(&terms, &quoted),
+                scan(&paths, &terms, &quoted),
+                "{request}"
+            );
+        }
     }
 
     #[test]

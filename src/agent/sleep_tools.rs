@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::git::{Oid, Repo};
 use crate::notebook::history_index::FileHistoryIndex;
+use crate::notebook::search_index::{CodeIndex, CommitIndex};
 use crate::notebook::{Notebook, StoreError};
 use crate::text;
 
@@ -41,6 +42,10 @@ pub struct SearchIndexes {
     paths: Arc<PathIndex>,
     /// `None` when it could not be read (searches then ask SQLite).
     file_history: Option<Arc<FileHistoryIndex>>,
+    /// Code postings; `None` when they could not be read.
+    code: Option<Arc<CodeIndex>>,
+    /// Commit-message postings; `None` when they could not be read.
+    commits: Option<Arc<CommitIndex>>,
 }
 
 impl std::fmt::Debug for SearchIndexes {
@@ -70,6 +75,20 @@ impl SearchIndexes {
                     None
                 }
             },
+            code: match CodeIndex::build(nb) {
+                Ok(ix) => Some(Arc::new(ix)),
+                Err(e) => {
+                    tracing::warn!("code search stays in SQLite: {e}");
+                    None
+                }
+            },
+            commits: match CommitIndex::build(nb) {
+                Ok(ix) => Some(Arc::new(ix)),
+                Err(e) => {
+                    tracing::warn!("history search stays in SQLite: {e}");
+                    None
+                }
+            },
         }
     }
 }
@@ -87,6 +106,8 @@ pub struct NotebookTools<'a> {
     stats: Option<Arc<HashMap<String, FileStat>>>,
     /// The search ranking learned at sleep time, when the caller gave it.
     search_ranker: Option<Arc<SearchRanker>>,
+    code: Option<Arc<CodeIndex>>,
+    commits: Option<Arc<CommitIndex>>,
     /// The first notebook query that failed during a run, kept for the
     /// caller ([`NotebookTools::take_query_error`]): the policy only sees an
     /// error result, but a damaged notebook must not pass for an empty one.
@@ -121,6 +142,8 @@ impl<'a> NotebookTools<'a> {
             file_history: None,
             stats: None,
             search_ranker: None,
+            code: None,
+            commits: None,
             query_error: None,
         }
     }
@@ -141,6 +164,8 @@ impl<'a> NotebookTools<'a> {
             file_history: indexes.file_history.clone(),
             stats: None,
             search_ranker: None,
+            code: indexes.code.clone(),
+            commits: indexes.commits.clone(),
             query_error: None,
         }
     }
@@ -167,7 +192,9 @@ impl<'a> NotebookTools<'a> {
     /// The five lists of the fused search for `req`.
     fn lists(&mut self, req: &Request) -> Result<Lists, StoreError> {
         let t = std::time::Instant::now();
-        let code = self.nb.search_code(&req.terms, LIST_DEPTH)?;
+        let code = self
+            .nb
+            .search_code_in(self.code.as_deref(), &req.terms, LIST_DEPTH)?;
         let t_code = t.elapsed();
         let history = self.nb.search_file_history_in(
             self.file_history.as_deref(),
@@ -514,12 +541,16 @@ impl Toolbox for NotebookTools<'_> {
                         return self.query_failed(e, max);
                     }
                 };
-                let users = match self.nb.search_code(&text::terms(name), 15) {
-                    Ok(u) => u,
-                    Err(e) => {
-                        return self.query_failed(e, max);
-                    }
-                };
+                let users =
+                    match self
+                        .nb
+                        .search_code_in(self.code.as_deref(), &text::terms(name), 15)
+                    {
+                        Ok(u) => u,
+                        Err(e) => {
+                            return self.query_failed(e, max);
+                        }
+                    };
                 let mut items: Vec<FileItem> = defs
                     .iter()
                     .map(|(p, kind, line)| FileItem {
@@ -561,7 +592,10 @@ impl Toolbox for NotebookTools<'_> {
             ToolCall::SimilarPrs { text: q, k, brief } => {
                 let req = Request::new(q);
                 let now = self.nb.info.commit_time;
-                let items = match self.nb.search_history(&req.terms, *k) {
+                let items = match self
+                    .nb
+                    .search_history_in(self.commits.as_deref(), &req.terms, *k)
+                {
                     Ok(found) => found
                         .into_iter()
                         .map(|c| PrItem {

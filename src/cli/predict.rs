@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use swe_sleep::agent::anticipate;
+use swe_sleep::agent::predict::{Query, QueryError, predict_raw, predict_sleep};
 use swe_sleep::agent::raw_tools::RawTools;
-use swe_sleep::agent::sleep_tools::NotebookTools;
-use swe_sleep::agent::{self, PolicyFactory, PolicyKind};
+use swe_sleep::agent::{PolicyFactory, PolicyKind};
 
 use swe_sleep::notebook::{Notebook, Target};
 use swe_sleep::sleep::{self, LearnOptions};
@@ -68,17 +67,13 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("no request: give it as an argument or with --file"),
     };
-    if request.trim().is_empty() {
-        bail!("the request is empty: say what the change should do");
-    }
     let (repo, config, state_dir) = args.repo.open()?;
     let budget = args.budget.unwrap_or(config.agent.budget);
     let steps = args.steps.unwrap_or(config.agent.steps);
-    if budget == 0 {
-        bail!(
-            "a budget of 0 tokens cannot even read the request; give --budget of at least a few hundred"
-        );
-    }
+    let query = Query::new(request.clone(), budget, steps).map_err(|e| match e {
+        QueryError::ZeroBudget => anyhow::anyhow!("--budget: {e}"),
+        other => anyhow::anyhow!("{other}"),
+    })?;
     let kind = PolicyKind::parse(&args.policy).with_context(|| {
         format!(
             "--policy: unknown policy `{}` (expected offline, llm or llm-rerank)",
@@ -105,7 +100,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         let rev = args.rev.clone().unwrap_or_else(|| "HEAD".into());
         let commit = repo.resolve(&rev)?;
         let mut tools = RawTools::new(&repo, commit, &config);
-        agent::run(policy, &mut tools, &request, budget, steps)
+        predict_raw(&query, policy, &mut tools)
     } else {
         // Another revision gets a notebook of its own: the work tree's stays.
         let nb_dir = swe_sleep::notebook::kept::state_dir_for(
@@ -115,16 +110,15 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             config.index.keep_revisions,
         )?;
         let (nb, notes) = ensure_notebook(&repo, &nb_dir, &config, args.rev.as_deref(), args.json)?;
-        let mut tools = NotebookTools::new(&nb, Some(&repo));
-        let mut p = anticipate::run_sleep_arm(policy, &mut tools, &nb, &request, "", budget, steps);
-        if let Some(e) = tools.take_query_error() {
+        let mut p = predict_sleep(&query, policy, &nb, Some(&repo), None).map_err(|e| {
             if e.is_damage() {
-                bail!(
+                anyhow::anyhow!(
                     "{e}: the notebook is damaged; `swe-sleep sleep` sets it aside and rebuilds it"
-                );
+                )
+            } else {
+                anyhow::anyhow!("a notebook query failed: {e}")
             }
-            bail!("a notebook query failed: {e}");
-        }
+        })?;
         p.notes.extend(notes);
         p
     };

@@ -21,8 +21,10 @@ use crate::agent::PolicyKind;
 use crate::git::Repo;
 use crate::notebook;
 
+use crate::agent::predict::Query;
+
 use super::journal::FileEntry;
-use super::predict::{Answer, PredictError};
+use super::service::{Answer, PredictError};
 use super::state::{Shared, render_metrics};
 
 /// Request bodies larger than this are refused (413).
@@ -134,18 +136,19 @@ async fn predict(
     };
     let budget = req.budget.unwrap_or(shared.config.agent.budget);
     let steps = req.steps.unwrap_or(shared.config.agent.steps);
+    let query = Query::new(req.request, budget, steps)
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
     let s = shared.clone();
-    let req_text = req.request.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        s.predict_with(&req.request, budget, steps, None, policy)
-    })
-    .await
-    .map_err(internal)?
-    .map_err(|e| match e {
-        PredictError::NoNotebook => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
-        PredictError::BadRequest(m) => ApiError(StatusCode::BAD_REQUEST, m),
-        PredictError::Internal(m) => internal(m),
-    })?;
+    let req_text = query.request().to_string();
+    let answer = tokio::task::spawn_blocking(move || s.predict(&query, policy, None))
+        .await
+        .map_err(internal)?
+        .map_err(|e| match e {
+            PredictError::NoNotebook => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            PredictError::BadRequest(m) => ApiError(StatusCode::BAD_REQUEST, m),
+            PredictError::Damaged(_) => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            PredictError::Internal(m) => internal(m),
+        })?;
     shared.record_prediction(started.elapsed());
     let p = &answer.prediction;
     shared.journal.prediction(

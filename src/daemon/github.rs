@@ -15,8 +15,10 @@ use crate::github::webhook::{WebhookState, WebhookStats};
 use crate::github::worker::{GitHubApi, PredictFailure, Predicted, Predictor, WorkerStats};
 
 use super::DaemonError;
-use super::predict::PredictError;
+use super::service::PredictError;
 use super::state::Shared;
+use crate::agent::PolicyKind;
+use crate::agent::predict::Query;
 
 /// The GitHub parts of a running daemon.
 pub struct GithubParts {
@@ -195,17 +197,13 @@ impl Predictor for Shared {
     }
 
     fn predict(&self, request: &str, base_ref: Option<&str>) -> Result<Predicted, PredictFailure> {
-        let answer = Shared::predict(
-            self,
-            request,
-            self.config.agent.budget,
-            self.config.agent.steps,
-            base_ref,
-        )
-        .map_err(|e| match e {
-            PredictError::NoNotebook => PredictFailure::NotReady,
-            other => PredictFailure::Failed(other.to_string()),
-        })?;
+        let query = Query::new(request, self.config.agent.budget, self.config.agent.steps)
+            .map_err(|e| PredictFailure::Failed(e.to_string()))?;
+        let answer =
+            Shared::predict(self, &query, PolicyKind::Offline, base_ref).map_err(|e| match e {
+                PredictError::NoNotebook => PredictFailure::NotReady,
+                other => PredictFailure::Failed(other.to_string()),
+            })?;
         let json =
             serde_json::to_value(&answer).map_err(|e| PredictFailure::Failed(e.to_string()))?;
         let stale_against = if answer.stale {

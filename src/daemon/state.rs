@@ -10,15 +10,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::agent::sleep_tools::SearchIndexes;
 use crate::config::Config;
-use crate::notebook::Notebook;
 use crate::notebook::Store;
 
 use super::github::GithubParts;
 use super::journal::Journal;
-use super::predict::{PolicyCache, ReaderPool};
 use super::refusal::Refusals;
+use super::service::PredictionService;
 
 /// Everything a handler or the scheduler needs; shared behind an `Arc`.
 #[derive(Debug)]
@@ -30,13 +28,8 @@ pub struct Shared {
     pub config: Config,
     sleeping: AtomicBool,
     metrics: Mutex<Metrics>,
-    /// Search indexes of the newest notebook, shared by predictions until
-    /// a sleep writes a new snapshot.
-    indexes: Mutex<Option<Arc<SearchIndexes>>>,
-    /// Open repositories and notebooks, reused across predictions.
-    pub(super) readers: ReaderPool,
-    /// The policies `POST /predict` has used, each with its connection.
-    pub(super) policies: PolicyCache,
+    /// Every prediction goes through it.
+    pub service: PredictionService,
     /// The webhook, queue and worker, when configured.
     pub github: Option<Arc<GithubParts>>,
     /// How much a sleep's thread is niced (0: not at all).
@@ -86,14 +79,12 @@ pub struct Metrics {
 impl Shared {
     pub fn new(repo_path: PathBuf, state_dir: PathBuf, config: Config) -> Shared {
         Shared {
+            service: PredictionService::new(repo_path.clone(), state_dir.clone(), config.clone()),
             repo_path,
             state_dir,
             config,
             sleeping: AtomicBool::new(false),
             metrics: Mutex::new(Metrics::default()),
-            indexes: Mutex::new(None),
-            readers: ReaderPool::default(),
-            policies: PolicyCache::default(),
             github: None,
             sleep_nice: 0,
             sleep_threads: 0,
@@ -146,19 +137,6 @@ impl Shared {
     pub fn with_github(mut self, github: Option<Arc<GithubParts>>) -> Shared {
         self.github = github;
         self
-    }
-
-    /// The search indexes for `nb`: the cached ones when they were built
-    /// from the same snapshot, else built now (outside the lock) and cached.
-    pub fn indexes_for(&self, nb: &Notebook) -> Arc<SearchIndexes> {
-        if let Some(cached) = self.indexes.lock().expect("indexes lock").as_ref()
-            && cached.snapshot == nb.info.snapshot_id()
-        {
-            return cached.clone();
-        }
-        let built = Arc::new(SearchIndexes::build(nb));
-        *self.indexes.lock().expect("indexes lock") = Some(built.clone());
-        built
     }
 
     pub fn sleeping(&self) -> bool {

@@ -235,7 +235,7 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
                     // Build the new snapshot's search indexes here, at low
                     // priority, rather than in the first request after it.
                     if let Ok(Some(nb)) = crate::notebook::Notebook::open(&state) {
-                        warm.indexes_for(&nb);
+                        warm.service.indexes_for(&nb);
                     }
                     // The new snapshot already answers predictions; learning
                     // and the model's passes follow, never failing it. Replay

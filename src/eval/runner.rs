@@ -11,10 +11,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::anticipate;
+use crate::agent::predict::{Query, predict_raw, predict_sleep};
 use crate::agent::raw_tools::RawTools;
-use crate::agent::sleep_tools::NotebookTools;
-use crate::agent::{self, ModelUse, PolicyFactory, PolicyKind};
+use crate::agent::{ModelUse, PolicyFactory, PolicyKind};
 use crate::config::Config;
 use crate::git::Repo;
 use crate::notebook::{self, NoProgress, Notebook, Target};
@@ -521,25 +520,29 @@ fn run_repo(
                 .map_err(|e| repo_err(e.to_string()))?;
             let policy = policy.as_mut();
             let t = Instant::now();
+            let asked = Query::new(query.clone(), budget, opts.steps)
+                .map_err(|e| repo_err(format!("{}: {e}", inst.instance_id)))?;
             let prediction = match arm {
                 Arm::Sleep => {
                     let nb = nb.as_ref().expect("slept above");
-                    let mut tools = NotebookTools::new(nb, Some(&repo));
-                    let p = anticipate::run_sleep_arm(
-                        policy, &mut tools, nb, &query, &digest, budget, opts.steps,
-                    );
-                    if let Some(e) = tools.take_query_error() {
-                        return Err(repo_err(format!(
+                    predict_sleep(
+                        &asked.with_context(digest.clone()),
+                        policy,
+                        nb,
+                        Some(&repo),
+                        None,
+                    )
+                    .map_err(|e| {
+                        repo_err(format!(
                             "{}: a notebook query failed: {e}",
                             inst.instance_id
-                        )));
-                    }
-                    p
+                        ))
+                    })?
                 }
                 Arm::NoSleep => {
                     let tools = raw.get_or_insert_with(|| RawTools::new(&repo, base, &opts.config));
                     tools.reset_run_clock();
-                    agent::run_with_context(policy, tools, &query, &raw_ctx, budget, opts.steps)
+                    predict_raw(&asked.with_context(raw_ctx.clone()), policy, tools)
                 }
             };
             let mut wall = t.elapsed().as_secs_f64();

@@ -1,7 +1,7 @@
 //! One commit of first-parent history: its message read as a pull request
 //! when it is one, and the files it changed against its first parent.
 
-use git2::{Delta, DiffOptions, Oid};
+use git2::{DiffOptions, Oid};
 
 use super::message::{CommitKind, parse_message};
 use super::{GitError, Repo};
@@ -52,36 +52,25 @@ pub fn mine_commit(repo: &Repo, oid: Oid) -> Result<MinedCommit, GitError> {
     let mut files = Vec::new();
     let mut file_count = 0;
     if !truncated {
-        let mut opts = DiffOptions::new();
-        opts.skip_binary_check(true).ignore_submodules(true);
-        let diff = raw
-            .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))
-            .map_err(|e| repo.err(e))?;
-        for delta in diff.deltas() {
-            let status = match delta.status() {
-                Delta::Added => 'A',
-                Delta::Deleted => 'D',
-                Delta::Modified | Delta::Typechange => 'M',
-                Delta::Renamed => 'R',
-                _ => continue,
-            };
-            let file = if status == 'D' {
-                delta.old_file()
-            } else {
-                delta.new_file()
-            };
-            let Some(path) = file.path().and_then(|p| p.to_str()) else {
-                continue;
+        let mut unsafe_path = None;
+        super::tree_diff::diff_trees(raw, parent_tree.as_ref(), Some(&tree), |path, status| {
+            // Paths that are not UTF-8 are left out, as they always were.
+            let Ok(path) = std::str::from_utf8(path) else {
+                return;
             };
             // A tree entry that could escape or fake a path is never a file.
             if super::path::check(path).is_err() {
-                tracing::debug!(commit = %oid, path = %super::path::display(path), "skipping an unsafe path in history");
-                continue;
+                unsafe_path.get_or_insert_with(|| super::path::display(path).to_string());
+                return;
             }
             file_count += 1;
             if files.len() < MAX_RECORDED_FILES {
                 files.push((path.to_string(), status));
             }
+        })
+        .map_err(|e| repo.err(e))?;
+        if let Some(path) = unsafe_path {
+            tracing::debug!(commit = %oid, %path, "skipping unsafe paths in history");
         }
         files.sort();
     }

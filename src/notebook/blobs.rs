@@ -122,6 +122,7 @@ pub fn ingest(
         let mut terms = TermCache::for_work(&store.conn, todo.len()).map_err(|e| store.err(e))?;
         tracing::debug!(secs = t.elapsed().as_secs_f64(), "term cache ready");
         let mut pending = 0usize;
+        let mut postings: Vec<(i64, i64, u32)> = Vec::new();
         store
             .conn
             .execute_batch("BEGIN")
@@ -138,11 +139,12 @@ pub fn ingest(
             if a.status != BlobStatus::Parsed {
                 stats.skipped += 1;
             }
-            let id = store_one(store, &mut terms, &a).map_err(|e| store.err(e))?;
+            let id = store_one(store, &mut terms, &a, &mut postings).map_err(|e| store.err(e))?;
             ids.insert(a.oid, id);
             progress(1);
             pending += 1;
             if pending >= 200 {
+                write_postings(store, &mut postings).map_err(|e| store.err(e))?;
                 store
                     .conn
                     .execute_batch("COMMIT; BEGIN")
@@ -151,6 +153,7 @@ pub fn ingest(
             }
             busy += t_one.elapsed();
         }
+        write_postings(store, &mut postings).map_err(|e| store.err(e))?;
         store
             .conn
             .execute_batch("COMMIT")
@@ -166,7 +169,14 @@ pub fn ingest(
     Ok((stats, ids))
 }
 
-fn store_one(store: &Store, terms: &mut TermCache, a: &Analysed) -> rusqlite::Result<i64> {
+/// Stores one blob's row; its postings (term id, blob id, tf) are added
+/// to `postings`, written by [`write_postings`] with the batch.
+fn store_one(
+    store: &Store,
+    terms: &mut TermCache,
+    a: &Analysed,
+    postings: &mut Vec<(i64, i64, u32)>,
+) -> rusqlite::Result<i64> {
     let conn = &store.conn;
     let facts = a
         .facts
@@ -186,13 +196,23 @@ fn store_one(store: &Store, terms: &mut TermCache, a: &Analysed) -> rusqlite::Re
         a.tokens as i64
     ])?;
     let id = conn.last_insert_rowid();
-    let mut insert = conn
-        .prepare_cached("INSERT OR REPLACE INTO blob_terms (term, blob, tf) VALUES (?1, ?2, ?3)")?;
     for (term, tf) in &a.terms {
-        let tid = terms.id(conn, term)?;
-        insert.execute(params![tid, id, tf])?;
+        postings.push((terms.id(conn, term)?, id, *tf));
     }
     Ok(id)
+}
+
+/// Writes a batch of postings in key order (term, blob): the index of
+/// `blob_terms` is then filled page by page instead of at random.
+fn write_postings(store: &Store, postings: &mut Vec<(i64, i64, u32)>) -> rusqlite::Result<()> {
+    postings.sort_unstable();
+    let mut insert = store
+        .conn
+        .prepare_cached("INSERT OR REPLACE INTO blob_terms (term, blob, tf) VALUES (?1, ?2, ?3)")?;
+    for (term, blob, tf) in postings.drain(..) {
+        insert.execute(params![term, blob, tf])?;
+    }
+    Ok(())
 }
 
 fn analyse(
@@ -238,13 +258,8 @@ fn analyse(
     }
     let text = String::from_utf8_lossy(&bytes);
     let facts = parse::parse(&entry.path, &text);
-    let mut counts: HashMap<String, u32> = HashMap::new();
-    let mut total = 0u32;
-    crate::text::for_each_term(&text, |t| {
-        total += 1;
-        *counts.entry(t.to_string()).or_default() += 1;
-    });
-    out.terms = counts.into_iter().collect();
+    let (terms, total) = crate::text::term_counts(&text);
+    out.terms = terms;
     out.term_total = total;
     out.tokens = crate::tokens::count(&text);
     out.facts = Some(facts);

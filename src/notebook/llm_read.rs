@@ -20,8 +20,10 @@ pub struct Anticipated {
 
 impl Notebook {
     /// What identifies this snapshot's content: `commit:<id>` for a
-    /// revision, `worktree:<hash of its paths and blobs>` for a work tree.
-    /// Rows keyed by it can never show another snapshot's facts.
+    /// revision, `worktree:<generation>:<hash of its paths and blob rows>`
+    /// for a work tree (blob row ids can be reused after collection, so the
+    /// snapshot's generation is part of the key). Rows keyed by it can
+    /// never show another snapshot's facts.
     pub fn snapshot_key(&self) -> String {
         match (&self.info.commit, self.info.worktree) {
             (Some(c), false) => format!("commit:{c}"),
@@ -31,7 +33,7 @@ impl Notebook {
                     h.update(f.path.as_bytes());
                     h.update(f.blob.unwrap_or(-1).to_le_bytes());
                 }
-                format!("worktree:{:x}", h.finalize())
+                format!("worktree:{}:{:x}", self.info.generation, h.finalize())
             }
         }
     }

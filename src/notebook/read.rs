@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rusqlite::{OptionalExtension, params};
 
 use super::history_index::FileHistoryIndex;
+use super::search_index::{CodeIndex, CommitIndex};
 use super::store::{Store, StoreError};
 
 /// BM25 parameters (Robertson's usual values).
@@ -196,6 +197,11 @@ impl Notebook {
         self.by_path.get(path).map(|i| &self.files[*i])
     }
 
+    /// The index of `path` in [`Notebook::files`].
+    pub fn file_index(&self, path: &str) -> Option<usize> {
+        self.by_path.get(path).copied()
+    }
+
     fn term_id(&self, term: &str) -> Result<Option<i64>, StoreError> {
         self.store
             .conn
@@ -206,42 +212,76 @@ impl Notebook {
 
     /// BM25 over file content for `terms` (repeats count as query weight).
     pub fn search_code(&self, terms: &[String], k: usize) -> Result<Vec<Hit>, StoreError> {
+        self.search_code_in(None, terms, k)
+    }
+
+    /// [`Notebook::search_code`], reading the postings from `index` when it
+    /// was built from this snapshot (the daemon's case), else from SQLite.
+    /// The scores are the same.
+    pub fn search_code_in(
+        &self,
+        index: Option<&CodeIndex>,
+        terms: &[String],
+        k: usize,
+    ) -> Result<Vec<Hit>, StoreError> {
+        let index = index.filter(|ix| ix.fits(self));
         let n = self.parsed.max(1) as f64;
         let mut scores: Scores = HashMap::new();
         for (term, qtf) in weighted(terms) {
             let Some(tid) = self.term_id(&term)? else {
                 continue;
             };
-            let mut stmt = self
-                .store
-                .conn
-                .prepare_cached(
-                    "SELECT f.path, bt.tf, b.terms FROM blob_terms bt
-                     JOIN snap_files f ON f.blob = bt.blob JOIN blobs b ON b.id = bt.blob
-                     WHERE bt.term = ?1",
-                )
-                .map_err(|e| self.store.err(e))?;
-            let rows: Vec<(String, f64, f64)> = stmt
-                .query_map(params![tid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .and_then(|rows| rows.collect())
-                .map_err(|e| self.store.err(e))?;
+            let rows: Vec<(Option<usize>, f64, f64)> = match index {
+                Some(ix) => ix
+                    .postings
+                    .get(&tid)
+                    .map(|v| {
+                        v.iter()
+                            .map(|&(f, tf, len)| (Some(f as usize), tf as f64, len as f64))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                None => self.code_postings(tid)?,
+            };
             let df = rows.len() as f64;
             if df == 0.0 {
                 continue;
             }
             let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-            for (path, tf, len) in rows {
-                let Some(i) = self.by_path.get(&path) else {
-                    continue;
-                };
+            for (i, tf, len) in rows {
+                let Some(i) = i else { continue };
                 let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / self.avg_len));
                 let s = idf * norm * qtf;
-                let e = scores.entry(self.files[*i].path.as_str()).or_default();
+                let e = scores.entry(self.files[i].path.as_str()).or_default();
                 e.0 += s;
                 e.1.push((s, term.clone()));
             }
         }
         Ok(top_hits(scores, k))
+    }
+
+    /// (file index, tf, document length) of one term over the snapshot's
+    /// files. A row whose path this reader does not list (a snapshot
+    /// written since it opened) still counts in the term's document
+    /// frequency, as it always did.
+    fn code_postings(&self, tid: i64) -> Result<Vec<(Option<usize>, f64, f64)>, StoreError> {
+        let mut stmt = self
+            .store
+            .conn
+            .prepare_cached(
+                "SELECT f.path, bt.tf, b.terms FROM blob_terms bt
+                 JOIN snap_files f ON f.blob = bt.blob JOIN blobs b ON b.id = bt.blob
+                 WHERE bt.term = ?1",
+            )
+            .map_err(|e| self.store.err(e))?;
+        let rows: Vec<(String, f64, f64)> = stmt
+            .query_map(params![tid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.store.err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(path, tf, len)| (self.by_path.get(&path).copied(), tf, len))
+            .collect())
     }
 
     /// BM25 over the title and body of past commits in the snapshot's
@@ -251,30 +291,63 @@ impl Notebook {
         terms: &[String],
         k: usize,
     ) -> Result<Vec<PastChange>, StoreError> {
-        let conn = &self.store.conn;
-        let (n, avg): (f64, f64) = conn
+        self.search_history_in(None, terms, k)
+    }
+
+    /// The number of the snapshot's commits and their mean message length.
+    pub(super) fn history_corpus(&self) -> Result<(f64, f64), StoreError> {
+        self.store
+            .conn
             .prepare_cached("SELECT count(*), coalesce(avg(c.terms), 1) FROM snap_commits s JOIN commits c ON c.id = s.commit_id")
             .and_then(|mut s| s.query_row([], |r| Ok((r.get::<_, i64>(0)? as f64, r.get(1)?))))
-            .map_err(|e| self.store.err(e))?;
+            .map_err(|e| self.store.err(e))
+    }
+
+    /// [`Notebook::search_history`], reading the postings from `index` when
+    /// it was built from this snapshot, else from SQLite. The scores are
+    /// the same.
+    pub fn search_history_in(
+        &self,
+        index: Option<&CommitIndex>,
+        terms: &[String],
+        k: usize,
+    ) -> Result<Vec<PastChange>, StoreError> {
+        let index = index.filter(|ix| ix.fits(self));
+        let conn = &self.store.conn;
+        let (n, avg) = match index {
+            Some(ix) => (ix.n, ix.avg),
+            None => self.history_corpus()?,
+        };
         // Commit id -> (chain position, score).
         let mut scores: HashMap<i64, (i64, f64)> = HashMap::new();
         for (term, qtf) in weighted(terms) {
             let Some(tid) = self.term_id(&term)? else {
                 continue;
             };
-            let rows: Vec<(i64, i64, f64, f64)> = conn
-                .prepare_cached(
-                    "SELECT ct.commit_id, s.ord, ct.tf, c.terms FROM commit_terms ct
+            let rows: Vec<(i64, i64, f64, f64)> = match index {
+                Some(ix) => ix
+                    .postings
+                    .get(&tid)
+                    .map(|v| {
+                        v.iter()
+                            .map(|&(id, ord, tf, len)| (id, ord, tf as f64, len as f64))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                None => conn
+                    .prepare_cached(
+                        "SELECT ct.commit_id, s.ord, ct.tf, c.terms FROM commit_terms ct
                      JOIN snap_commits s ON s.commit_id = ct.commit_id JOIN commits c ON c.id = ct.commit_id
                      WHERE ct.term = ?1",
-                )
-                .and_then(|mut s| {
-                    s.query_map(params![tid], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                    })?
-                    .collect()
-                })
-                .map_err(|e| self.store.err(e))?;
+                    )
+                    .and_then(|mut s| {
+                        s.query_map(params![tid], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        })?
+                        .collect()
+                    })
+                    .map_err(|e| self.store.err(e))?,
+            };
             let df = rows.len() as f64;
             if df == 0.0 {
                 continue;

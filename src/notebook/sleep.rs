@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::git::{self, EntryKind, Repo};
 
 use super::blobs::{self, ContentSource};
+use super::fingerprint;
 use super::history;
 use super::snapshot::{self, SnapCounts, SnapFile};
 use super::store::Store;
@@ -56,6 +57,12 @@ pub struct SleepReport {
     pub bytes_read: u64,
     /// Where a damaged notebook was set aside before this sleep rebuilt it.
     pub healed: Option<String>,
+    /// True when nothing changed since the last sleep (same commit or work
+    /// tree content, same configuration): nothing was read or written.
+    pub unchanged: bool,
+    /// Blob versions no snapshot uses, dropped to stay within
+    /// `index.keep_unused_blobs`.
+    pub blobs_collected: usize,
     pub seconds: f64,
     pub timings: Timings,
 }
@@ -117,8 +124,6 @@ fn sleep_once(
     progress: &dyn Progress,
 ) -> Result<SleepReport, NotebookError> {
     let started = Instant::now();
-    // The tokenizer takes ~0.1 s to build; build it while history is mined.
-    std::thread::spawn(|| crate::tokens::count("warm up"));
     let mut timings = Timings::default();
     let (listing, tip, rev_label) = match target {
         Target::Rev(rev) => {
@@ -158,6 +163,8 @@ fn sleep_once(
         sleep_tokens: 0,
         bytes_read: 0,
         healed: store.healed().map(|p| p.display().to_string()),
+        unchanged: false,
+        blobs_collected: 0,
         seconds: 0.0,
         timings: Timings::default(),
     };
@@ -188,6 +195,15 @@ fn sleep_once(
         );
     }
     timings.list_s = started.elapsed().as_secs_f64();
+
+    let fingerprint = fingerprint::of(repo, &listing, report.commit.as_deref(), cfg);
+    if store.meta(fingerprint::META_KEY)?.as_deref() == Some(fingerprint.as_str())
+        && let Some(counts) = store.meta("counts")?
+    {
+        return unchanged(&store, report, &entries, &counts, started);
+    }
+    // The tokenizer takes ~0.1 s to build; build it while history is mined.
+    std::thread::spawn(|| crate::tokens::count("warm up"));
 
     let threads = match cfg.index.threads {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -355,6 +371,7 @@ fn sleep_once(
         ),
         ("max_file_bytes", cfg.index.max_file_bytes.to_string()),
         ("blobs_missing", report.blobs_missing.to_string()),
+        (fingerprint::META_KEY, fingerprint),
     ];
     progress.start("writing notebook", 0);
     report.counts = snapshot::write(
@@ -366,9 +383,45 @@ fn sleep_once(
         &meta,
     )?;
     progress.finish();
+    report.blobs_collected = super::gc::collect(&mut store, cfg.index.keep_unused_blobs)?;
     timings.snapshot_s = t.elapsed().as_secs_f64();
     report.seconds = started.elapsed().as_secs_f64();
     report.timings = timings;
+    Ok(report)
+}
+
+/// The report of a sleep that found the snapshot as it was: its counts
+/// from `meta`, nothing read, nothing written.
+fn unchanged(
+    store: &Store,
+    mut report: SleepReport,
+    entries: &[&git::Entry],
+    counts: &str,
+    started: Instant,
+) -> Result<SleepReport, NotebookError> {
+    report.unchanged = true;
+    report.counts = serde_json::from_str(counts).map_err(|e| {
+        NotebookError::Store(super::store::StoreError::Corrupt {
+            path: store.path().to_path_buf(),
+            message: format!("snapshot counts in meta: {e}"),
+        })
+    })?;
+    report.blobs_reused = entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::File && !e.missing)
+        .count();
+    report.commits_reused = report.counts.commits;
+    report.shallow_boundary = store.meta("shallow_boundary")?.filter(|b| !b.is_empty());
+    report.skipped_content = store
+        .conn
+        .query_row(
+            "SELECT count(*) FROM snap_files WHERE status NOT IN ('parsed', 'symlink', 'missing')",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(|e| store.err(e))? as usize;
+    report.seconds = started.elapsed().as_secs_f64();
+    report.timings.list_s = report.seconds;
     Ok(report)
 }
 

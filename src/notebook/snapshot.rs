@@ -110,6 +110,18 @@ pub fn write(
     let conn = &store.conn;
     let tx = conn.unchecked_transaction().map_err(|e| store.err(e))?;
     let mut run = || -> rusqlite::Result<()> {
+        let old_blobs: HashSet<i64> = tx
+            .prepare("SELECT blob FROM snap_files WHERE blob IS NOT NULL")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let new_blobs: HashSet<i64> = files.iter().filter_map(|f| f.blob).collect();
+        let generation: i64 = tx
+            .query_row(
+                "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation'), 0)",
+                [],
+                |r| r.get(0),
+            )?;
+        super::gc::note_switch(&tx, &old_blobs, &new_blobs, generation + 1)?;
         for t in SNAPSHOT_TABLES {
             tx.execute(&format!("DELETE FROM {t}"), [])?;
         }

@@ -383,7 +383,7 @@ impl Store {
 
 /// Interns terms: returns the id of each, inserting new ones.
 pub(crate) struct TermCache {
-    ids: std::collections::HashMap<String, i64>,
+    ids: rustc_hash::FxHashMap<String, i64>,
     /// True when `ids` holds every stored term; otherwise misses are
     /// looked up in the table before inserting.
     complete: bool,

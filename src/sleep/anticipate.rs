@@ -12,8 +12,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::agent::OfflinePolicy;
-use crate::agent::run::run;
-use crate::agent::sleep_tools::NotebookTools;
+use crate::agent::predict::{Query, predict_sleep};
 use crate::config::Config;
 use crate::git::{Oid, Repo};
 use crate::notebook::card::one_line;
@@ -239,20 +238,14 @@ pub fn anticipate(
     let Some((requests, mut report)) = ask(state_dir, cfg, &signals)? else {
         return Ok(None);
     };
-    let items: Vec<(String, Vec<String>)> = requests
-        .into_iter()
-        .map(|request| {
-            let mut tools = NotebookTools::new(&nb, Some(repo));
-            let p = run(
-                &mut OfflinePolicy::default(),
-                &mut tools,
-                &request,
-                cfg.agent.budget,
-                cfg.agent.steps,
-            );
-            (request, p.files.into_iter().map(|f| f.path).collect())
-        })
-        .collect();
+    let mut items: Vec<(String, Vec<String>)> = Vec::new();
+    for request in requests {
+        let Ok(query) = Query::new(request.clone(), cfg.agent.budget, cfg.agent.steps) else {
+            continue;
+        };
+        let p = predict_sleep(&query, &mut OfflinePolicy::default(), &nb, Some(repo), None)?;
+        items.push((request, p.files.into_iter().map(|f| f.path).collect()));
+    }
     store(state_dir, &nb.snapshot_key(), &model.model, &items)?;
     report.requests = items.len();
     Ok(Some(report))

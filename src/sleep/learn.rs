@@ -163,6 +163,18 @@ pub fn learn(
         }
         report.replay_seconds = started.elapsed().as_secs_f64();
     }
+    // Nothing new to learn from and a fit for this snapshot already stored
+    // with the same examples and budget: keep it (a sleep with nothing new
+    // writes nothing).
+    if report.replayed == 0
+        && let Some(existing) = nb.learned()?
+        && existing.signature == sig
+        && existing.budget_prs == opts.max_prs
+    {
+        report.used = existing.ranker.is_some() || existing.search.is_some();
+        report.fit = Some(existing.report);
+        return Ok(report);
+    }
     let examples = nb.examples(&sig, opts.max_prs, &|e: &Example| {
         qualifies(cfg, e.gold.len(), e.source_changed)
     })?;

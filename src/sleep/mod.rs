@@ -1,7 +1,7 @@
 //! Sleep time, as ordered passes over one repository, each after the one
 //! before and none failing the ones before it:
 //!
-//! 1. **index** ([`crate::notebook::sleep`]): the offline notebook at a
+//! 1. **index** ([`crate::notebook::sleep()`]): the offline notebook at a
 //!    revision or the work tree, switched atomically; a damaged notebook is
 //!    set aside and rebuilt;
 //! 2. **learn** ([`learn`]): past pull requests replayed at their bases as

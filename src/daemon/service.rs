@@ -1,21 +1,26 @@
-//! One prediction inside the daemon, shared by `POST /predict` and the
-//! GitHub worker. Blocking: call it from a blocking thread.
+//! The daemon's prediction service, shared by `POST /predict`, the GitHub
+//! worker and MCP: one [`PredictionService`] owns the pool of open readers,
+//! the policies built so far and the newest snapshot's search indexes, and
+//! runs every prediction through [`crate::agent::predict`]. Blocking: call
+//! it from a blocking thread.
 //!
 //! Opening a repository and a notebook costs more than a prediction's
 //! queries, so each blocking worker borrows an open pair from a small pool
 //! and gives it back. A pooled notebook is checked against the store's
 //! newest snapshot before use and reopened once a sleep has finished.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::agent::anticipate;
-use crate::agent::sleep_tools::NotebookTools;
+use crate::agent::predict::{Query, predict_sleep};
+use crate::agent::sleep_tools::SearchIndexes;
 use crate::agent::{PolicyFactory, PolicyKind, Prediction};
+use crate::config::Config;
 use crate::git::Repo;
 use crate::llm::LlmError;
-use crate::notebook::Notebook;
+use crate::notebook::{Notebook, StoreError};
 
 use super::state::Shared;
 
@@ -77,48 +82,61 @@ pub enum PredictError {
     NoNotebook,
     #[error("{0}")]
     BadRequest(String),
+    /// The notebook cannot be read; a sleep rebuilds it.
+    #[error("the notebook cannot be read: {0}")]
+    Damaged(String),
     #[error("{0}")]
     Internal(String),
 }
 
-impl Shared {
-    /// Predicts for `request` with the offline policy. `base_ref` names
-    /// the branch the change goes into (a pull request's base); `None`
-    /// means HEAD. The answer comes from the newest notebook, whatever
-    /// commit it is at; `stale` says so.
-    pub fn predict(
-        &self,
-        request: &str,
-        budget: u64,
-        steps: u32,
-        base_ref: Option<&str>,
-    ) -> Result<Answer, PredictError> {
-        self.predict_with(request, budget, steps, base_ref, PolicyKind::Offline)
+impl PredictError {
+    fn from_store(e: StoreError) -> PredictError {
+        if e.is_damage() {
+            PredictError::Damaged(e.to_string())
+        } else {
+            PredictError::Internal(format!("a notebook query failed: {e}"))
+        }
+    }
+}
+
+/// Everything a prediction in the daemon needs, owned in one place: where
+/// the repository and notebook are, the pool of open readers, the policies
+/// built so far, and the search indexes of the newest snapshot.
+#[derive(Debug)]
+pub struct PredictionService {
+    repo_path: PathBuf,
+    state_dir: PathBuf,
+    config: Config,
+    readers: ReaderPool,
+    policies: PolicyCache,
+    /// Search indexes of the newest notebook, shared by predictions until
+    /// a sleep writes a new snapshot.
+    indexes: Mutex<Option<Arc<SearchIndexes>>>,
+}
+
+impl PredictionService {
+    pub fn new(repo_path: PathBuf, state_dir: PathBuf, config: Config) -> PredictionService {
+        PredictionService {
+            repo_path,
+            state_dir,
+            config,
+            readers: ReaderPool::default(),
+            policies: PolicyCache::default(),
+            indexes: Mutex::new(None),
+        }
     }
 
-    /// [`Shared::predict`] with `policy`; the model-driven ones use the
-    /// config's `[llm.test]` and record their calls in the notebook's cost
-    /// ledger. A request close to one anticipated for the notebook's
-    /// snapshot gets its precomputed files as context
-    /// ([`crate::agent::anticipate`]).
-    pub fn predict_with(
+    /// Predicts `query` with `policy` from the newest notebook, whatever
+    /// commit it is at (`stale` says so). `base_ref` names the branch the
+    /// change goes into (a pull request's base); `None` means HEAD. The
+    /// model-driven policies use the config's `[llm.test]` and record their
+    /// calls in the notebook's cost ledger.
+    pub fn predict(
         &self,
-        request: &str,
-        budget: u64,
-        steps: u32,
-        base_ref: Option<&str>,
+        query: &Query,
         policy: PolicyKind,
+        base_ref: Option<&str>,
     ) -> Result<Answer, PredictError> {
-        if request.trim().is_empty() {
-            return Err(PredictError::BadRequest(
-                "the request is empty: say what the change should do".into(),
-            ));
-        }
-        if budget == 0 {
-            return Err(PredictError::BadRequest(
-                "a budget of 0 tokens cannot even read the request; give a budget of at least a few hundred".into(),
-            ));
-        }
         let factory = self.policy_factory(policy)?;
         let mut policy = factory
             .make(Some(&self.state_dir))
@@ -135,29 +153,15 @@ impl Shared {
         }
         .map(|c| c.to_string());
         let indexes = self.indexes_for(&reader.nb);
-        let prediction = {
-            let mut tools = NotebookTools::with_indexes(&reader.nb, Some(&reader.repo), &indexes);
-            let p = anticipate::run_sleep_arm(
-                policy.as_mut(),
-                &mut tools,
-                &reader.nb,
-                request,
-                "",
-                budget,
-                steps,
-            );
-            if let Some(e) = tools.take_query_error() {
-                // Never pass an answer from a notebook that failed to read
-                // for a real one; the reader is dropped, not pooled.
-                if e.is_damage() {
-                    self.notebook_damaged(&e.to_string());
-                }
-                return Err(PredictError::Internal(format!(
-                    "a notebook query failed: {e}"
-                )));
-            }
-            p
-        };
+        // A failed notebook query drops the reader (never pooled again).
+        let prediction = predict_sleep(
+            query,
+            policy.as_mut(),
+            &reader.nb,
+            Some(&reader.repo),
+            Some(&indexes),
+        )
+        .map_err(PredictError::from_store)?;
         let notebook_commit = reader.nb.info.commit.clone();
         let stale = target.is_some() && notebook_commit != target;
         self.return_reader(reader);
@@ -167,6 +171,19 @@ impl Shared {
             stale,
             target_commit: target,
         })
+    }
+
+    /// The search indexes for `nb`: the cached ones when they were built
+    /// from the same snapshot, else built now (outside the lock) and cached.
+    pub fn indexes_for(&self, nb: &Notebook) -> Arc<SearchIndexes> {
+        if let Some(cached) = self.indexes.lock().expect("indexes lock").as_ref()
+            && cached.snapshot == nb.info.snapshot_id()
+        {
+            return cached.clone();
+        }
+        let built = Arc::new(SearchIndexes::build(nb));
+        *self.indexes.lock().expect("indexes lock") = Some(built.clone());
+        built
     }
 
     /// The factory of `kind`, connected on first use. A model-driven
@@ -204,12 +221,12 @@ impl Shared {
                 return Ok(r);
             }
             // A sleep finished since: keep the repository, reopen the notebook.
-            let nb = open_notebook(self)?;
+            let nb = self.open_notebook()?;
             return Ok(Reader { repo: r.repo, nb });
         }
         let repo =
             Repo::open(&self.repo_path).map_err(|e| PredictError::Internal(e.to_string()))?;
-        let nb = open_notebook(self)?;
+        let nb = self.open_notebook()?;
         Ok(Reader { repo, nb })
     }
 
@@ -219,17 +236,28 @@ impl Shared {
             idle.push(r);
         }
     }
+
+    /// Opens the newest notebook; a damaged one is [`PredictError::Damaged`].
+    fn open_notebook(&self) -> Result<Notebook, PredictError> {
+        Notebook::open(&self.state_dir)
+            .map_err(PredictError::from_store)?
+            .ok_or(PredictError::NoNotebook)
+    }
 }
 
-/// Opens the newest notebook; a damaged one degrades the daemon and asks
-/// the scheduler for the sleep that rebuilds it.
-fn open_notebook(shared: &Shared) -> Result<Notebook, PredictError> {
-    Notebook::open(&shared.state_dir)
-        .map_err(|e| {
-            if e.is_damage() {
-                shared.notebook_damaged(&e.to_string());
-            }
-            PredictError::Internal(e.to_string())
-        })?
-        .ok_or(PredictError::NoNotebook)
+impl Shared {
+    /// Predicts with the daemon's service; a damaged notebook degrades the
+    /// daemon and asks the scheduler for the sleep that rebuilds it.
+    pub fn predict(
+        &self,
+        query: &Query,
+        policy: PolicyKind,
+        base_ref: Option<&str>,
+    ) -> Result<Answer, PredictError> {
+        let answer = self.service.predict(query, policy, base_ref);
+        if let Err(PredictError::Damaged(reason)) = &answer {
+            self.notebook_damaged(reason);
+        }
+        answer
+    }
 }

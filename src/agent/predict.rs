@@ -1,0 +1,164 @@
+//! The one entry point for a prediction. A [`Query`] (the request, any
+//! context, the token budget and step cap) is validated once, where it is
+//! made; [`predict_sleep`] runs it in the sleep arm over a notebook (with
+//! what sleep time learned for the snapshot, and a closely matching
+//! anticipated request as context), [`predict_raw`] in the no-sleep arm.
+//! The CLI, the daemon (for `/predict`, the GitHub worker and MCP), eval
+//! and the sleep-time prediction of anticipated requests all come here;
+//! only replay runs the default policy on plain tools directly, by design.
+
+use std::sync::Arc;
+
+use crate::git::Repo;
+use crate::notebook::{Notebook, StoreError};
+
+use super::anticipate;
+use super::raw_tools::RawTools;
+use super::run::{Policy, Prediction, run_with_context};
+use super::sleep_tools::{NotebookTools, SearchIndexes};
+use super::tools::Toolbox;
+
+/// Why a query cannot be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("the request is empty: say what the change should do")]
+    Empty,
+    #[error(
+        "a budget of 0 tokens cannot even read the request; give a budget of at least a few hundred"
+    )]
+    ZeroBudget,
+}
+
+/// A validated request for a prediction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    request: String,
+    context: String,
+    budget: u64,
+    steps: u32,
+}
+
+impl Query {
+    /// `request` (a PR title, a blank line, its description) within
+    /// `budget` tokens and `steps` tool calls (0: the policy answers with
+    /// what the request alone tells it, which is nothing).
+    pub fn new(request: impl Into<String>, budget: u64, steps: u32) -> Result<Query, QueryError> {
+        let request = request.into();
+        if request.trim().is_empty() {
+            return Err(QueryError::Empty);
+        }
+        if budget == 0 {
+            return Err(QueryError::ZeroBudget);
+        }
+        Ok(Query {
+            request,
+            context: String::new(),
+            budget,
+            steps,
+        })
+    }
+
+    /// Context read before any call (the paper setting's related PRs).
+    pub fn with_context(mut self, context: impl Into<String>) -> Query {
+        self.context = context.into();
+        self
+    }
+
+    pub fn request(&self) -> &str {
+        &self.request
+    }
+
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    pub fn budget(&self) -> u64 {
+        self.budget
+    }
+
+    pub fn steps(&self) -> u32 {
+        self.steps
+    }
+}
+
+/// The sleep arm over `nb`: its tools (sharing `indexes` when the caller
+/// keeps them per snapshot), what sleep time learned for the snapshot
+/// (the search ranking and the final choice), and a closely matching
+/// anticipated request read as context before the query's own. A failed
+/// notebook query is an error, never passed off as an empty answer.
+pub fn predict_sleep(
+    query: &Query,
+    policy: &mut dyn Policy,
+    nb: &Notebook,
+    repo: Option<&Repo>,
+    indexes: Option<&SearchIndexes>,
+) -> Result<Prediction, StoreError> {
+    let mut tools = match indexes {
+        Some(ix) => NotebookTools::with_indexes(nb, repo, ix),
+        None => NotebookTools::new(nb, repo),
+    };
+    let learned = nb.learned()?;
+    let mut notes = Vec::new();
+    if let Some(l) = &learned {
+        if let Some(s) = &l.search {
+            tools.set_search_ranker(Arc::new(s.clone()));
+        }
+        match &l.ranker {
+            Some(r) => {
+                policy.set_ranker(Arc::new(r.clone()));
+                notes.push(format!(
+                    "ranked by this repository's learned model: {}",
+                    l.report.reason
+                ));
+            }
+            None => notes.push(l.report.reason.clone()),
+        }
+    }
+    let (context, matched) = anticipate::with_context(nb, query.request(), query.context());
+    let mut p = run_with_context(
+        policy,
+        &mut tools,
+        query.request(),
+        &context,
+        query.budget(),
+        query.steps(),
+    );
+    if let Some(e) = tools.take_query_error() {
+        return Err(e);
+    }
+    if let Some(m) = matched {
+        p.notes.push(m.note());
+    }
+    p.notes.extend(notes);
+    Ok(p)
+}
+
+/// The no-sleep arm: the same policy over the raw repository.
+pub fn predict_raw(query: &Query, policy: &mut dyn Policy, tools: &mut RawTools<'_>) -> Prediction {
+    run_with_context(
+        policy,
+        tools,
+        query.request(),
+        query.context(),
+        query.budget(),
+        query.steps(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_validated_once() {
+        assert_eq!(Query::new("  \n", 100, 3), Err(QueryError::Empty));
+        assert_eq!(Query::new("Add x", 0, 3), Err(QueryError::ZeroBudget));
+        let q = Query::new("Add x", 100, 3)
+            .expect("valid")
+            .with_context("ctx");
+        assert_eq!(
+            (q.request(), q.context(), q.budget(), q.steps()),
+            ("Add x", "ctx", 100, 3)
+        );
+    }
+}
