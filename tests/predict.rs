@@ -497,7 +497,12 @@ fn documented_fields_match_a_real_answer() {
         swe_sleep::config::Config::default(),
     );
     let answer = shared
-        .predict("Add unit conversion for teaspoons", 4000, 12, None)
+        .predict(
+            &swe_sleep::agent::predict::Query::new("Add unit conversion for teaspoons", 4000, 12)
+                .expect("a valid query"),
+            swe_sleep::agent::PolicyKind::Offline,
+            None,
+        )
         .expect("the daemon answers");
     let v = serde_json::to_value(&answer).expect("JSON");
     let real = keys(&v);
@@ -851,7 +856,7 @@ fn older_revisions_get_notebooks_of_their_own_and_the_work_tree_keeps_its() {
         (nb.info.worktree, nb.info.commit.clone(), nb.info.built_at)
     };
     let before = main("after the first predict");
-    assert_eq!(before.0, true);
+    assert!(before.0);
 
     // HEAD~25 is PR #1 (the ingredient parser): before docs/units.md existed.
     let rev = "HEAD~25";

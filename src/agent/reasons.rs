@@ -93,7 +93,7 @@ pub fn phrases(f: &Facts<'_>, words: &Words) -> Vec<String> {
     }
     if !f.prs.is_empty() {
         let mut prs = f.prs.clone();
-        prs.sort_by(|a, b| b.0.cmp(&a.0));
+        prs.sort_by_key(|b| std::cmp::Reverse(b.0));
         prs.dedup_by_key(|p| p.0);
         let shown: Vec<String> = prs
             .iter()

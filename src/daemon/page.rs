@@ -97,7 +97,7 @@ pub fn policy() -> &'static str {
 fn hash_of(html: &str, open: &str, close: &str) -> String {
     let start = html.find(open).map_or(0, |i| i + open.len());
     let end = html[start..].find(close).map_or(html.len(), |i| start + i);
-    let digest = Sha256::digest(html[start..end].as_bytes());
+    let digest = Sha256::digest(&html.as_bytes()[start..end]);
     format!(
         "sha256-{}",
         base64::engine::general_purpose::STANDARD.encode(digest)
