@@ -385,7 +385,9 @@ impl OfflinePolicy {
     /// The learned ranker's expected-F1 set when there is one, else the
     /// calibrated cut: a relative threshold on the fused score.
     fn choose(&self) -> Vec<Scored> {
-        if let Some(ranker) = &self.ranker {
+        if let Some(ranker) = &self.ranker
+            && ranker.used_at(self.budget)
+        {
             return self.choose_learned(ranker);
         }
         self.choose_default()
