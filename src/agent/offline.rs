@@ -390,8 +390,10 @@ impl OfflinePolicy {
     /// The reasons are rewritten for a person ([`super::reasons`]).
     fn choose(&self) -> Vec<Scored> {
         match &self.ranker {
-            Some(ranker) => self.for_people(self.choose_learned(ranker), true),
-            None => self.for_people(self.choose_default(), false),
+            Some(ranker) if ranker.used_at(self.budget) => {
+                self.for_people(self.choose_learned(ranker), true)
+            }
+            _ => self.for_people(self.choose_default(), false),
         }
     }
 

@@ -19,4 +19,5 @@ pub mod search;
 pub mod set_select;
 
 pub use features::{Candidate, FEATURE_VERSION, Lists, Query};
+pub use model::MODEL_VERSION;
 pub use model::{Example, FitReport, Ranker, TrainOptions, Trained, train};

@@ -12,6 +12,11 @@ use super::logistic::{FitOptions, Logistic};
 use super::search::{self, SearchExample, SearchRanker};
 use super::set_select;
 
+/// How fits are made and used; a stored fit of another version is made
+/// again from the stored examples (no replay needed). 2: the learned choice
+/// is decided per replayed budget.
+pub const MODEL_VERSION: u32 = 2;
+
 /// One replayed pull request at one budget: what the offline policy read
 /// at the PR's base commit (history only from before it), and the answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +141,24 @@ pub struct FitReport {
     pub search_recall_default: f64,
     #[serde(default)]
     pub search_used: bool,
+    /// The held-out check at each replayed budget: the learned choice is
+    /// used at a budget only where it did at least as well there (a set
+    /// size that suits 1,000 tokens of evidence need not suit 4,000).
+    #[serde(default)]
+    pub per_budget: Vec<BudgetFit>,
+    /// [`MODEL_VERSION`] when fitted (0: before versions were kept).
+    #[serde(default)]
+    pub model_version: u32,
+}
+
+/// The held-out check at one replayed budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetFit {
+    pub budget: u64,
+    pub prs: usize,
+    pub f1_learned: f64,
+    pub f1_default: f64,
+    pub used: bool,
 }
 
 /// A fitted ranker.
@@ -166,6 +189,21 @@ impl Ranker {
         out
     }
 
+    /// Whether the learned choice is used for a run of `budget` tokens: as
+    /// decided at the replayed budget nearest to it (by ratio). A model
+    /// without per-budget checks is used at every budget.
+    pub fn used_at(&self, budget: u64) -> bool {
+        let budget = budget.max(1) as f64;
+        self.report
+            .per_budget
+            .iter()
+            .min_by(|a, b| {
+                let d = |f: &BudgetFit| (f.budget.max(1) as f64 / budget).ln().abs();
+                d(a).total_cmp(&d(b)).then(a.budget.cmp(&b.budget))
+            })
+            .is_none_or(|f| f.used)
+    }
+
     /// The set that maximises expected F1: indexes into `cands` with their
     /// probabilities, most likely first.
     pub fn choose(&self, cands: &[Candidate], q: &Query) -> Vec<(usize, f64)> {
@@ -180,7 +218,10 @@ impl Ranker {
 /// choice, each checked on the most recent PRs against its default and
 /// kept only when it does at least as well.
 pub fn train(examples: &[Example], opts: &TrainOptions) -> Trained {
-    let mut report = FitReport::default();
+    let mut report = FitReport {
+        model_version: MODEL_VERSION,
+        ..FitReport::default()
+    };
     let kept: Vec<&Example> = examples
         .iter()
         .filter(|e| e.gold.len() >= opts.min_modified && e.source_changed >= opts.min_source)
@@ -268,8 +309,32 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Trained {
             .collect()
     });
     report.holdout_f1_default = f1(&|e: &Example| e.default_choice.clone());
+    let mut budgets: Vec<u64> = test.iter().map(|e| e.query.budget).collect();
+    budgets.sort_unstable();
+    budgets.dedup();
+    for budget in budgets {
+        let at: Vec<&&Example> = test.iter().filter(|e| e.query.budget == budget).collect();
+        let mean = |choice: &dyn Fn(&Example) -> Vec<String>| -> f64 {
+            at.iter().map(|e| f1_of(&choice(e), &e.gold)).sum::<f64>() / at.len() as f64
+        };
+        let f1_learned = mean(&|e: &Example| {
+            trial
+                .choose(&e.candidates, &e.query)
+                .into_iter()
+                .map(|(i, _)| e.candidates[i].path.clone())
+                .collect()
+        });
+        let f1_default = mean(&|e: &Example| e.default_choice.clone());
+        report.per_budget.push(BudgetFit {
+            budget,
+            prs: at.len(),
+            f1_learned,
+            f1_default,
+            used: opts.choose && f1_learned + 1e-9 >= f1_default,
+        });
+    }
     let mut ranker = fit(&kept, opts, report.clone());
-    let used = opts.choose && report.holdout_f1_learned + 1e-9 >= report.holdout_f1_default;
+    let used = opts.choose && report.per_budget.iter().any(|b| b.used);
     ranker.report.used = used;
     let search_words = if report.search_used {
         format!(
@@ -279,9 +344,20 @@ pub fn train(examples: &[Example], opts: &TrainOptions) -> Trained {
     } else {
         String::new()
     };
+    let budget_words = if report.per_budget.iter().all(|b| b.used) {
+        String::new()
+    } else {
+        let kept_at: Vec<String> = report
+            .per_budget
+            .iter()
+            .filter(|b| b.used)
+            .map(|b| b.budget.to_string())
+            .collect();
+        format!(" (used near {} tokens only)", kept_at.join(" and "))
+    };
     ranker.report.reason = if used {
         format!(
-            "learned from {} pull requests: held-out F1 {:.3} on the {} most recent, against {:.3} for the default calibration{search_words}",
+            "learned from {} pull requests: held-out F1 {:.3} on the {} most recent, against {:.3} for the default calibration{budget_words}{search_words}",
             prs.len(),
             report.holdout_f1_learned,
             holdout_n,
@@ -354,4 +430,93 @@ pub fn f1_of(predicted: &[String], gold: &[String]) -> f64 {
     let p = tp / predicted.len() as f64;
     let r = tp / gold.len() as f64;
     2.0 * p * r / (p + r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 40 PRs replayed at 1,000 and 4,000 tokens. Gold files are the ones
+    /// with strong co-change, plus one no candidate names. At 1,000
+    /// tokens the default calibration chose a wrong file; at 4,000 it chose
+    /// exactly the gold set, which the learned choice cannot match.
+    fn examples() -> Vec<Example> {
+        let mut out = Vec::new();
+        for pr in 0..40u64 {
+            for budget in [1000u64, 4000] {
+                let mut candidates = Vec::new();
+                let mut gold = Vec::new();
+                for f in 0..6usize {
+                    let strong = (f + pr as usize) % 3 == 0;
+                    let path = format!("src/f{f}.rs");
+                    if strong {
+                        gold.push(path.clone());
+                    }
+                    candidates.push(Candidate {
+                        path,
+                        fused: 1.0 - f as f64 * 0.1,
+                        rank: f,
+                        cochange: if strong { 0.9 } else { 0.05 },
+                        ..Default::default()
+                    });
+                }
+                gold.push("src/hidden.rs".to_string());
+                let default_choice = if budget == 1000 {
+                    vec!["src/none.rs".to_string()]
+                } else {
+                    gold.clone()
+                };
+                out.push(Example {
+                    pr: Some(pr),
+                    commit: format!("{pr:040x}"),
+                    base: String::new(),
+                    time: pr as i64,
+                    query: Query {
+                        terms: 4,
+                        candidates: 6,
+                        budget,
+                    },
+                    candidates,
+                    gold,
+                    default_choice,
+                    source_changed: 3,
+                    search: None,
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_learned_choice_is_decided_per_budget() {
+        let trained = train(&examples(), &TrainOptions::default());
+        let report = &trained.report;
+        assert_eq!(report.model_version, MODEL_VERSION);
+        let at: Vec<(u64, bool)> = report
+            .per_budget
+            .iter()
+            .map(|b| (b.budget, b.used))
+            .collect();
+        assert_eq!(at, vec![(1000, true), (4000, false)], "{report:?}");
+        assert!(
+            report.reason.contains("used near 1000 tokens only"),
+            "{}",
+            report.reason
+        );
+        let ranker = trained.ranker.expect("used at one budget");
+        assert!(ranker.used_at(1000));
+        assert!(ranker.used_at(700));
+        assert!(!ranker.used_at(4000));
+        assert!(!ranker.used_at(2500), "2,500 is nearer 4,000 by ratio");
+        assert!(!ranker.used_at(8000));
+    }
+
+    #[test]
+    fn a_fit_without_per_budget_checks_is_used_everywhere() {
+        let mut ranker = train(&examples(), &TrainOptions::default())
+            .ranker
+            .expect("a ranker");
+        ranker.report.per_budget.clear();
+        assert!(ranker.used_at(1000) && ranker.used_at(4000) && ranker.used_at(u64::MAX));
+    }
 }

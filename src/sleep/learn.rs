@@ -170,6 +170,7 @@ pub fn learn(
         && let Some(existing) = nb.learned()?
         && existing.signature == sig
         && existing.budget_prs == opts.max_prs
+        && existing.report.model_version == learn::MODEL_VERSION
     {
         report.used = existing.ranker.is_some() || existing.search.is_some();
         report.fit = Some(existing.report);
