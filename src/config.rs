@@ -12,7 +12,7 @@ mod llm;
 
 pub use daemon::DaemonSettings;
 pub use learn::LearnConfig;
-pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind};
+pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind, ToolCallMode};
 
 use std::path::{Path, PathBuf};
 
