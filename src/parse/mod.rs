@@ -5,8 +5,8 @@
 //!   TypeScript/TSX, JavaScript, Go, Java, Kotlin, C, C++, C#, Ruby, PHP and
 //!   Swift are parsed with tree-sitter and the tag queries in
 //!   `queries/<lang>/tags.scm` (see their headers for the capture names), all
-//!   through one runner ([`tags`]); doc comments come from [`comments`] and
-//!   import statements are decoded by [`imports`]. Every other language only
+//!   through one runner (`tags.rs`); doc comments come from `comments.rs` and
+//!   import statements are decoded by `imports.rs`. Every other language only
 //!   gets a lexical [`FileFacts::doc`]. It never fails and never panics: broken code
 //!   yields what could be read and `had_errors = true`; traversal never
 //!   recurses on the Rust stack, so pathological nesting is safe.
