@@ -337,6 +337,15 @@ mod tests {
     }
 
     #[test]
+    fn all_langs_lists_every_variant_at_its_index() {
+        // The runner caches a compiled query per language at `lang as usize`.
+        for (i, lang) in ALL_LANGS.iter().enumerate() {
+            assert_eq!(*lang as usize, i, "{lang:?}");
+        }
+        assert_eq!(ALL_LANGS.last(), Some(&Lang::Other));
+    }
+
+    #[test]
     fn names_round_trip() {
         for lang in ALL_LANGS {
             assert_eq!(Lang::from_str_lossy(lang.as_str()), lang);
