@@ -33,6 +33,9 @@ pub struct RawTools<'a> {
     max_commit_files: usize,
     history_limit: usize,
     skip: GlobSet,
+    /// `index.generated_globs`: files whose content the scans leave out,
+    /// as the notebook does.
+    generated: GlobSet,
     paths: Option<Vec<String>>,
     texts: Option<Vec<(String, String)>>,
     history: Option<Vec<MinedCommit>>,
@@ -52,6 +55,12 @@ impl<'a> RawTools<'a> {
                 b.add(g);
             }
         }
+        let mut generated = GlobSetBuilder::new();
+        for g in &config.index.generated_globs {
+            if let Ok(g) = Glob::new(g) {
+                generated.add(g);
+            }
+        }
         RawTools {
             repo,
             commit,
@@ -62,6 +71,7 @@ impl<'a> RawTools<'a> {
                 n => n.min(2000),
             },
             skip: b.build().unwrap_or_else(|_| GlobSet::empty()),
+            generated: generated.build().unwrap_or_else(|_| GlobSet::empty()),
             paths: None,
             texts: None,
             history: None,
@@ -114,6 +124,7 @@ impl<'a> RawTools<'a> {
                 if e.kind != EntryKind::File
                     || e.size > self.max_bytes
                     || self.skip.is_match(&e.path)
+                    || self.generated.is_match(&e.path)
                 {
                     continue;
                 }
