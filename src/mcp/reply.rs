@@ -102,10 +102,12 @@ fn to_value<T: Serialize>(v: &T) -> Value {
         .unwrap_or_else(|e| Value::String(format!("the answer cannot be written as JSON: {e}")))
 }
 
-/// The compact JSON text of `value` when it fits `max_tokens`.
+/// The compact JSON text of `value` when it fits `max_tokens`. A token
+/// covers at least one byte, so a text no longer in bytes than the budget
+/// fits without being counted.
 fn fitting(value: &Value, max_tokens: u64) -> Option<String> {
     let text = value.to_string();
-    (tokens::count(&text) <= max_tokens).then_some(text)
+    (text.len() as u64 <= max_tokens || tokens::count(&text) <= max_tokens).then_some(text)
 }
 
 fn cut_note(max_tokens: u64, dropped: usize) -> String {
@@ -151,6 +153,19 @@ mod tests {
     }
 
     #[test]
+    fn a_text_fits_when_its_bytes_do() {
+        for text in [
+            "",
+            "a",
+            "fn main() {}",
+            "ünïcödé ✓ 漢字",
+            &"word ".repeat(300),
+        ] {
+            assert!(tokens::count(text) <= text.len() as u64, "{text}");
+        }
+    }
+
+    #[test]
     fn a_prediction_that_fits_is_whole() {
         let a = answer(3, 5);
         let r = Reply::prediction(&a, 10_000);
@@ -172,8 +187,10 @@ mod tests {
             assert_eq!(notes[0], "a note");
             let last = notes.last().and_then(Value::as_str).expect("a note");
             assert!(last.contains(&format!("max_tokens {max}")), "{last}");
+            // The best files stay; the smaller the budget, the fewer.
             let kept = v["files"].as_array().expect("files").len();
-            assert!(kept < 40);
+            assert!(kept >= 1, "{max}");
+            assert_eq!(kept < 40, max <= 600, "{max}: {kept}");
             assert_eq!(v["files"][0]["path"], "src/module_0.rs");
         }
         let r = Reply::prediction(&a, 5);
