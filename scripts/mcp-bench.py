@@ -2,7 +2,7 @@
 """predict_files through MCP against POST /predict, on a warm daemon.
 
   scripts/mcp-bench.py [--swe-sleep BIN] [--sdk-python PY] [--calls N]
-                       [--budget N] [--request TEXT] REPO
+                       [--budget N] [--max-tokens N] [--request TEXT] REPO
 
 Starts `swe-sleep daemon` beside REPO (a fresh state directory, a free
 loopback port, replay off so no background work competes), waits for its
@@ -14,6 +14,8 @@ first sleep, then times N calls (default 200) of the same request:
                streamable HTTP, in PY (a Python with the SDK: the venv
                .ci/run makes, target/mcp-venv/bin/python); skipped without
 
+predict_files asks for the whole answer (--max-tokens, default 100000, as
+/predict gives it; 2000, a client's default, also counts and cuts it).
 /predict and mcp-raw alternate call by call; the SDK runs after, in its
 own process. Prints p50 and p95 in ms and each as a ratio to /predict.
 Standard library only (the SDK run aside); it writes nothing in REPO. On a
@@ -88,7 +90,7 @@ def timed_post(conn, path, body, headers):
     return dt, data
 
 
-def raw_runs(port, request, budget, calls):
+def raw_runs(port, request, budget, max_tokens, calls):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     json_headers = {"Content-Type": "application/json"}
     mcp_headers = dict(json_headers, Accept="application/json, text/event-stream")
@@ -100,7 +102,7 @@ def raw_runs(port, request, budget, calls):
             "method": "tools/call",
             "params": {
                 "name": "predict_files",
-                "arguments": {"request": request, "budget": budget, "max_tokens": 100000},
+                "arguments": {"request": request, "budget": budget, "max_tokens": max_tokens},
             },
         }
     )
@@ -117,7 +119,8 @@ def raw_runs(port, request, budget, calls):
     files_api = [f["path"] for f in json.loads(a)["files"]]
     rpc = json.loads(b)
     files_mcp = [f["path"] for f in json.loads(rpc["result"]["content"][0]["text"])["files"]]
-    if files_api != files_mcp:
+    # A smaller max_tokens may leave out the lowest-ranked files, no more.
+    if not files_mcp or files_api[: len(files_mcp)] != files_mcp:
         sys.exit(f"/predict and /mcp disagree: {files_api} vs {files_mcp}")
     conn.close()
     return api, mcp
@@ -128,11 +131,11 @@ import asyncio, json, sys, time
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-async def main(url, request, budget, calls):
+async def main(url, request, budget, max_tokens, calls):
     async with streamable_http_client(url) as streams:
         async with ClientSession(streams[0], streams[1]) as session:
             await session.initialize()
-            args = {"request": request, "budget": budget, "max_tokens": 100000}
+            args = {"request": request, "budget": budget, "max_tokens": max_tokens}
             for _ in range(10):
                 await session.call_tool("predict_files", args)
             lat = []
@@ -143,13 +146,22 @@ async def main(url, request, budget, calls):
                 assert not r.is_error, r
     print(json.dumps(lat))
 
-asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])))
 """
 
 
-def sdk_run(python, port, request, budget, calls):
+def sdk_run(python, port, request, budget, max_tokens, calls):
     out = subprocess.run(
-        [python, "-c", SDK_WORKER, f"http://127.0.0.1:{port}/mcp", request, str(budget), str(calls)],
+        [
+            python,
+            "-c",
+            SDK_WORKER,
+            f"http://127.0.0.1:{port}/mcp",
+            request,
+            str(budget),
+            str(max_tokens),
+            str(calls),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -166,16 +178,18 @@ def main():
     p.add_argument("--sdk-python", default="target/mcp-venv/bin/python")
     p.add_argument("--calls", type=int, default=200)
     p.add_argument("--budget", type=int, default=4000)
+    p.add_argument("--max-tokens", type=int, default=100000)
     p.add_argument("--request", default=DEFAULT_REQUEST)
     args = p.parse_args()
     state = tempfile.mkdtemp(prefix="swe-sleep-mcp-bench-")
     proc, port = start_daemon(args.swe_sleep, args.repo, state)
     try:
         status = wait_warm(port)
-        api, mcp = raw_runs(port, args.request, args.budget, args.calls)
+        api, mcp = raw_runs(port, args.request, args.budget, args.max_tokens, args.calls)
         results = {"/predict": summary(api), "mcp-raw": summary(mcp)}
         if os.path.exists(args.sdk_python):
-            results["mcp-sdk"] = summary(sdk_run(args.sdk_python, port, args.request, args.budget, args.calls))
+            lat = sdk_run(args.sdk_python, port, args.request, args.budget, args.max_tokens, args.calls)
+            results["mcp-sdk"] = summary(lat)
         else:
             print(f"no SDK Python at {args.sdk_python}: mcp-sdk skipped", file=sys.stderr)
     finally:
@@ -183,7 +197,10 @@ def main():
         proc.wait(timeout=30)
         shutil.rmtree(state, ignore_errors=True)
     base = results["/predict"]
-    print(f"repository {args.repo} at {status['commit'][:12]}, {args.calls} calls, budget {args.budget}")
+    print(
+        f"repository {args.repo} at {status['commit'][:12]}, {args.calls} calls, "
+        f"budget {args.budget}, max_tokens {args.max_tokens}"
+    )
     print(f"{'path':<10} {'p50 ms':>8} {'p95 ms':>8} {'p50 x':>7} {'p95 x':>7}")
     for name, r in results.items():
         print(

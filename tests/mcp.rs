@@ -468,3 +468,46 @@ fn mcp_the_cli_and_predict_give_the_same_answer() {
         assert_eq!(v["tokens_used"], expected["tokens_used"], "{label}");
     }
 }
+
+/// `swe-sleep mcp` beside a daemon forwards; once the daemon is gone, the
+/// next call is answered standalone, and the client is told why.
+#[test]
+fn the_stdio_server_answers_standalone_once_the_daemon_is_gone() {
+    let repo = fixture_copy("cookbook");
+    let state = temp_dir("mcp-gone-");
+    let d = Daemon::start(repo.path(), state.path(), Config::default());
+    d.wait_for(&head(repo.path()), None);
+    let mut cmd = swe_sleep();
+    cmd.args([
+        "-v",
+        "mcp",
+        "--repo",
+        p(repo.path()),
+        "--state-dir",
+        p(state.path()),
+    ]);
+    let (mut server, _) = StdioServer::start(cmd);
+    let args = json!({ "request": REQUEST, "max_tokens": 100_000 });
+    let forwarded = server.call_tool("predict_files", args.clone());
+    assert!(!is_error(&forwarded), "{forwarded}");
+    assert!(
+        server
+            .stderr()
+            .contains("forwarding MCP calls to the daemon")
+    );
+    drop(d);
+    let standalone = server.call_tool_with("predict_files", args, Some("gone"));
+    assert!(!is_error(&standalone), "{standalone}");
+    let (stdout, _) = server.finish();
+    assert!(
+        stdout
+            .iter()
+            .any(|l| l.contains("notifications/progress") && l.contains("stopped answering")),
+        "the client is told the daemon is gone"
+    );
+    let files = |r: &Value| {
+        let v: Value = serde_json::from_str(&text(r)).expect("JSON");
+        v["files"].clone()
+    };
+    assert_eq!(files(&forwarded), files(&standalone));
+}
