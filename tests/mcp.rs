@@ -276,6 +276,20 @@ fn the_python_sdk_drives_the_daemon_over_http_behind_its_access_rules() {
     check_report(&report, &head);
     // A warm daemon does not sleep for an answer.
     assert_eq!(report["progress"], json!([]), "{report}");
+    // MCP's predictions are counted as the API's are.
+    let (code, metrics) = request(
+        d.addr,
+        "GET",
+        "/metrics",
+        &[("Authorization", &bearer)],
+        b"",
+    );
+    assert_eq!(code, 200, "{metrics}");
+    let counted = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("swe_sleep_predictions_total "))
+        .and_then(|n| n.trim().parse::<f64>().ok());
+    assert_eq!(counted, Some(1.0), "{metrics}");
 }
 
 /// Every tool, with paths that lead nowhere or outside (`..`, absolute,

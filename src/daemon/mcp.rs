@@ -1,9 +1,11 @@
 //! MCP in the daemon: `/mcp` answers from the warm prediction service
 //! ([`super::service`]: the pool of open readers, the shared search
-//! indexes), so a coding agent's call costs what a `/predict` costs. The
+//! indexes), so a coding agent's call costs what a `/predict` costs, and
+//! its predictions are counted and shown on the page like the API's. The
 //! route sits behind the same access layer as the others ([`super::app`]).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::agent::PolicyKind;
 use crate::git::Repo;
@@ -29,7 +31,9 @@ impl Backend for DaemonBackend {
         let failed = |e| McpError::service("the daemon cannot answer", e);
         match &request.call {
             Call::PredictFiles(q) => {
+                let started = Instant::now();
                 let answer = s.predict(q, PolicyKind::Offline, None).map_err(failed)?;
+                s.answered(q.request(), &answer, started.elapsed());
                 Ok(Reply::prediction(&answer, request.max_tokens))
             }
             Call::Notebook(call) => s
