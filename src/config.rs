@@ -166,6 +166,9 @@ pub struct AgentConfig {
     pub budget: u64,
     /// Step cap of one run.
     pub steps: u32,
+    /// Tokens a tool's answer may take when its caller sets no limit (an
+    /// MCP client's `max_tokens`): a coding agent pays for what it reads.
+    pub tool_tokens: u64,
 }
 
 impl Default for AgentConfig {
@@ -173,6 +176,7 @@ impl Default for AgentConfig {
         AgentConfig {
             budget: 4000,
             steps: 12,
+            tool_tokens: 2000,
         }
     }
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod daemon;
 mod eval;
+mod mcp;
 mod predict;
 mod progress;
 mod render;
@@ -50,6 +51,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Keep the notebook current beside a checkout and serve predictions over HTTP.
     Daemon(daemon::DaemonArgs),
+    /// Serve the notebook's tools to a coding agent over MCP on stdio.
+    Mcp(mcp::McpArgs),
 }
 
 /// Options every subcommand that reads a repository shares.
@@ -124,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Daemon(a) => daemon::run(a),
+        Command::Mcp(a) => mcp::run(a),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod github;
 pub mod http;
 pub mod llm_server;
+pub mod mcp;
 
 use std::fs;
 use std::path::{Path, PathBuf};
