@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use swe_sleep::agent::llm_policy::LlmPolicy;
 use swe_sleep::agent::rerank::RerankPolicy;
 use swe_sleep::agent::sleep_tools::NotebookTools;
-use swe_sleep::agent::{Policy, Prediction, run};
+use swe_sleep::agent::{Policy, Prediction, ToolCall, run};
 use swe_sleep::config::{ModelConfig, ProviderKind, ToolCallMode};
 use swe_sleep::git::Repo;
 use swe_sleep::llm::prompt::Template;
@@ -421,6 +421,80 @@ fn a_malformed_text_call_goes_back_to_the_model_as_an_error() {
     assert!(text.starts_with("<tool_error name=\"search\">"), "{text}");
 }
 
+#[test]
+fn a_model_that_repeats_a_failing_call_is_stopped_and_the_offline_policy_goes_on() {
+    // Seen with Qwen2.5-Coder-0.5B on llama-server: the same `card` call on
+    // a placeholder path until the step cap, then nothing to submit.
+    let server = StandIn::scripted(
+        Wire::OpenAi,
+        vec![Reply::fixture("openai/card_placeholder_path.json")],
+    );
+    let mut policy = llm_policy(&server, Wire::OpenAi, None);
+    let p = run_on_cookbook(&mut policy, 6000, 12);
+    // One run and failed; the two repeats answered without running; then
+    // the model is stopped.
+    assert_eq!(server.exchanges().len(), 3, "{:?}", p.notes);
+    let third = &server.exchanges()[2].request;
+    let answers = tool_messages(third);
+    assert!(
+        answers
+            .iter()
+            .any(|(_, text)| text.contains("absolute paths are not allowed")),
+        "{answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .any(|(_, text)| text.contains("this exact call was made already")),
+        "{answers:?}"
+    );
+    assert_eq!(
+        p.trace
+            .iter()
+            .filter(|s| matches!(&s.call, ToolCall::Card { path } if path == "/path/to/your/file"))
+            .count(),
+        1,
+        "a repeat never runs"
+    );
+    assert!(
+        p.notes.iter().any(|n| n.contains("repeated calls")
+            && n.contains("the offline policy ran the rest of the budget")),
+        "{:?}",
+        p.notes
+    );
+    assert!(p.model.as_ref().expect("model").fallback);
+    assert!(
+        paths(&p).contains(&"src/units.rs"),
+        "the offline policy found the file: {:?}",
+        paths(&p)
+    );
+    assert!(p.tokens_used <= p.budget);
+}
+
+#[test]
+fn a_repeated_call_is_answered_without_running_and_the_model_goes_on() {
+    let server = StandIn::scripted(
+        Wire::OpenAi,
+        vec![
+            Reply::fixture("openai/search_units.json"),
+            Reply::fixture("openai/search_units.json"),
+            Reply::fixture("openai/submit.json"),
+        ],
+    );
+    let mut policy = llm_policy(&server, Wire::OpenAi, None);
+    let p = run_on_cookbook(&mut policy, 6000, 12);
+    assert_eq!(paths(&p), vec!["src/units.rs", "docs/units.md"]);
+    assert_eq!(p.trace.len(), 1, "the repeated search did not run");
+    let answers = tool_messages(&server.exchanges()[2].request);
+    assert!(
+        answers
+            .last()
+            .is_some_and(|(_, text)| text.contains("this exact call was made already")),
+        "{answers:?}"
+    );
+    assert!(!p.model.expect("model").fallback);
+}
+
 // ---------------------------------------------------------------------------
 // 2. Retries
 
@@ -572,21 +646,22 @@ fn every_call_is_in_the_ledger_with_the_providers_usage() {
     assert_eq!(t.usage.output, out);
 }
 
-/// A model that calls the biggest tools it can and never submits on its
-/// own, on a provider whose tokenizer counts 10% more than cl100k: at every
+/// A model that calls the biggest tools it can (never the same twice) and
+/// never submits on its own, on a provider whose tokenizer counts 10% more than cl100k: at every
 /// budget and step cap, no call's context and no run passes the budget.
 #[test]
 fn budgets_are_never_exceeded() {
+    // Each call differs from the earlier ones (a repeat would not run).
     let big = |i: usize| {
         let call = match i % 3 {
             0 => {
-                json!({"name": "search", "arguments": "{\"query\": \"unit conversion recipe quantity parser\", \"k\": 50}"})
+                json!({"name": "search", "arguments": format!("{{\"query\": \"unit conversion recipe quantity parser {i}\", \"k\": 50}}")})
             }
             1 => {
-                json!({"name": "read", "arguments": "{\"path\": \"src/units.rs\", \"start\": 1, \"end\": 400}"})
+                json!({"name": "read", "arguments": format!("{{\"path\": \"src/units.rs\", \"start\": {}, \"end\": 400}}", 1 + i / 3)})
             }
             _ => {
-                json!({"name": "similar_prs", "arguments": "{\"text\": \"unit conversion\", \"k\": 50}"})
+                json!({"name": "similar_prs", "arguments": format!("{{\"text\": \"unit conversion {i}\", \"k\": 50}}")})
             }
         };
         let mut r = support::llm_server::load("openai/search_units.json");

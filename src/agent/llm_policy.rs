@@ -22,6 +22,13 @@
 //! not submit, or a call fails, the policy submits the ranking of an
 //! offline policy that watched every result ([`OfflinePolicy::observe`]).
 //!
+//! **A model that loops hands over.** A call identical to one already
+//! made is not run again (its answer could not change): it is answered
+//! with an error saying so. After [`MAX_STRIKES`] such repeats or failed
+//! calls in a row the model is stopped and the offline policy runs the
+//! rest of the budget from what the tools showed (small local models were
+//! seen calling `card` on `/path/to/your/file` twelve times).
+//!
 //! **Data, not instructions.** The tools are read-only; a call the model
 //! makes that does not parse (unknown tool, bad JSON) is answered with an
 //! error text and never runs.
@@ -41,7 +48,7 @@ use crate::tokens;
 use super::offline::OfflinePolicy;
 use super::run::{Action, ModelUse, Policy, Scored, View};
 use super::tool_schema;
-use super::tools::ToolCall;
+use super::tools::{ToolCall, ToolData};
 
 /// Output tokens kept for the final submission.
 pub const SUBMIT_OUT: u64 = 200;
@@ -52,6 +59,8 @@ const MIN_TURN_OUT: u64 = 96;
 const MESSAGE_OVERHEAD: u64 = 12;
 /// Model calls in one decision (after malformed calls or text replies).
 const TURNS_PER_DECISION: usize = 3;
+/// Failed or repeated calls in a row after which the model is stopped.
+pub const MAX_STRIKES: u32 = 3;
 
 const NUDGE: &str =
     "Answer with a tool call: investigate with the tools, or call `submit` with the files.";
@@ -80,6 +89,10 @@ pub struct LlmPolicy {
     /// before the tools had shown anything).
     offline: bool,
     saw_tool_call: bool,
+    /// The calls run so far (a repeat is answered without running).
+    made: Vec<ToolCall>,
+    /// Failed or repeated calls since the last one that showed something.
+    strikes: u32,
     notes: Vec<String>,
 }
 
@@ -112,6 +125,8 @@ impl LlmPolicy {
             fell_back: false,
             offline: false,
             saw_tool_call: false,
+            made: Vec::new(),
+            strikes: 0,
             notes: Vec::new(),
         })
     }
@@ -204,6 +219,7 @@ impl LlmPolicy {
                 Ok(call) => self.pending.push_back((u.id.clone(), call)),
                 Err(e) => {
                     tracing::debug!("the model made a bad call: {e}");
+                    self.strikes += 1;
                     self.answer(u.id.clone(), format!("error: {e}"), true);
                 }
             }
@@ -247,6 +263,53 @@ impl LlmPolicy {
             "{why}; submitted the offline ranking of what the tools showed"
         ));
         Action::Submit(self.fallback.choice())
+    }
+
+    /// The model is stopped while the run may go on: the offline policy
+    /// runs the rest of the budget from what the tools showed.
+    fn hand_over(&mut self, why: String, view: &View<'_>) -> Action {
+        self.fell_back = true;
+        if view.must_submit || view.budget.steps_left() == 0 {
+            self.notes.push(format!(
+                "{why}; submitted the offline ranking of what the tools showed"
+            ));
+            return Action::Submit(self.fallback.choice());
+        }
+        self.notes.push(format!(
+            "{why}; the offline policy ran the rest of the budget"
+        ));
+        self.offline = true;
+        self.fallback.decide(view)
+    }
+
+    /// The next queued call that was not made before; repeats are answered
+    /// with an error (and count as strikes) without running.
+    fn next_pending(&mut self) -> Option<(String, ToolCall)> {
+        while let Some((id, call)) = self.pending.pop_front() {
+            if self.made.contains(&call) {
+                self.strikes += 1;
+                self.answer(
+                    id,
+                    "error: this exact call was made already; its result above would not change. Call another tool with other arguments, or call `submit`.".into(),
+                    true,
+                );
+                continue;
+            }
+            return Some((id, call));
+        }
+        None
+    }
+
+    fn looping(&self) -> bool {
+        self.strikes >= MAX_STRIKES
+    }
+
+    fn stop_looping(&mut self, view: &View<'_>) -> Action {
+        let why = format!(
+            "the model repeated calls or made failing ones {} times in a row",
+            self.strikes
+        );
+        self.hand_over(why, view)
     }
 
     fn failed(&mut self, e: LlmError, view: &View<'_>) -> Action {
@@ -314,14 +377,24 @@ impl Policy for LlmPolicy {
         {
             return self.failed(e, view);
         }
-        if let (Some(id), Some((_, out))) = (self.running.take(), view.last) {
+        if let (Some(id), Some((call, out))) = (self.running.take(), view.last) {
             let content = format!("{}\n{}", out.text, view.budget.position());
             self.answer(id, content, false);
+            if matches!(out.data, ToolData::Error { .. }) {
+                self.strikes += 1;
+            } else {
+                self.strikes = 0;
+            }
+            self.made.push(call.clone());
         }
         if view.must_submit || view.budget.steps_left() == 0 {
             return self.finish(view);
         }
-        if let Some((id, call)) = self.pending.pop_front() {
+        let next = self.next_pending();
+        if self.looping() {
+            return self.stop_looping(view);
+        }
+        if let Some((id, call)) = next {
             self.running = Some(id);
             return Action::Call(call);
         }
@@ -342,7 +415,11 @@ impl Policy for LlmPolicy {
             if let Some(files) = self.absorb(&resp) {
                 return Action::Submit(files);
             }
-            if let Some((id, call)) = self.pending.pop_front() {
+            let next = self.next_pending();
+            if self.looping() {
+                return self.stop_looping(view);
+            }
+            if let Some((id, call)) = next {
                 self.running = Some(id);
                 return Action::Call(call);
             }
