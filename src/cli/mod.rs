@@ -7,6 +7,7 @@ mod eval;
 mod predict;
 mod progress;
 mod render;
+mod serve;
 mod sleep;
 mod status;
 
@@ -50,6 +51,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Keep the notebook current beside a checkout and serve predictions over HTTP.
     Daemon(daemon::DaemonArgs),
+    /// Serve every repository of a GitHub App's installations from one process.
+    Serve(serve::ServeArgs),
 }
 
 /// Options every subcommand that reads a repository shares.
@@ -124,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Daemon(a) => daemon::run(a),
+        Command::Serve(a) => serve::run(a),
     }
 }
 

@@ -29,6 +29,8 @@ pub mod client;
 pub mod comment;
 pub mod error;
 pub mod events;
+pub mod installation_events;
+pub mod installations;
 pub mod poll;
 pub mod queue;
 pub mod redact;

@@ -8,6 +8,7 @@
 
 pub mod chromium;
 pub mod cli;
+pub mod git_http;
 pub mod github;
 pub mod http;
 pub mod llm_server;
