@@ -174,6 +174,9 @@ pub struct GithubConfig {
     pub fetch: bool,
     /// Attempts per job before it is marked failed.
     pub max_attempts: u32,
+    /// The least time between two writes to the API (comments), in
+    /// milliseconds.
+    pub min_write_interval_ms: u64,
 }
 
 impl Default for GithubConfig {
@@ -192,6 +195,7 @@ impl Default for GithubConfig {
             poll_interval_secs: 60,
             fetch: false,
             max_attempts: 5,
+            min_write_interval_ms: 1000,
         }
     }
 }

@@ -8,10 +8,9 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -22,149 +21,9 @@ use swe_sleep::github::signature::sign;
 use swe_sleep::secret::SecretSource;
 
 use support::git_http::GitServer;
-use support::github::{CommentStore, Reply, Seen, StandIn, fixture, rfc3339, unix_now};
+use support::github_app::{APP_ID, App, INSTALLATION, ORG, SECRET, publish, token, write_secret};
 use support::http::{http, request};
 use support::{fixture as built_fixture, git, temp_dir};
-
-const SECRET: &str = "It's a Secret to Everybody";
-const APP_ID: u64 = 12345;
-const INSTALLATION: u64 = 4242;
-const ORG: &str = "octo-org";
-
-fn token() -> String {
-    let t: Value = serde_json::from_str(&fixture("installation-token.json")).expect("fixture");
-    t["token"].as_str().expect("a token").to_string()
-}
-
-fn write_secret(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write a secret");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).expect("chmod");
-    p
-}
-
-/// GitHub as the service sees it: the App's one installation, the
-/// repositories it grants (changed by the test), tokens, permissions and
-/// one comment store per repository (pull request #2).
-struct App {
-    granted: Arc<Mutex<Vec<String>>>,
-    comments: Arc<Mutex<BTreeMap<String, Arc<CommentStore>>>>,
-    stand_in: StandIn,
-}
-
-impl App {
-    async fn start(git: &GitServer, granted: &[&str]) -> App {
-        let granted = Arc::new(Mutex::new(
-            granted.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        ));
-        let comments: Arc<Mutex<BTreeMap<String, Arc<CommentStore>>>> = Arc::default();
-        let (g, c, git_base) = (
-            granted.clone(),
-            comments.clone(),
-            format!("http://{}", git.addr),
-        );
-        let stand_in = StandIn::start(move |seen: &Seen, _| {
-            match (seen.method.as_str(), seen.route()) {
-                ("GET", "/app/installations") => {
-                    return Reply::new(
-                        200,
-                        json!([{ "id": INSTALLATION, "account": { "login": ORG } }]).to_string(),
-                    );
-                }
-                ("POST", "/app/installations/4242/access_tokens") => {
-                    let mut t: Value =
-                        serde_json::from_str(&fixture("installation-token.json")).expect("json");
-                    t["expires_at"] = json!(rfc3339(unix_now() + 3600));
-                    return Reply::new(201, t.to_string());
-                }
-                ("GET", "/installation/repositories") => {
-                    let repos: Vec<Value> = g
-                        .lock()
-                        .expect("lock")
-                        .iter()
-                        .map(|name| {
-                            json!({
-                                "full_name": name,
-                                "clone_url": format!("{git_base}/{name}.git"),
-                                "default_branch": "main",
-                            })
-                        })
-                        .collect();
-                    return Reply::new(
-                        200,
-                        json!({ "total_count": repos.len(), "repositories": repos }).to_string(),
-                    );
-                }
-                _ => {}
-            }
-            if seen.route().ends_with("/permission") {
-                return Reply::fixture(200, "collaborator-permission-write.json");
-            }
-            let repo = seen
-                .route()
-                .strip_prefix("/repos/")
-                .map(|r| r.split('/').take(2).collect::<Vec<_>>().join("/"))
-                .unwrap_or_default();
-            let store = c
-                .lock()
-                .expect("lock")
-                .entry(repo.clone())
-                .or_default()
-                .clone();
-            store
-                .answer(seen, &repo, 2)
-                .unwrap_or_else(|| Reply::fixture(404, "not-found.json"))
-        })
-        .await;
-        App {
-            granted,
-            comments,
-            stand_in,
-        }
-    }
-
-    fn grant(&self, repo: &str) {
-        self.granted.lock().expect("lock").push(repo.to_string());
-    }
-
-    fn revoke(&self, repo: &str) {
-        self.granted.lock().expect("lock").retain(|r| r != repo);
-    }
-
-    fn comments(&self, repo: &str) -> Vec<(u64, String)> {
-        self.comments
-            .lock()
-            .expect("lock")
-            .get(repo)
-            .map(|s| s.bodies())
-            .unwrap_or_default()
-    }
-}
-
-/// Bare copies of the cookbook fixture as `<root>/octo-org/<name>.git`,
-/// ready for the dumb protocol.
-fn publish(root: &Path, names: &[&str]) {
-    for name in names {
-        let dest = root.join(ORG).join(format!("{name}.git"));
-        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
-        let src = built_fixture("cookbook");
-        git(
-            root,
-            &[
-                "clone",
-                "--bare",
-                "--quiet",
-                src.to_str().expect("utf-8"),
-                dest.to_str().expect("utf-8"),
-            ],
-        );
-        git(&dest, &["symbolic-ref", "HEAD", "refs/heads/main"]);
-        let head = git(&src, &["rev-parse", "HEAD"]);
-        git(&dest, &["update-ref", "refs/heads/main", head.trim()]);
-        git(&dest, &["update-server-info"]);
-    }
-}
 
 struct Running {
     addr: SocketAddr,
@@ -265,14 +124,7 @@ fn ready(s: &Value, repo: &str) -> bool {
 }
 
 fn pull_request(repo: &str, title: &str) -> Vec<u8> {
-    let p =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/webhooks/pull_request.opened.json");
-    let mut v: Value = serde_json::from_slice(&std::fs::read(p).expect("fixture")).expect("json");
-    v["repository"]["full_name"] = json!(repo);
-    v["pull_request"]["base"]["ref"] = json!("main");
-    v["pull_request"]["title"] = json!(title);
-    v["installation"] = json!({ "id": INSTALLATION });
-    serde_json::to_vec(&v).expect("json")
+    support::github_app::pull_request(repo, 2, title)
 }
 
 fn repositories_event(action: &str, repo: &str) -> Vec<u8> {
@@ -395,7 +247,7 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
         );
         assert_eq!(code, 202, "{v}");
         wait_done(state.path(), &id, 60);
-        let c = app.comments(repo);
+        let c = app.comments_on(repo, 2);
         assert_eq!(c.len(), 1, "{repo}: {c:?}");
         assert!(c[0].1.contains("| file | why |"), "{}", c[0].1);
     }
@@ -436,7 +288,7 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
     );
     assert_eq!(code, 202);
     wait_done(state.path(), "pr-g", 60);
-    assert_eq!(app.comments("octo-org/gamma").len(), 1);
+    assert_eq!(app.comments_on("octo-org/gamma", 2).len(), 1);
 
     // An edit updates the one comment in place.
     let (code, _) = service.deliver(
@@ -446,7 +298,7 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
     );
     assert_eq!(code, 202);
     wait_done(state.path(), "pr-0-again", 60);
-    let c = app.comments("octo-org/alpha");
+    let c = app.comments_on("octo-org/alpha", 2);
     assert_eq!(c.len(), 1, "updated, not posted again: {c:?}");
 
     // Removed from the installation: no longer held, its files gone,

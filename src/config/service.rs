@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::SecretSource;
+
 /// The `[service]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -25,6 +27,15 @@ pub struct ServiceConfig {
     pub backoff_max_secs: u64,
     /// How long one `git fetch` may take.
     pub fetch_timeout_secs: u64,
+    /// PostgreSQL for deliveries, jobs, results and repository leases,
+    /// shared by any number of `serve` processes: `{ env = "DATABASE_URL" }`
+    /// or `{ file = "PATH" }` (a connection string may hold a password).
+    /// Unset: SQLite in the state directory, one process.
+    pub database: SecretSource,
+    /// A process that has not renewed its leases for this long is taken
+    /// for dead and its repositories move to the others; renewed every
+    /// third of it.
+    pub lease_secs: u64,
 }
 
 impl Default for ServiceConfig {
@@ -37,6 +48,8 @@ impl Default for ServiceConfig {
             backoff_base_secs: 30,
             backoff_max_secs: 3600,
             fetch_timeout_secs: 600,
+            database: SecretSource::default(),
+            lease_secs: 30,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::agent::predict::Query;
 
 /// The GitHub parts of a running daemon.
 pub struct GithubParts {
-    pub queue: Arc<Queue>,
+    pub queue: Arc<dyn crate::github::job_queue::JobQueue>,
     pub wake: Arc<Notify>,
     /// `None` when no webhook secret is configured.
     pub webhook: Option<Arc<WebhookState>>,

@@ -61,6 +61,8 @@ pub struct HeldStatus {
     pub last_error: Option<String>,
     pub deliveries_last_hour: usize,
     pub predictions: u64,
+    /// With PostgreSQL: whether this process holds the lease.
+    pub leased: Option<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -170,6 +172,7 @@ impl Held {
             last_error: h.last_error.clone(),
             deliveries_last_hour: h.busyness(now),
             predictions: self.shared.metrics().predictions_total,
+            leased: None,
         }
     }
 }

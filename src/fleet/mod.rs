@@ -21,6 +21,7 @@
 
 pub mod held;
 pub mod mirror;
+pub mod pg;
 pub mod registry;
 pub mod report;
 pub mod routes;
@@ -42,6 +43,7 @@ use crate::daemon::github::GithubParts;
 use crate::daemon::hosts::AllowedHosts;
 use crate::daemon::refusal::Refusals;
 use crate::daemon::{DaemonLock, Limits, listen, serve};
+use crate::github::job_queue::JobQueue;
 use crate::github::queue::Queue;
 use crate::github::webhook::{DeliveryScope, WebhookState, WebhookStats};
 use crate::github::worker::{Worker, WorkerSettings, WorkerStats};
@@ -101,6 +103,8 @@ pub enum FleetError {
     Daemon(#[from] crate::daemon::DaemonError),
     #[error("the delivery queue")]
     Queue(#[from] crate::github::queue::QueueError),
+    #[error("service.database")]
+    Database(#[from] pg::PgError),
     #[error("cannot list the App's installations")]
     Listing(#[source] crate::github::GitHubError),
     #[error("cannot create the state directory {}", path.display())]
@@ -155,7 +159,7 @@ pub async fn run(
         .map_err(crate::daemon::DaemonError::from)?;
     listen::check_exposure(cfg.listen, token.is_some())?;
     let lock = DaemonLock::acquire(&cfg.state_dir, &cfg.listen.to_string())?;
-    let queue = Arc::new(Queue::open(&cfg.state_dir)?);
+    let (queue, leases) = open_queue(&cfg).await?;
 
     let (changes_tx, mut changes_rx) = mpsc::unbounded_channel();
     let registry = Arc::new(Registry::new(
@@ -210,6 +214,7 @@ pub async fn run(
     let concurrency = cfg.config.service.concurrency.max(1);
     let refusals = Arc::new(Refusals::default());
     let view = Arc::new(routes::View {
+        leases: leases.clone(),
         registry: registry.clone(),
         parts: parts.clone(),
         pacing,
@@ -237,7 +242,11 @@ pub async fn run(
         stats: parts.worker_stats.clone(),
     };
     let mut worker = tokio::spawn(worker.run(wake, stop_rx.clone()));
+    let mut lease_loop = leases
+        .clone()
+        .map(|l| tokio::spawn(hold_leases(l, registry.clone(), stop_rx.clone())));
     let runner = runner::Runner {
+        leases: leases.clone(),
         registry: registry.clone(),
         client: client.clone(),
         pacing,
@@ -297,6 +306,95 @@ pub async fn run(
         worker.abort();
     }
     changes.abort();
+    if let Some(task) = lease_loop.take() {
+        let _ = tokio::time::timeout_at(deadline, task).await;
+    }
+    if let Some(l) = &leases {
+        match l.release_all().await {
+            Ok(()) => tracing::info!("leases given back"),
+            Err(e) => tracing::warn!("cannot give the leases back (they expire): {}", chain(&e)),
+        }
+    }
     drop(lock);
     failure.map_or(Ok(()), Err)
+}
+
+/// SQLite in the state directory, or PostgreSQL with this process's
+/// leases when `service.database` is set.
+async fn open_queue(
+    cfg: &FleetConfig,
+) -> Result<(Arc<dyn JobQueue>, Option<Arc<pg::leases::Leases>>), FleetError> {
+    let url = cfg
+        .config
+        .service
+        .database
+        .load("service.database")
+        .map_err(crate::daemon::DaemonError::from)?;
+    let Some(url) = url else {
+        return Ok((Arc::new(Queue::open(&cfg.state_dir)?), None));
+    };
+    let pool = pg::connect(url.expose(), 16).await?;
+    let worker = worker_name();
+    tracing::info!("queue and leases in postgresql, as worker {worker}");
+    let leases = Arc::new(pg::leases::Leases::new(
+        pool.clone(),
+        worker.clone(),
+        Duration::from_secs(cfg.config.service.lease_secs.max(1)),
+    ));
+    let queue = pg::queue::PgQueue::new(pool, tokio::runtime::Handle::current(), worker);
+    Ok((Arc::new(queue), Some(leases)))
+}
+
+/// `host-pid-start`: unique among the processes sharing a database.
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!(
+        "{host}-{}-{}",
+        std::process::id(),
+        crate::github::queue::now_ms()
+    )
+}
+
+/// Beats until `stop`, waking the scheduler when leases were taken.
+async fn hold_leases(
+    leases: Arc<pg::leases::Leases>,
+    registry: Arc<Registry>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let wanted: Vec<String> = registry.list().iter().map(|h| h.name.clone()).collect();
+        match leases.beat(&wanted).await {
+            Ok(beat) => {
+                if !beat.taken.is_empty() || !beat.released.is_empty() {
+                    tracing::info!(
+                        "leases: took {:?}, gave back {:?}; {} held, {} live workers",
+                        beat.taken,
+                        beat.released,
+                        beat.held,
+                        beat.live_workers
+                    );
+                    registry.wake.notify_one();
+                }
+            }
+            Err(e) => tracing::warn!("lease beat failed: {}", chain(&e)),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(leases.interval()) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// An error and its sources on one line.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }

@@ -142,6 +142,11 @@ impl Predictor for Registry {
         let held = self.get(repo).ok_or_else(|| {
             PredictFailure::Failed(format!("{repo} is no longer held by this service"))
         })?;
+        if held.health().last_sleep_ok.is_none() {
+            // Not mirrored and slept here yet (new, or its lease just
+            // moved to this process): the job waits, no attempt counted.
+            return Err(PredictFailure::NotReady);
+        }
         let started = Instant::now();
         let answer = Predictor::predict(held.shared.as_ref(), repo, request, base_ref)?;
         held.shared.record_prediction(started.elapsed());

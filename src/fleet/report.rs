@@ -22,6 +22,9 @@ pub struct ServiceStatus {
     pub fetch_failures: u64,
     pub predictions: u64,
     pub queue: Option<QueueCounts>,
+    /// With PostgreSQL: this process's name and how many leases it holds.
+    pub worker: Option<String>,
+    pub leased: Option<usize>,
 }
 
 /// `/status`: the service and each repository.
@@ -62,8 +65,19 @@ impl Report {
                 fetch_failures: sum(|r| r.fetch_failures),
                 predictions: sum(|r| r.predictions),
                 queue,
+                worker: None,
+                leased: None,
             },
             repositories,
+        }
+    }
+
+    /// Marks which repositories this process holds the lease of.
+    pub fn with_leases(&mut self, worker: &str, held: &std::collections::BTreeSet<String>) {
+        self.service.worker = Some(worker.to_string());
+        self.service.leased = Some(held.len());
+        for r in &mut self.repositories {
+            r.leased = Some(held.contains(&r.repo));
         }
     }
 
@@ -91,6 +105,14 @@ impl Report {
             "Repositories held.",
             one(s.repositories as u64),
         );
+        if let Some(n) = s.leased {
+            family(
+                "swe_sleep_service_leases",
+                "gauge",
+                "Repositories whose lease this process holds.",
+                one(n as u64),
+            );
+        }
         family(
             "swe_sleep_service_sleeping",
             "gauge",

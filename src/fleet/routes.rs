@@ -26,6 +26,8 @@ use super::schedule::Pacing;
 /// What the handlers read.
 #[derive(Debug)]
 pub struct View {
+    /// With PostgreSQL, this process's leases.
+    pub leases: Option<Arc<super::pg::leases::Leases>>,
     pub registry: Arc<Registry>,
     pub parts: Arc<GithubParts>,
     pub pacing: Pacing,
@@ -36,7 +38,11 @@ pub struct View {
 impl View {
     async fn report(&self) -> Report {
         let counts = self.parts.queue_counts().await;
-        Report::gather(&self.registry, &self.pacing, self.concurrency, counts)
+        let mut report = Report::gather(&self.registry, &self.pacing, self.concurrency, counts);
+        if let Some(l) = &self.leases {
+            report.with_leases(l.worker(), &l.held());
+        }
+        report
     }
 }
 

@@ -19,6 +19,9 @@ use super::schedule::Pacing;
 /// What the scheduler needs.
 #[derive(Debug, Clone)]
 pub struct Runner {
+    /// With PostgreSQL: only repositories whose lease this process holds
+    /// are slept.
+    pub leases: Option<Arc<super::pg::leases::Leases>>,
     pub registry: Arc<Registry>,
     pub client: GitHubClient,
     pub pacing: Pacing,
@@ -67,6 +70,7 @@ impl Runner {
             .list()
             .into_iter()
             .filter(|h| !h.sleeping() && !h.removed())
+            .filter(|h| self.leases.as_ref().is_none_or(|l| l.holds(&h.name)))
             .filter_map(|h| Some((h.health().priority(&self.pacing, now)?, h)))
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, h)| h)
@@ -111,18 +115,6 @@ impl Runner {
         })
         .await
         .map_err(|e| format!("the fetch task failed: {e}"))?
-        .map_err(|e| error_chain(&e))
+        .map_err(|e| super::chain(&e))
     }
-}
-
-/// An error and its sources on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

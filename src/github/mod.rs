@@ -31,6 +31,7 @@ pub mod error;
 pub mod events;
 pub mod installation_events;
 pub mod installations;
+pub mod job_queue;
 pub mod poll;
 pub mod queue;
 pub mod redact;

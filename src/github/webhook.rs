@@ -39,7 +39,7 @@ use crate::secret::Secret;
 
 use super::events::{self, Trigger, TriggerRules};
 use super::installation_events::{self, InstallationChange};
-use super::queue::{Queue, Recorded};
+use super::queue::Recorded;
 use super::signature;
 
 /// GitHub caps payloads at 25 MB.
@@ -48,7 +48,7 @@ pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
 /// What the webhook handler needs.
 pub struct WebhookState {
     pub secret: Secret,
-    pub queue: Arc<Queue>,
+    pub queue: Arc<dyn crate::github::job_queue::JobQueue>,
     pub rules: TriggerRules,
     /// Woken when a job is queued.
     pub wake: Arc<Notify>,

@@ -18,7 +18,7 @@ use crate::agent::Scored;
 
 use super::comment::{self, CommentInput};
 use super::events::Job;
-use super::queue::{Claimed, Queue, now_ms};
+use super::queue::{Claimed, now_ms};
 
 /// A finished prediction, as the worker needs it.
 #[derive(Debug, Clone)]
@@ -111,7 +111,7 @@ pub struct WorkerStats {
 }
 
 pub struct Worker {
-    pub queue: Arc<Queue>,
+    pub queue: Arc<dyn crate::github::job_queue::JobQueue>,
     pub predictor: Arc<dyn Predictor>,
     pub api: Option<Arc<dyn GitHubApi>>,
     pub settings: WorkerSettings,
@@ -154,10 +154,12 @@ impl Worker {
     /// A queue call on a blocking thread; `None` (logged) when it failed.
     async fn queue_call<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Queue) -> Result<T, super::queue::QueueError> + Send + 'static,
+        f: impl FnOnce(&dyn super::job_queue::JobQueue) -> Result<T, super::queue::QueueError>
+        + Send
+        + 'static,
     ) -> Option<T> {
         let q = self.queue.clone();
-        match tokio::task::spawn_blocking(move || f(&q)).await {
+        match tokio::task::spawn_blocking(move || f(q.as_ref())).await {
             Ok(Ok(v)) => Some(v),
             Ok(Err(e)) => {
                 tracing::error!("{e}");

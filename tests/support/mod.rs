@@ -10,8 +10,10 @@ pub mod chromium;
 pub mod cli;
 pub mod git_http;
 pub mod github;
+pub mod github_app;
 pub mod http;
 pub mod llm_server;
+pub mod postgres;
 
 use std::fs;
 use std::path::{Path, PathBuf};
