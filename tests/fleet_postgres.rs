@@ -38,6 +38,14 @@ struct Serve {
     addr: SocketAddr,
 }
 
+impl Drop for Serve {
+    /// A failed test leaves no process behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn spawn(config: &Path, state: &Path, url: &str, log: &Path) -> Serve {
     let mut child = support::cli::swe_sleep()
         .args([
@@ -113,7 +121,7 @@ fn three_workers_on_postgres_survive_a_sigkill_without_losing_or_repeating_work(
         &names.iter().map(String::as_str).collect::<Vec<_>>(),
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(4)
         .enable_all()
         .build()
         .expect("a runtime");
@@ -159,15 +167,22 @@ concurrency = 1
             )
         })
         .collect();
-    let db = rt.block_on(async {
+    // Its own runtime: the stand-in's slow answers block the other's
+    // threads, and the test's view of the database must not wait for them.
+    let db_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let db = db_rt.block_on(async {
         let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
             .await
             .expect("connect");
         tokio::spawn(conn);
         client
     });
-    let query =
-        |sql: &str| -> Vec<tokio_postgres::Row> { rt.block_on(db.query(sql, &[])).expect("query") };
+    let query = |sql: &str| -> Vec<tokio_postgres::Row> {
+        db_rt.block_on(db.query(sql, &[])).expect("query")
+    };
 
     // Every repository leased, spread over the three.
     let until = Instant::now() + Duration::from_secs(60);
@@ -185,8 +200,16 @@ concurrency = 1
         .expect("a worker name")
         .to_string();
 
-    // Deliveries to all three; the first is killed half way.
+    // Deliveries to all three; the first is killed half way, in the
+    // middle of a job (the jobs just before the kill are slow).
+    let slow: Vec<String> = (deliveries / 2 - 3 * repos..deliveries / 2)
+        .map(|i| {
+            app.slow_down(1000 + i as u64);
+            format!("'d-{i}'")
+        })
+        .collect();
     let started = Instant::now();
+    let mut running_at_kill: Option<String> = None;
     let mut acked: BTreeMap<String, (String, u64)> = BTreeMap::new();
     for i in 0..deliveries {
         let repo = &full[i % repos];
@@ -194,6 +217,22 @@ concurrency = 1
         let id = format!("d-{i}");
         let body = pull_request(repo, number, "Add a unit conversion for cups");
         if i == deliveries / 2 {
+            // Killed while it works on a slow job, so that a job is
+            // surely left running for the others to take over.
+            let until = Instant::now() + Duration::from_secs(120);
+            let sql = format!(
+                "SELECT id FROM deliveries WHERE state = 'running' AND claimed_by = '{victim}' AND id IN ({})",
+                slow.join(", ")
+            );
+            loop {
+                let rows = query(&sql);
+                if let Some(r) = rows.first() {
+                    running_at_kill = Some(r.get::<_, String>(0));
+                    break;
+                }
+                assert!(Instant::now() < until, "{victim} never ran a slow job");
+                std::thread::sleep(Duration::from_millis(20));
+            }
             workers[0].child.kill().expect("SIGKILL");
             workers[0].child.wait().expect("reaped");
         }
@@ -227,6 +266,16 @@ concurrency = 1
             .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
             .collect();
     let redone: i64 = query("SELECT COUNT(*) FROM deliveries WHERE requeued > 0")[0].get(0);
+    let caught = running_at_kill.expect("a job was running at the kill");
+    let row = &query(&format!(
+        "SELECT state, requeued, finished, claimed_by, note FROM deliveries WHERE id = '{caught}'"
+    ))[0];
+    let (state, requeued, finished, claimed_by, note): (String, i32, i32, String, Option<String>) =
+        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    assert!(
+        requeued >= 1 && finished == 1 && claimed_by != victim,
+        "{caught}, running at the kill, was not taken over: {state}, requeued {requeued}, finished {finished}, by {claimed_by}: {note:?}"
+    );
     for (id, (repo, number)) in &acked {
         let (state, finished, note) = states
             .get(id)
@@ -254,8 +303,5 @@ concurrency = 1
         took.as_secs_f64(),
         deliveries as f64 / took.as_secs_f64()
     );
-    for w in &mut workers[1..] {
-        let _ = w.child.kill();
-        let _ = w.child.wait();
-    }
+    drop(workers);
 }

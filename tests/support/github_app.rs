@@ -37,6 +37,9 @@ pub fn write_secret(dir: &Path, name: &str, text: &str) -> PathBuf {
 pub struct App {
     granted: Arc<Mutex<Vec<String>>>,
     comments: Arc<Mutex<BTreeMap<String, Arc<CommentStore>>>>,
+    /// Pull request numbers whose comment listing takes a second (a job
+    /// that is surely running when a test looks).
+    slow: Arc<Mutex<std::collections::BTreeSet<u64>>>,
     pub stand_in: StandIn,
 }
 
@@ -46,9 +49,11 @@ impl App {
             granted.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
         ));
         let comments: Arc<Mutex<BTreeMap<String, Arc<CommentStore>>>> = Arc::default();
-        let (g, c, git_base) = (
+        let slow: Arc<Mutex<std::collections::BTreeSet<u64>>> = Arc::default();
+        let (g, c, s, git_base) = (
             granted.clone(),
             comments.clone(),
+            slow.clone(),
             format!("http://{}", git.addr),
         );
         let stand_in = StandIn::start(move |seen: &Seen, _| {
@@ -93,7 +98,11 @@ impl App {
             let parts: Vec<&str> = seen.route().split('/').collect();
             let (repo, number) = match parts.as_slice() {
                 ["", "repos", o, r, "issues", n, "comments"] => {
-                    (format!("{o}/{r}"), n.parse::<u64>().unwrap_or(0))
+                    let n = n.parse::<u64>().unwrap_or(0);
+                    if s.lock().expect("lock").contains(&n) {
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                    }
+                    (format!("{o}/{r}"), n)
                 }
                 ["", "repos", o, r, "issues", "comments", id] => {
                     let id: u64 = id.parse().unwrap_or(0);
@@ -121,8 +130,14 @@ impl App {
         App {
             granted,
             comments,
+            slow,
             stand_in,
         }
+    }
+
+    /// Makes the comment listing of pull request `number` take a second.
+    pub fn slow_down(&self, number: u64) {
+        self.slow.lock().expect("lock").insert(number);
     }
 
     pub fn grant(&self, repo: &str) {
