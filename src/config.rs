@@ -13,7 +13,7 @@ mod service;
 
 pub use daemon::DaemonSettings;
 pub use learn::LearnConfig;
-pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind};
+pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind, ToolCallMode};
 pub use service::ServiceConfig;
 
 use std::path::{Path, PathBuf};
@@ -58,6 +58,14 @@ pub struct IndexConfig {
     /// Vendored or generated trees, skipped entirely (glob syntax, matched
     /// against the path from the repository root).
     pub skip_globs: Vec<String>,
+    /// Generated files and lock files: files of the snapshot (paths,
+    /// history, co-change) whose content is never read, so they stay out
+    /// of the code index, symbols and imports (glob syntax, as `skip_globs`).
+    pub generated_globs: Vec<String>,
+    /// Whether definitions, references and imports go into the snapshot
+    /// (symbols, import edges, cards); `false` keeps text and paths only,
+    /// to measure what structure adds.
+    pub structure: bool,
     /// Worker threads for parsing; 0 means one per core.
     pub threads: usize,
     /// Notebooks kept for `predict --rev` besides the main one (each a
@@ -87,6 +95,39 @@ impl Default for IndexConfig {
             ]
             .map(String::from)
             .to_vec(),
+            generated_globs: [
+                "dist/**",
+                "**/dist/**",
+                "**/*.min.js",
+                "**/*.min.css",
+                "**/*.map",
+                "**/*.bundle.js",
+                "**/*.generated.*",
+                "**/*.g.cs",
+                "**/*.designer.cs",
+                "**/*.Designer.cs",
+                "**/*.pb.h",
+                "**/*.pb.cc",
+                "**/package-lock.json",
+                "**/npm-shrinkwrap.json",
+                "**/yarn.lock",
+                "**/pnpm-lock.yaml",
+                "**/bun.lock",
+                "**/Cargo.lock",
+                "**/go.sum",
+                "**/poetry.lock",
+                "**/uv.lock",
+                "**/Pipfile.lock",
+                "**/Gemfile.lock",
+                "**/composer.lock",
+                "**/Podfile.lock",
+                "**/Package.resolved",
+                "**/gradle.lockfile",
+                "**/packages.lock.json",
+            ]
+            .map(String::from)
+            .to_vec(),
+            structure: true,
             threads: 0,
             keep_revisions: 4,
             keep_unused_blobs: 20_000,
@@ -128,6 +169,9 @@ pub struct AgentConfig {
     pub budget: u64,
     /// Step cap of one run.
     pub steps: u32,
+    /// Tokens a tool's answer may take when its caller sets no limit (an
+    /// MCP client's `max_tokens`): a coding agent pays for what it reads.
+    pub tool_tokens: u64,
 }
 
 impl Default for AgentConfig {
@@ -135,6 +179,7 @@ impl Default for AgentConfig {
         AgentConfig {
             budget: 4000,
             steps: 12,
+            tool_tokens: 2000,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod git;
 pub mod github;
 pub mod learn;
 pub mod llm;
+pub mod mcp;
 pub mod notebook;
 pub mod parse;
 pub mod secret;

@@ -5,8 +5,8 @@
 //! the dead process's repositories are leased by the others.
 //!
 //! Scaled down from the 2,000 deliveries over 20 repositories to
-//! fit a 2-core machine's test run: `SWE_SLEEP_FLEET_DELIVERIES` and
-//! `SWE_SLEEP_FLEET_REPOS` raise it.
+//! fit a 2-core machine's test run: `FLEET_TEST_DELIVERIES` and
+//! `FLEET_TEST_REPOS` raise it.
 
 mod support;
 
@@ -111,8 +111,8 @@ fn three_workers_on_postgres_survive_a_sigkill_without_losing_or_repeating_work(
     let Some(pg) = Postgres::start_or_skip("fleet_postgres") else {
         return;
     };
-    let repos = env_or("SWE_SLEEP_FLEET_REPOS", 6);
-    let deliveries = env_or("SWE_SLEEP_FLEET_DELIVERIES", 240);
+    let repos = env_or("FLEET_TEST_REPOS", 6);
+    let deliveries = env_or("FLEET_TEST_DELIVERIES", 240);
     let names: Vec<String> = (0..repos).map(|i| format!("r{i:02}")).collect();
     let full: Vec<String> = names.iter().map(|n| format!("octo-org/{n}")).collect();
     let git_root = temp_dir("fleet-pg-git-");

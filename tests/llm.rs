@@ -16,7 +16,7 @@ use swe_sleep::agent::llm_policy::LlmPolicy;
 use swe_sleep::agent::rerank::RerankPolicy;
 use swe_sleep::agent::sleep_tools::NotebookTools;
 use swe_sleep::agent::{Policy, Prediction, run};
-use swe_sleep::config::{ModelConfig, ProviderKind};
+use swe_sleep::config::{ModelConfig, ProviderKind, ToolCallMode};
 use swe_sleep::git::Repo;
 use swe_sleep::llm::prompt::Template;
 use swe_sleep::llm::{self, ChatRequest, Ledger, LlmError, Message, ToolChoice};
@@ -61,6 +61,13 @@ fn llm_policy(server: &StandIn, wire: Wire, ledger_dir: Option<&Path>) -> LlmPol
     let provider = llm::connect(&model(wire_kind(wire), &server.url), "llm.test").expect("connect");
     let ledger = ledger_dir.map(|d| Ledger::open(d).expect("ledger"));
     LlmPolicy::new(provider, ledger, None).expect("policy")
+}
+
+fn llm_policy_with(server: &StandIn, wire: Wire, mode: ToolCallMode) -> LlmPolicy {
+    let mut m = model(wire_kind(wire), &server.url);
+    m.tool_calls = mode;
+    let provider = llm::connect(&m, "llm.test").expect("connect");
+    LlmPolicy::new(provider, None, None).expect("policy")
 }
 
 fn paths(p: &Prediction) -> Vec<&str> {
@@ -284,6 +291,134 @@ fn a_server_without_tool_calling_is_named_with_the_flag_it_needs() {
         "{:?}",
         p.notes
     );
+    // The tools had shown nothing: the offline policy ran the rest of the
+    // budget rather than submitting nothing.
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.contains("the offline policy ran the rest of the budget")),
+        "{:?}",
+        p.notes
+    );
+    assert!(paths(&p).contains(&"src/units.rs"), "{:?}", paths(&p));
+    check_budget(&p, &server, Wire::OpenAi);
+}
+
+#[test]
+fn tool_calls_written_as_text_are_read_back() {
+    // "auto": native tools are offered; the model writes its calls in the
+    // text anyway (a tagged search, then a fenced submit).
+    let replies = || {
+        vec![
+            Reply::fixture("openai/text_call_search.json"),
+            Reply::fixture("openai/text_call_submit.json"),
+        ]
+    };
+    let server = StandIn::scripted(Wire::OpenAi, replies());
+    let mut policy = llm_policy_with(&server, Wire::OpenAi, ToolCallMode::Auto);
+    let p = run_on_cookbook(&mut policy, 6000, 12);
+    assert_eq!(
+        paths(&p),
+        vec!["src/units.rs", "docs/units.md"],
+        "{:?}",
+        p.notes
+    );
+    assert!(!p.model.as_ref().expect("model").fallback, "{:?}", p.notes);
+    let ex = server.exchanges();
+    assert_eq!(ex.len(), 2);
+    let second = &ex[1].request;
+    assert!(second["tools"].is_array(), "auto keeps native tools");
+    let messages = second["messages"].as_array().expect("messages");
+    let assistant = messages
+        .iter()
+        .find(|m| m["role"] == "assistant")
+        .expect("assistant");
+    assert!(assistant.get("tool_calls").is_none(), "{assistant}");
+    assert!(
+        assistant["content"]
+            .as_str()
+            .expect("text")
+            .contains("<tool_call>")
+    );
+    assert!(messages.iter().all(|m| m["role"] != "tool"), "{second}");
+    let results = messages.last().expect("last");
+    assert_eq!(results["role"], "user");
+    let text = results["content"].as_str().expect("text");
+    assert!(text.starts_with("<tool_result name=\"search\">"), "{text}");
+    assert!(text.contains("src/units.rs"), "the search's answer: {text}");
+    check_budget(&p, &server, Wire::OpenAi);
+
+    // "text": no native tool protocol at all; the tools are in the prompt.
+    let server = StandIn::scripted(Wire::OpenAi, replies());
+    let mut policy = llm_policy_with(&server, Wire::OpenAi, ToolCallMode::Text);
+    let p = run_on_cookbook(&mut policy, 6000, 12);
+    assert_eq!(
+        paths(&p),
+        vec!["src/units.rs", "docs/units.md"],
+        "{:?}",
+        p.notes
+    );
+    for e in server.exchanges() {
+        assert!(e.request.get("tools").is_none(), "{}", e.request);
+        assert!(e.request.get("tool_choice").is_none(), "{}", e.request);
+        let system = e.request["messages"][0]["content"]
+            .as_str()
+            .expect("system");
+        assert!(
+            system.contains("# Tools") && system.contains("- submit:"),
+            "{system}"
+        );
+    }
+    check_budget(&p, &server, Wire::OpenAi);
+
+    // "native": text is text; the run falls back as before.
+    let server = StandIn::scripted(Wire::OpenAi, replies());
+    let mut policy = llm_policy_with(&server, Wire::OpenAi, ToolCallMode::Native);
+    let p = run_on_cookbook(&mut policy, 6000, 12);
+    assert!(p.model.as_ref().expect("model").fallback);
+
+    // The Messages format: a bare JSON object in a text block.
+    let server = StandIn::scripted(
+        Wire::Anthropic,
+        vec![Reply::fixture("anthropic/text_call_submit.json")],
+    );
+    let mut policy = llm_policy_with(&server, Wire::Anthropic, ToolCallMode::Text);
+    let p = run_on_cookbook(&mut policy, 6000, 12);
+    assert_eq!(paths(&p), vec!["src/units.rs"], "{:?}", p.notes);
+    let first = &server.exchanges()[0].request;
+    assert!(first.get("tools").is_none(), "{first}");
+    check_budget(&p, &server, Wire::Anthropic);
+}
+
+#[test]
+fn a_malformed_text_call_goes_back_to_the_model_as_an_error() {
+    let server = StandIn::scripted(
+        Wire::OpenAi,
+        vec![
+            Reply {
+                status: 200,
+                headers: Vec::new(),
+                body: json!({
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",
+                        "content": "<tool_call>{\"name\": \"search\", \"arguments\": {\"query\": }</tool_call>"}}],
+                    "usage": {"prompt_tokens": 900, "completion_tokens": 20}
+                }),
+            },
+            Reply::fixture("openai/text_call_submit.json"),
+        ],
+    );
+    let mut policy = llm_policy_with(&server, Wire::OpenAi, ToolCallMode::Text);
+    let p = run_on_cookbook(&mut policy, 6000, 12);
+    assert_eq!(paths(&p), vec!["src/units.rs", "docs/units.md"]);
+    let second = &server.exchanges()[1].request;
+    let last = second["messages"]
+        .as_array()
+        .expect("messages")
+        .last()
+        .expect("last")
+        .clone();
+    let text = last["content"].as_str().expect("text");
+    assert!(text.starts_with("<tool_error name=\"search\">"), "{text}");
 }
 
 // ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ use serde_json::Value;
 use swe_sleep::agent::request::MAX_REQUEST_BYTES;
 use swe_sleep::agent::run::{Action, View};
 use swe_sleep::agent::sleep_tools::NotebookTools;
-use swe_sleep::agent::tools::{ToolData, ToolOutput};
+use swe_sleep::agent::tools::{Found, ToolData};
 use swe_sleep::agent::{OfflinePolicy, Policy, ToolCall, Toolbox, run};
 use swe_sleep::git::Repo;
 use swe_sleep::notebook::{self, Notebook};
@@ -1136,9 +1136,8 @@ impl Toolbox for FillsTheBudget {
     fn arm(&self) -> &'static str {
         "test"
     }
-    fn call(&mut self, _: &ToolCall, max: u64) -> ToolOutput {
-        let text = "recipe ".repeat(max.min(5000) as usize);
-        ToolOutput::text(&text, max)
+    fn find(&mut self, _: &ToolCall) -> Found {
+        Found::Text("recipe ".repeat(5000))
     }
     fn exists(&self, path: &str) -> bool {
         path == "src/units.rs"

@@ -76,6 +76,9 @@ pub struct LlmPolicy {
     fresh: Option<u64>,
     fallback: OfflinePolicy,
     fell_back: bool,
+    /// The offline policy runs the rest of the run (the model gave up
+    /// before the tools had shown anything).
+    offline: bool,
     saw_tool_call: bool,
     notes: Vec<String>,
 }
@@ -107,6 +110,7 @@ impl LlmPolicy {
             fresh: None,
             fallback,
             fell_back: false,
+            offline: false,
             saw_tool_call: false,
             notes: Vec::new(),
         })
@@ -186,6 +190,7 @@ impl LlmPolicy {
         self.messages.push(Message::Assistant {
             text: resp.text.clone(),
             tool_calls: resp.tool_calls.clone(),
+            calls_in_text: resp.calls_in_text,
         });
         Ok(resp)
     }
@@ -226,17 +231,27 @@ impl LlmPolicy {
             .collect()
     }
 
-    fn give_up(&mut self, why: String) -> Action {
+    /// The offline ranking of what the tools showed; when they showed
+    /// nothing yet and the run has steps left, the offline policy runs the
+    /// rest of the budget instead of submitting nothing.
+    fn give_up(&mut self, why: String, view: &View<'_>) -> Action {
+        self.fell_back = true;
+        if self.fallback.ranked().is_empty() && !view.must_submit && view.budget.steps_left() > 0 {
+            self.notes.push(format!(
+                "{why}; the offline policy ran the rest of the budget"
+            ));
+            self.offline = true;
+            return self.fallback.decide(view);
+        }
         self.notes.push(format!(
             "{why}; submitted the offline ranking of what the tools showed"
         ));
-        self.fell_back = true;
         Action::Submit(self.fallback.choice())
     }
 
-    fn failed(&mut self, e: LlmError) -> Action {
+    fn failed(&mut self, e: LlmError, view: &View<'_>) -> Action {
         tracing::warn!("model call failed: {e}");
-        self.give_up(format!("the model call failed: {e}"))
+        self.give_up(format!("the model call failed: {e}"), view)
     }
 
     /// The last turn: every open call answered, then `submit` forced.
@@ -250,7 +265,10 @@ impl LlmPolicy {
             .room(view)
             .min(self.session.provider().config().max_output_tokens as u64);
         if out < MIN_SUBMIT_OUT {
-            return self.give_up("no budget was left for the model's final submission".into());
+            return self.give_up(
+                "no budget was left for the model's final submission".into(),
+                view,
+            );
         }
         match self.call(ToolChoice::Tool("submit".into()), out) {
             Ok(resp) => match self.absorb(&resp) {
@@ -259,11 +277,14 @@ impl LlmPolicy {
                     let hint = tool_support_hint(&self.session.provider().config().base_url());
                     self.give_up(format!(
                         "the model answered without a tool call even when `submit` was required; if the server lacks tool calling: {hint}"
-                    ))
+                    ), view)
                 }
-                None => self.give_up("the model did not call `submit` when it was required".into()),
+                None => self.give_up(
+                    "the model did not call `submit` when it was required".into(),
+                    view,
+                ),
             },
-            Err(e) => self.failed(e),
+            Err(e) => self.failed(e, view),
         }
     }
 }
@@ -285,10 +306,13 @@ impl Policy for LlmPolicy {
 
     fn next(&mut self, view: &View<'_>) -> Action {
         self.fallback.observe(view);
+        if self.offline {
+            return self.fallback.decide(view);
+        }
         if !self.started
             && let Err(e) = self.start(view)
         {
-            return self.failed(e);
+            return self.failed(e, view);
         }
         if let (Some(id), Some((_, out))) = (self.running.take(), view.last) {
             let content = format!("{}\n{}", out.text, view.budget.position());
@@ -313,7 +337,7 @@ impl Policy for LlmPolicy {
             }
             let resp = match self.call(ToolChoice::Auto, out) {
                 Ok(r) => r,
-                Err(e) => return self.failed(e),
+                Err(e) => return self.failed(e, view),
             };
             if let Some(files) = self.absorb(&resp) {
                 return Action::Submit(files);

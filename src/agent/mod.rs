@@ -2,6 +2,8 @@
 //! existing files a request will modify.
 //!
 //! - [`tools`]: the calls a policy can make and the text it pays for;
+//!   [`found`]: what a toolbox found for a call, rendered by one function
+//!   for both arms and MCP;
 //! - [`sleep_tools`]: the tools of the sleep arm (the notebook);
 //! - [`raw_tools`]: the tools of the no-sleep arm (the raw repository);
 //! - [`run`](mod@run): the loop and its accounting (`[Step: i/N, tokens: used/budget]`);
@@ -27,6 +29,7 @@
 
 pub mod anticipate;
 pub mod budget;
+pub mod found;
 pub mod fused_search;
 pub mod llm_policy;
 pub mod offline;

@@ -501,36 +501,9 @@ impl OfflinePolicy {
         self.ranking()
     }
 
-    fn next_card(&self) -> Option<String> {
-        self.ranking()
-            .into_iter()
-            .take(self.cal.max_files + 4)
-            .map(|s| s.path)
-            .find(|p| !self.cards_read.contains(p))
-    }
-}
-
-impl Policy for OfflinePolicy {
-    fn name(&self) -> &'static str {
-        "offline"
-    }
-
-    fn set_ranker(&mut self, ranker: Arc<Ranker>) {
-        OfflinePolicy::set_ranker(self, ranker);
-    }
-
-    fn explain(&self) -> serde_json::Value {
-        let mut files: Vec<(&String, &Evidence)> = self.files.iter().collect();
-        files.sort_by(|a, b| a.0.cmp(b.0));
-        let list: Vec<serde_json::Value> = files
-            .into_iter()
-            .map(|(path, e)| serde_json::json!({ "path": path, "peripheral": rank::is_peripheral(path), "evidence": e }))
-            .collect();
-        serde_json::json!({ "candidates": list })
-    }
-
-    fn next(&mut self, view: &View<'_>) -> Action {
-        self.observe(view);
+    /// The next step for what has been observed ([`Self::observe`]): a
+    /// policy that hands the rest of a run to this one calls it directly.
+    pub fn decide(&mut self, view: &View<'_>) -> Action {
         let req_empty = self.req.as_ref().is_none_or(Request::is_empty);
         if view.must_submit || req_empty {
             return Action::Submit(self.choose());
@@ -603,6 +576,39 @@ impl Policy for OfflinePolicy {
                 Phase::Done => return Action::Submit(self.choose()),
             }
         }
+    }
+
+    fn next_card(&self) -> Option<String> {
+        self.ranking()
+            .into_iter()
+            .take(self.cal.max_files + 4)
+            .map(|s| s.path)
+            .find(|p| !self.cards_read.contains(p))
+    }
+}
+
+impl Policy for OfflinePolicy {
+    fn name(&self) -> &'static str {
+        "offline"
+    }
+
+    fn set_ranker(&mut self, ranker: Arc<Ranker>) {
+        OfflinePolicy::set_ranker(self, ranker);
+    }
+
+    fn explain(&self) -> serde_json::Value {
+        let mut files: Vec<(&String, &Evidence)> = self.files.iter().collect();
+        files.sort_by(|a, b| a.0.cmp(b.0));
+        let list: Vec<serde_json::Value> = files
+            .into_iter()
+            .map(|(path, e)| serde_json::json!({ "path": path, "peripheral": rank::is_peripheral(path), "evidence": e }))
+            .collect();
+        serde_json::json!({ "candidates": list })
+    }
+
+    fn next(&mut self, view: &View<'_>) -> Action {
+        self.observe(view);
+        self.decide(view)
     }
 }
 

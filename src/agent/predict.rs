@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+use serde::Serialize;
+
 use crate::git::Repo;
 use crate::notebook::{Notebook, StoreError};
 
@@ -78,6 +80,41 @@ impl Query {
 
     pub fn steps(&self) -> u32 {
         self.steps
+    }
+}
+
+/// A prediction with what it was made from: the answer of `predict
+/// --json` from a daemon, of `/predict` and of MCP's `predict_files`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    #[serde(flatten)]
+    pub prediction: Prediction,
+    /// The commit the notebook describes (`None`: a working tree snapshot
+    /// without a commit).
+    pub notebook_commit: Option<String>,
+    /// True when the notebook is not at the commit asked for (HEAD, or the
+    /// base branch).
+    pub stale: bool,
+    /// The commit asked for, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_commit: Option<String>,
+}
+
+impl Answer {
+    /// `prediction` from a notebook at `notebook_commit`, for `target`
+    /// (the commit asked for, when known): stale when the two differ.
+    pub fn new(
+        prediction: Prediction,
+        notebook_commit: Option<String>,
+        target: Option<String>,
+    ) -> Answer {
+        let stale = target.is_some() && notebook_commit != target;
+        Answer {
+            prediction,
+            notebook_commit,
+            stale,
+            target_commit: target,
+        }
     }
 }
 

@@ -15,10 +15,7 @@ use crate::text;
 use super::rank::{self, Bm25};
 use super::request::Request;
 use super::sleep_tools::{age_days, list_dir, numbered_lines};
-use super::tools::{
-    FileItem, PrItem, ToolCall, ToolOutput, Toolbox, check_dir, check_path, files_output,
-    files_output_with, prs_output,
-};
+use super::tools::{FileItem, Found, PrItem, ToolCall, Toolbox, dir_refusal, path_refusal};
 use crate::git::path::display;
 
 /// Lines of a file shown in place of a card.
@@ -33,6 +30,9 @@ pub struct RawTools<'a> {
     max_commit_files: usize,
     history_limit: usize,
     skip: GlobSet,
+    /// `index.generated_globs`: files whose content the scans leave out,
+    /// as the notebook does.
+    generated: GlobSet,
     paths: Option<Vec<String>>,
     texts: Option<Vec<(String, String)>>,
     history: Option<Vec<MinedCommit>>,
@@ -52,6 +52,12 @@ impl<'a> RawTools<'a> {
                 b.add(g);
             }
         }
+        let mut generated = GlobSetBuilder::new();
+        for g in &config.index.generated_globs {
+            if let Ok(g) = Glob::new(g) {
+                generated.add(g);
+            }
+        }
         RawTools {
             repo,
             commit,
@@ -62,6 +68,7 @@ impl<'a> RawTools<'a> {
                 n => n.min(2000),
             },
             skip: b.build().unwrap_or_else(|_| GlobSet::empty()),
+            generated: generated.build().unwrap_or_else(|_| GlobSet::empty()),
             paths: None,
             texts: None,
             history: None,
@@ -114,6 +121,7 @@ impl<'a> RawTools<'a> {
                 if e.kind != EntryKind::File
                     || e.size > self.max_bytes
                     || self.skip.is_match(&e.path)
+                    || self.generated.is_match(&e.path)
                 {
                     continue;
                 }
@@ -230,46 +238,32 @@ impl Toolbox for RawTools<'_> {
                 .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Blob) && e.filemode() != 0o120000)
     }
 
-    fn call(&mut self, call: &ToolCall, max: u64) -> ToolOutput {
+    fn find(&mut self, call: &ToolCall) -> Found {
         match call {
-            ToolCall::Search { query, k, brief } => {
-                let items = self.search(query, *k);
-                files_output_with(
-                    "grep results (path (score): matching lines):\n",
-                    items,
-                    max,
-                    *brief,
-                )
-            }
+            ToolCall::Search { query, k, .. } => Found::Files {
+                header: "grep results (path (score): matching lines):\n".into(),
+                items: self.search(query, *k),
+            },
             ToolCall::Card { path } | ToolCall::Read { path, .. } => {
-                if let Err(e) = check_path(path, max) {
-                    return e;
+                if let Some(refusal) = path_refusal(path) {
+                    return Found::Error(refusal);
                 }
                 let (start, end) = match call {
                     ToolCall::Read { start, end, .. } => (*start, *end),
                     _ => (1, HEAD_LINES),
                 };
                 match self.file_text(path) {
-                    Some(t) => ToolOutput::text(
-                        &format!("{path}:\n{}", numbered_lines(&t, start, end)),
-                        max,
-                    ),
-                    None => ToolOutput::error(
-                        format!(
-                            "`{}` is not a readable text file of this snapshot",
-                            display(path)
-                        ),
-                        max,
-                    ),
+                    Some(t) => Found::Text(format!("{path}:\n{}", numbered_lines(&t, start, end))),
+                    None => Found::Error(format!(
+                        "`{}` is not a readable text file of this snapshot",
+                        display(path)
+                    )),
                 }
             }
-            ToolCall::List { dir } => {
-                if let Err(e) = check_dir(dir, max) {
-                    return e;
-                }
-                let paths = self.paths().to_vec();
-                ToolOutput::text(&list_dir(&paths, dir), max)
-            }
+            ToolCall::List { dir } => match dir_refusal(dir) {
+                Some(refusal) => Found::Error(refusal),
+                None => Found::Text(list_dir(self.paths(), dir)),
+            },
             ToolCall::Symbol { name } => {
                 let patterns = [
                     format!("fn {name}"),
@@ -293,11 +287,14 @@ impl Toolbox for RawTools<'_> {
                         })
                     })
                     .collect();
-                files_output(&format!("symbol {}:\n", display(name)), items, max)
+                Found::Files {
+                    header: format!("symbol {}:\n", display(name)),
+                    items,
+                }
             }
             ToolCall::Cochange { path } => {
-                if let Err(e) = check_path(path, max) {
-                    return e;
+                if let Some(refusal) = path_refusal(path) {
+                    return Found::Error(refusal);
                 }
                 let max_files = self.max_commit_files;
                 let mut counts: HashMap<String, u32> = HashMap::new();
@@ -321,13 +318,12 @@ impl Toolbox for RawTools<'_> {
                     .collect();
                 items.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
                 items.truncate(24);
-                files_output(
-                    &format!("files that change with {path} (from git log):\n"),
+                Found::Files {
+                    header: format!("files that change with {path} (from git log):\n"),
                     items,
-                    max,
-                )
+                }
             }
-            ToolCall::SimilarPrs { text: q, k, brief } => {
+            ToolCall::SimilarPrs { text: q, k, .. } => {
                 let req = Request::new(q);
                 let history = self.history();
                 let index = Bm25::new(
@@ -358,14 +354,13 @@ impl Toolbox for RawTools<'_> {
                         })
                     })
                     .collect();
-                prs_output(
-                    "similar past changes from git log (#PR title (score): files):\n",
+                Found::Prs {
+                    header: "similar past changes from git log (#PR title (score): files):\n"
+                        .into(),
                     items,
-                    max,
-                    *brief,
-                )
+                }
             }
-            ToolCall::Submit { .. } => ToolOutput::text("submitted\n", max),
+            ToolCall::Submit { .. } => Found::Text("submitted\n".into()),
         }
     }
 }

@@ -14,10 +14,7 @@ use crate::text;
 use super::fused_search::{self, Lists};
 use super::rank::{Bm25, PathIndex};
 use super::request::Request;
-use super::tools::{
-    FileItem, PrItem, ToolCall, ToolData, ToolOutput, Toolbox, check_dir, check_path, files_output,
-    files_output_with, prs_output,
-};
+use super::tools::{FileItem, Found, PrItem, ToolCall, Toolbox, dir_refusal, path_refusal};
 use crate::git::path::display;
 use crate::learn::search::{SearchExample, SearchRanker};
 use crate::notebook::read::FileStat;
@@ -115,13 +112,13 @@ pub struct NotebookTools<'a> {
 }
 
 impl<'a> NotebookTools<'a> {
-    /// The error result of a failed notebook query; the first one is kept.
-    fn query_failed(&mut self, e: StoreError, max: u64) -> ToolOutput {
-        let out = ToolOutput::error(format!("the notebook query failed: {e}"), max);
+    /// The refusal of a failed notebook query; the first one is kept.
+    fn query_failed(&mut self, e: StoreError) -> Found {
+        let found = Found::Error(format!("the notebook query failed: {e}"));
         if self.query_error.is_none() {
             self.query_error = Some(e);
         }
-        out
+        found
     }
 
     /// The first notebook query that failed since the last call, if any.
@@ -314,34 +311,30 @@ impl<'a> NotebookTools<'a> {
     /// the snapshot lists: its content comes from the blob the snapshot
     /// recorded, or, for a work-tree notebook, from the work tree opened
     /// without following links (regular files up to the indexer's size cap).
-    fn read(&self, path: &str, start: u32, end: u32, max: u64) -> ToolOutput {
-        if let Err(e) = check_path(path, max) {
-            return e;
+    fn read(&self, path: &str, start: u32, end: u32) -> Found {
+        if let Some(refusal) = path_refusal(path) {
+            return Found::Error(refusal);
         }
         let shown = display(path);
         let Some(file) = self.nb.file(path) else {
-            return ToolOutput::error(format!("`{shown}` is not a file of this snapshot"), max);
+            return Found::Error(format!("`{shown}` is not a file of this snapshot"));
         };
         match file.status.as_str() {
             "parsed" => {}
             "symlink" => {
-                return ToolOutput::error(
-                    format!("`{shown}` is a symbolic link; links are never followed"),
-                    max,
-                );
+                return Found::Error(format!(
+                    "`{shown}` is a symbolic link; links are never followed"
+                ));
             }
             other => {
-                return ToolOutput::error(
-                    format!(
-                        "`{shown}` has no readable text ({})",
-                        other.replace('_', " ")
-                    ),
-                    max,
-                );
+                return Found::Error(format!(
+                    "`{shown}` has no readable text ({})",
+                    other.replace('_', " ")
+                ));
             }
         }
         let Some(repo) = self.repo else {
-            return ToolOutput::error("file content is not available here", max);
+            return Found::Error("file content is not available here".into());
         };
         let content = match (self.nb.info.worktree, repo.work_dir()) {
             (true, Some(root)) => {
@@ -357,22 +350,21 @@ impl<'a> NotebookTools<'a> {
             },
         };
         match content {
-            Ok(bytes) => ToolOutput::text(
-                &numbered_lines(&String::from_utf8_lossy(&bytes), start, end),
-                max,
-            ),
-            Err(e) => ToolOutput::error(format!("cannot read `{shown}`: {e}"), max),
+            Ok(bytes) => Found::Text(numbered_lines(&String::from_utf8_lossy(&bytes), start, end)),
+            Err(e) => Found::Error(format!("cannot read `{shown}`: {e}")),
         }
     }
 
-    /// A path the snapshot lists, or the error result saying why not.
-    fn member(&self, path: &str, max: u64) -> Result<(), ToolOutput> {
-        check_path(path, max)?;
+    /// A path the snapshot lists, or the refusal saying why not.
+    fn member(&self, path: &str) -> Result<(), Found> {
+        if let Some(refusal) = path_refusal(path) {
+            return Err(Found::Error(refusal));
+        }
         if self.nb.file(path).is_none() {
-            return Err(ToolOutput::error(
-                format!("`{}` is not a file of this snapshot", display(path)),
-                max,
-            ));
+            return Err(Found::Error(format!(
+                "`{}` is not a file of this snapshot",
+                display(path)
+            )));
         }
         Ok(())
     }
@@ -489,56 +481,39 @@ impl Toolbox for NotebookTools<'_> {
             && self.nb.file(path).is_some_and(|f| f.status != "symlink")
     }
 
-    fn call(&mut self, call: &ToolCall, max: u64) -> ToolOutput {
+    fn find(&mut self, call: &ToolCall) -> Found {
         match call {
-            ToolCall::Search { query, k, brief } => {
-                let items = match self.fused_search(query, *k) {
-                    Ok(items) => items,
-                    Err(e) => {
-                        return self.query_failed(e, max);
-                    }
-                };
-                files_output_with(
-                    "search results (path (score): evidence):\n",
+            ToolCall::Search { query, k, .. } => match self.fused_search(query, *k) {
+                Ok(items) => Found::Files {
+                    header: "search results (path (score): evidence):\n".into(),
                     items,
-                    max,
-                    *brief,
-                )
-            }
+                },
+                Err(e) => self.query_failed(e),
+            },
             ToolCall::Card { path } => {
-                if let Err(e) = self.member(path, max) {
-                    return e;
+                if let Err(refused) = self.member(path) {
+                    return refused;
                 }
                 match self.nb.card(path) {
-                    Ok(Some(text)) => {
-                        let out = ToolOutput::text(&text, max);
-                        let data = if out.truncated {
-                            ToolData::Text
-                        } else {
-                            ToolData::Card {
-                                path: path.clone(),
-                                text: out.text.clone(),
-                            }
-                        };
-                        ToolOutput { data, ..out }
-                    }
-                    Ok(None) => ToolOutput::error(format!("no card for `{}`", display(path)), max),
-                    Err(e) => self.query_failed(e, max),
+                    Ok(Some(text)) => Found::Card {
+                        path: path.clone(),
+                        text,
+                    },
+                    Ok(None) => Found::Error(format!("no card for `{}`", display(path))),
+                    Err(e) => self.query_failed(e),
                 }
             }
-            ToolCall::Read { path, start, end } => self.read(path, *start, *end, max),
-            ToolCall::List { dir } => {
-                if let Err(e) = check_dir(dir, max) {
-                    return e;
-                }
-                ToolOutput::text(&list_dir(self.paths.paths(), dir), max)
-            }
+            ToolCall::Read { path, start, end } => self.read(path, *start, *end),
+            ToolCall::List { dir } => match dir_refusal(dir) {
+                Some(refusal) => Found::Error(refusal),
+                None => Found::Text(list_dir(self.paths.paths(), dir)),
+            },
             ToolCall::Symbol { name } => {
                 let shown = display(name);
                 let defs = match self.nb.symbol_defs(name) {
                     Ok(d) => d,
                     Err(e) => {
-                        return self.query_failed(e, max);
+                        return self.query_failed(e);
                     }
                 };
                 let users =
@@ -548,7 +523,7 @@ impl Toolbox for NotebookTools<'_> {
                     {
                         Ok(u) => u,
                         Err(e) => {
-                            return self.query_failed(e, max);
+                            return self.query_failed(e);
                         }
                     };
                 let mut items: Vec<FileItem> = defs
@@ -568,11 +543,14 @@ impl Toolbox for NotebookTools<'_> {
                         });
                     }
                 }
-                files_output(&format!("symbol {shown}:\n"), items, max)
+                Found::Files {
+                    header: format!("symbol {shown}:\n"),
+                    items,
+                }
             }
             ToolCall::Cochange { path } => {
-                if let Err(e) = self.member(path, max) {
-                    return e;
+                if let Err(refused) = self.member(path) {
+                    return refused;
                 }
                 let items = match self.nb.cochange(path) {
                     Ok(rows) => rows
@@ -584,12 +562,15 @@ impl Toolbox for NotebookTools<'_> {
                         })
                         .collect(),
                     Err(e) => {
-                        return self.query_failed(e, max);
+                        return self.query_failed(e);
                     }
                 };
-                files_output(&format!("files that change with {path}:\n"), items, max)
+                Found::Files {
+                    header: format!("files that change with {path}:\n"),
+                    items,
+                }
             }
-            ToolCall::SimilarPrs { text: q, k, brief } => {
+            ToolCall::SimilarPrs { text: q, k, .. } => {
                 let req = Request::new(q);
                 let now = self.nb.info.commit_time;
                 let items = match self
@@ -607,17 +588,15 @@ impl Toolbox for NotebookTools<'_> {
                         })
                         .collect(),
                     Err(e) => {
-                        return self.query_failed(e, max);
+                        return self.query_failed(e);
                     }
                 };
-                prs_output(
-                    "similar past changes (#PR title (score): files it modified):\n",
+                Found::Prs {
+                    header: "similar past changes (#PR title (score): files it modified):\n".into(),
                     items,
-                    max,
-                    *brief,
-                )
+                }
             }
-            ToolCall::Submit { .. } => ToolOutput::text("submitted\n", max),
+            ToolCall::Submit { .. } => Found::Text("submitted\n".into()),
         }
     }
 }

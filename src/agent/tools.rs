@@ -1,13 +1,17 @@
 //! The agent's tools: what a policy may call, what it gets back, and the
 //! rendering of results into the text a policy reads (and pays for).
 //!
-//! A result is text plus the structured items the text lists. The text is
-//! what is charged; when it must be cut to fit the budget, whole items are
-//! dropped from the end, so the items never say more than the text did.
+//! A toolbox answers a call with what it found ([`Found`]: items, text or a
+//! refusal); rendering is separate and shared. A result is text plus the
+//! structured items the text lists. The text is what is charged; when it
+//! must be cut to fit the budget, whole items are dropped from the end, so
+//! the items never say more than the text did.
 
 use serde::{Deserialize, Serialize};
 
 use crate::tokens;
+
+pub use super::found::Found;
 
 /// One call a policy can make.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +48,14 @@ pub enum ToolCall {
 }
 
 impl ToolCall {
+    /// Whether the call asks for the short form of its answer.
+    pub fn brief(&self) -> bool {
+        match self {
+            ToolCall::Search { brief, .. } | ToolCall::SimilarPrs { brief, .. } => *brief,
+            _ => false,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             ToolCall::Search { .. } => "search",
@@ -133,41 +145,48 @@ impl ToolOutput {
     }
 }
 
-/// Checks a path a caller (a policy, a model) gave a tool: the error result
+/// Checks a path a caller (a policy, a model) gave a tool: the refusal
 /// names the rule it broke and shows the path escaped on one line. Passing
 /// says only that the path is well formed; membership in the snapshot is
 /// each toolbox's own second test.
-pub fn check_path(path: &str, max_tokens: u64) -> Result<(), ToolOutput> {
-    crate::git::path::check(path).map_err(|rule| {
-        ToolOutput::error(
-            format!(
-                "`{}` is not a file of this snapshot: {rule}",
-                crate::git::path::display(path)
-            ),
-            max_tokens,
+pub fn path_refusal(path: &str) -> Option<String> {
+    crate::git::path::check(path).err().map(|rule| {
+        format!(
+            "`{}` is not a file of this snapshot: {rule}",
+            crate::git::path::display(path)
         )
     })
 }
 
-/// [`check_path`] for a directory (the root may be `""` or `"."`).
-pub fn check_dir(dir: &str, max_tokens: u64) -> Result<(), ToolOutput> {
-    crate::git::path::check_dir(dir).map_err(|rule| {
-        ToolOutput::error(
-            format!(
-                "`{}` is not a directory of this snapshot: {rule}",
-                crate::git::path::display(dir)
-            ),
-            max_tokens,
+/// [`path_refusal`] for a directory (the root may be `""` or `"."`).
+pub fn dir_refusal(dir: &str) -> Option<String> {
+    crate::git::path::check_dir(dir).err().map(|rule| {
+        format!(
+            "`{}` is not a directory of this snapshot: {rule}",
+            crate::git::path::display(dir)
         )
     })
+}
+
+/// [`path_refusal`] as the error result a caller reads.
+pub fn check_path(path: &str, max_tokens: u64) -> Result<(), ToolOutput> {
+    match path_refusal(path) {
+        Some(refusal) => Err(ToolOutput::error(refusal, max_tokens)),
+        None => Ok(()),
+    }
 }
 
 /// The tools of one arm.
 pub trait Toolbox {
     /// "sleep" or "no-sleep".
     fn arm(&self) -> &'static str;
-    /// Runs `call`; the text returned costs at most `max_tokens`.
-    fn call(&mut self, call: &ToolCall, max_tokens: u64) -> ToolOutput;
+    /// What `call` finds, before it is rendered.
+    fn find(&mut self, call: &ToolCall) -> Found;
+    /// Runs `call`; the text returned costs at most `max_tokens`. Every
+    /// toolbox renders the same way ([`Found::render`]).
+    fn call(&mut self, call: &ToolCall, max_tokens: u64) -> ToolOutput {
+        self.find(call).render(max_tokens, call.brief())
+    }
     /// Whether `path` is a file of the snapshot (to validate submissions).
     fn exists(&self, path: &str) -> bool;
     /// The search ranking learned at sleep time for this snapshot (the

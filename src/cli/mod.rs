@@ -4,6 +4,7 @@
 mod bench;
 mod daemon;
 mod eval;
+mod mcp;
 mod predict;
 mod progress;
 mod render;
@@ -53,6 +54,8 @@ pub enum Command {
     Daemon(daemon::DaemonArgs),
     /// Serve every repository of a GitHub App's installations from one process.
     Serve(serve::ServeArgs),
+    /// Serve the notebook's tools to a coding agent over MCP on stdio.
+    Mcp(mcp::McpArgs),
 }
 
 /// Options every subcommand that reads a repository shares.
@@ -128,6 +131,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Daemon(a) => daemon::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Mcp(a) => mcp::run(a),
     }
 }
 

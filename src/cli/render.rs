@@ -1,7 +1,9 @@
 //! Text a person reads for a prediction: the terminal rendering of a
-//! [`Prediction`] and of a daemon's JSON answer. A header line, then one
-//! line per file (rank, an aligned score, the path, why), each cut to fit
-//! a 100-column terminal with an ellipsis (`--json` has everything);
+//! [`Prediction`] and of a daemon's JSON answer. A header line, then each
+//! file (rank, an aligned score, the path) with its strongest kinds of
+//! evidence in the "why" column, one to a line and at most
+//! [`REASON_LINES`], every line cut to fit a 100-column terminal with an
+//! ellipsis (`--json` has everything);
 //! colour only when stdout is a terminal and `NO_COLOR` is unset. An
 //! answer with no files says why.
 
@@ -12,6 +14,9 @@ use swe_sleep::notebook::SleepReport;
 
 /// The width every line fits in.
 const WIDTH: usize = 100;
+/// Lines of evidence shown per file (a reason's parts are `; `-separated,
+/// strongest first).
+const REASON_LINES: usize = 3;
 /// Below this many test-time tokens no tool call fits after a request.
 const USEFUL_BUDGET: u64 = 500;
 
@@ -137,6 +142,29 @@ pub fn describe_answer(v: &serde_json::Value) -> String {
     render(&View::of_answer(v), Style::for_stdout())
 }
 
+/// The parts of a reason shown, strongest first (at most
+/// [`REASON_LINES`]), and how many more `--json` has.
+fn reason_lines(reason: &str) -> (Vec<&str>, usize) {
+    let parts: Vec<&str> = reason
+        .split("; ")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    let more = parts.len().saturating_sub(REASON_LINES);
+    (parts.into_iter().take(REASON_LINES).collect(), more)
+}
+
+/// One part of a reason cut to `room` columns; the last shown part keeps
+/// its note of what was left out whole.
+fn reason_part(part: &str, room: usize, last: bool, more: usize) -> String {
+    if !last || more == 0 {
+        return fit(part, room);
+    }
+    let note = format!(" (+{more} in --json)");
+    let kept = room.saturating_sub(note.chars().count());
+    format!("{}{note}", fit(part, kept))
+}
+
 /// Cuts `s` to `n` characters, the last an ellipsis when cut.
 pub fn fit(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -250,18 +278,30 @@ pub fn render(v: &View, style: Style) -> String {
             let path_len = path.chars().count();
             out.push_str(&lead);
             out.push_str(&style.paint("1;36", path));
-            if path_len <= path_w {
-                let pad = path_w - path_len + 2;
-                let room = WIDTH.saturating_sub(indent + path_w + 2);
-                out.push_str(&" ".repeat(pad));
-                out.push_str(&style.paint("2", &fit(reason, room)));
-            } else if !reason.is_empty() {
-                // A long path keeps its line; the reason goes below it.
-                out.push('\n');
-                out.push_str(&" ".repeat(indent + 2));
-                out.push_str(&style.paint("2", &fit(reason, WIDTH - indent - 2)));
+            let (parts, more) = reason_lines(reason);
+            let n_parts = parts.len();
+            let column = if path_len <= path_w {
+                indent + path_w + 2
+            } else {
+                // A long path keeps its line; the reasons go below it.
+                indent + 2
+            };
+            let mut lines = parts
+                .iter()
+                .enumerate()
+                .map(|(k, part)| reason_part(part, WIDTH - column, k + 1 == n_parts, more));
+            if path_len <= path_w
+                && let Some(first) = lines.next()
+            {
+                out.push_str(&" ".repeat(path_w - path_len + 2));
+                out.push_str(&style.paint("2", &first));
             }
             out.push('\n');
+            for line in lines {
+                out.push_str(&" ".repeat(column));
+                out.push_str(&style.paint("2", &line));
+                out.push('\n');
+            }
         }
     }
     let mut footer = format!(
@@ -348,13 +388,24 @@ mod tests {
                 l.chars().count()
             );
         }
-        assert!(lines[2].starts_with(" 1  1.000  src/file_0.rs"), "{text}");
-        assert!(lines[11].starts_with("10  0.100  src/file_9.rs"), "{text}");
-        assert!(lines[2].ends_with('…'), "{text}");
-        // A path longer than the column: its reason on the next line.
-        assert!(lines[12].ends_with("module.rs"), "{text}");
+        // Each file: its line with the first kind of evidence, then the
+        // next kind below it in the same column, cut to fit.
         assert!(
-            lines[13].trim_start().starts_with("usually changes with"),
+            lines[2].starts_with(" 1  1.000  src/file_0.rs") && lines[2].ends_with("“recipes”"),
+            "{text}"
+        );
+        let column = lines[2].find("its code").unwrap();
+        assert_eq!(
+            lines[3].find("changed in 3 similar PRs"),
+            Some(column),
+            "{text}"
+        );
+        assert!(lines[3].ends_with('…'), "{text}");
+        assert!(lines[20].starts_with("10  0.100  src/file_9.rs"), "{text}");
+        // A path longer than the column: its reasons on the next lines.
+        assert!(lines[22].ends_with("module.rs"), "{text}");
+        assert!(
+            lines[23].trim_start().starts_with("usually changes with"),
             "{text}"
         );
         assert!(!text.contains('\x1b'), "no colour off a terminal");
@@ -363,6 +414,22 @@ mod tests {
             coloured.contains("\x1b[1;36msrc/file_0.rs\x1b[0m"),
             "{coloured}"
         );
+    }
+
+    #[test]
+    fn at_most_three_kinds_of_evidence_and_how_many_more() {
+        let mut v = view(1);
+        v.files.truncate(1);
+        v.files[0].2 = "its code mentions “fallback”; defines `Router`; changed in 2 similar PRs: #1 A, #2 B; usually changes with src/a.rs; its notebook card mentions “nest”".into();
+        let text = render(&v, Style { colour: false });
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[2].ends_with("its code mentions “fallback”"), "{text}");
+        assert!(lines[3].trim_start() == "defines `Router`", "{text}");
+        assert!(
+            lines[4].trim_start() == "changed in 2 similar PRs: #1 A, #2 B (+2 in --json)",
+            "{text}"
+        );
+        assert!(lines[5].starts_with("-- "), "{text}");
     }
 
     #[test]

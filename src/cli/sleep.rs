@@ -172,6 +172,12 @@ pub fn summary(r: &SleepReport) -> String {
             r.skipped_vendored, r.skipped_submodules, r.skipped_content
         ));
     }
+    if r.generated_files > 0 {
+        s.push_str(&format!(
+            " {} generated or lock files are indexed by path and history only (index.generated_globs).",
+            r.generated_files
+        ));
+    }
     if let Some(aside) = &r.healed {
         s.push_str(&format!(
             " The notebook was damaged: it was set aside as {aside} and rebuilt."

@@ -110,6 +110,13 @@ pub struct ModelConfig {
     /// Dollars per million tokens, for the cost column of the ledger.
     #[serde(default)]
     pub price: Option<Price>,
+    /// How the server takes tool calls: `"native"` (`tools` and
+    /// `tool_calls` only), `"text"` (no native tool protocol: the tools are
+    /// described in the system prompt and calls are read from the reply's
+    /// text), or `"auto"` (native, and a reply without native calls is read
+    /// for calls written as text).
+    #[serde(default)]
+    pub tool_calls: ToolCallMode,
     /// Extra top-level fields merged into every request body, e.g.
     /// `temperature = 0` or Ollama's `options = { num_ctx = 16384 }`.
     #[serde(default)]
@@ -148,6 +155,7 @@ impl ModelConfig {
             max_attempts: defaults::max_attempts(),
             retry_base_ms: defaults::retry_base_ms(),
             price: None,
+            tool_calls: ToolCallMode::default(),
             extra: toml::Table::new(),
         }
     }
@@ -160,6 +168,16 @@ impl ModelConfig {
             .trim_end_matches('/')
             .to_string()
     }
+}
+
+/// How a server takes tool calls ([`ModelConfig::tool_calls`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolCallMode {
+    Native,
+    Text,
+    #[default]
+    Auto,
 }
 
 /// Dollars per million tokens.

@@ -23,7 +23,6 @@ use crate::notebook;
 
 use crate::agent::predict::Query;
 
-use super::journal::FileEntry;
 use super::service::{Answer, PredictError};
 use super::state::{Shared, render_metrics};
 
@@ -149,19 +148,7 @@ async fn predict(
             PredictError::Damaged(_) => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
             PredictError::Internal(m) => internal(m),
         })?;
-    shared.record_prediction(started.elapsed());
-    let p = &answer.prediction;
-    shared.journal.prediction(
-        &req_text,
-        &p.policy,
-        p.files.iter().map(|f| FileEntry {
-            path: f.path.clone(),
-            score: f.score,
-            reason: f.reason.clone(),
-        }),
-        p.tokens_used,
-        p.budget,
-    );
+    shared.answered(&req_text, &answer, started.elapsed());
     Ok(axum::Json(answer))
 }
 

@@ -4,8 +4,9 @@
 //! 1. [`refusal::finish`]: every answer; errors counted and made JSON;
 //! 2. [`access::guard`]: `Host`, the token, the content type, the body
 //!    (every route but the webhook);
-//! 3. the routes of [`super::api`], and `/github/webhook` behind
-//!    [`webhook_gate::gate`] when a webhook secret is configured;
+//! 3. the routes of [`super::api`], MCP at `/mcp` ([`super::mcp`]), and
+//!    `/github/webhook` behind [`webhook_gate::gate`] when a webhook secret
+//!    is configured;
 //! 4. a JSON 404 for anything else.
 
 use std::sync::Arc;
@@ -21,6 +22,9 @@ use super::serve::Limits;
 use super::state::Shared;
 use super::webhook_gate::{self, WebhookGate};
 
+/// Where the daemon serves MCP (streamable HTTP, stateless).
+pub const MCP_PATH: &str = "/mcp";
+
 /// The router `serve` answers with.
 pub fn app(
     shared: Arc<Shared>,
@@ -28,7 +32,10 @@ pub fn app(
     access: Access,
     limits: &Limits,
 ) -> Router {
-    let mut router = super::api::router(shared.clone());
+    let mut router = super::api::router(shared.clone()).route_service(
+        MCP_PATH,
+        crate::mcp::transport::http_service(super::mcp::server(shared.clone())),
+    );
     if let Some(webhook) = webhook {
         let gate = Arc::new(WebhookGate::new(
             webhook.clone(),

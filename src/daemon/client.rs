@@ -18,6 +18,10 @@ use crate::secret::Secret;
 use super::lock::{self, LOCK_FILE};
 use super::refusal::PID_HEADER;
 
+/// What the client takes: JSON, and (as `/mcp` wants every client to say)
+/// an event stream, which the daemon's stateless `/mcp` never sends.
+const ACCEPT: &str = "application/json, text/event-stream";
+
 /// How long finding a daemon may take to ask it who it is.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -156,6 +160,8 @@ impl DaemonHandle {
         let io = |source| ClientError::Io { addr, source };
         let mut s =
             TcpStream::connect_timeout(&addr, timeout.min(Duration::from_secs(2))).map_err(io)?;
+        // One small request, one answer: nothing to gain from Nagle's delay.
+        s.set_nodelay(true).map_err(io)?;
         s.set_read_timeout(Some(timeout)).map_err(io)?;
         s.set_write_timeout(Some(timeout)).map_err(io)?;
         let body = body.map(|b| b.to_string()).unwrap_or_default();
@@ -165,7 +171,7 @@ impl DaemonHandle {
             .map(|t| format!("Authorization: Bearer {}\r\n", t.expose()))
             .unwrap_or_default();
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nAccept: {ACCEPT}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         s.write_all(req.as_bytes()).map_err(io)?;

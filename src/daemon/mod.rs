@@ -12,14 +12,17 @@
 //!   content type; [`hosts`], [`body`]), [`webhook_gate`], [`refusal`]
 //!   (JSON errors, counted); [`serve`]: the server loop and its limits;
 //!   [`listen`]: the `--listen` address; [`token_file`]: the token for the CLI;
-//! - [`state`]: what the handlers and the scheduler share, and the metrics.
+//! - [`state`]: what the handlers and the scheduler share, and the metrics;
+//! - [`mcp`](mod@mcp): `/mcp`, MCP over streamable HTTP answered by the
+//!   prediction service; [`mcp_forward`]: how `swe-sleep mcp` forwards its
+//!   calls to a running daemon.
 //!
 //! [`run`] is the whole daemon: it returns when `shutdown` resolves, after
 //! the server has stopped taking requests and a running sleep has finished
 //! (or the shutdown deadline has passed), with the lock removed.
 //!
-//! Depends on `agent`, `notebook`, `git`, `config`, `github`, `secret`; only
-//! the CLI depends on it.
+//! Depends on `agent`, `notebook`, `git`, `config`, `github`, `secret`,
+//! `mcp`; only the CLI depends on it.
 
 pub mod access;
 pub mod api;
@@ -32,6 +35,8 @@ pub mod hosts;
 pub mod journal;
 pub mod listen;
 pub mod lock;
+pub mod mcp;
+pub mod mcp_forward;
 pub mod page;
 pub mod page_text;
 pub mod priority;

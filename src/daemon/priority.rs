@@ -12,9 +12,13 @@ pub fn lower_this_thread(nice: i32) {
         if nice > 0 {
             // SAFETY: gettid takes no arguments and cannot fail.
             let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::id_t;
-            // On Linux, PRIO_PROCESS with a thread id sets that thread only.
-            // SAFETY: plain syscall on our own thread id.
-            let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, nice.min(19)) };
+            // On Linux, PRIO_PROCESS with a thread id reads and sets that
+            // thread only. Relative to where it stands: a daemon started
+            // at nice 10 sleeps at 10 + `nice`, never back up at `nice`.
+            // SAFETY: plain syscalls on our own thread id.
+            let current = unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) };
+            let target = current.saturating_add(nice).min(19);
+            let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, target) };
             if r != 0 {
                 tracing::debug!(
                     "cannot lower the sleep's CPU priority: {}",

@@ -153,6 +153,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/status"),
     ("POST", "/predict"),
     ("GET", "/metrics"),
+    ("POST", "/mcp"),
     ("POST", "/github/webhook"),
 ];
 

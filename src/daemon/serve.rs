@@ -79,7 +79,14 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok((stream, _)) => {
+                // Answers are written whole: send them without Nagle's delay
+                // (a keep-alive client's next request would wait on it).
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!("cannot set TCP_NODELAY: {e}");
+                }
+                stream
+            }
             Err(e) => {
                 // Out of file descriptors, most likely: wait a little.
                 tracing::warn!("cannot accept a connection: {e}");

@@ -12,11 +12,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
-
+pub use crate::agent::predict::Answer;
 use crate::agent::predict::{Query, predict_sleep};
 use crate::agent::sleep_tools::SearchIndexes;
-use crate::agent::{PolicyFactory, PolicyKind, Prediction};
+use crate::agent::{PolicyFactory, PolicyKind};
 use crate::config::Config;
 use crate::git::Repo;
 use crate::llm::LlmError;
@@ -58,22 +57,6 @@ impl std::fmt::Debug for PolicyCache {
         let n = self.built.lock().map_or(0, |v| v.len());
         write!(f, "PolicyCache({n} built)")
     }
-}
-
-/// What a prediction answers, beyond the prediction itself.
-#[derive(Debug, Clone, Serialize)]
-pub struct Answer {
-    #[serde(flatten)]
-    pub prediction: Prediction,
-    /// The commit the notebook describes (`None`: a working tree snapshot
-    /// without a commit).
-    pub notebook_commit: Option<String>,
-    /// True when the notebook is not at the commit asked for (HEAD, or the
-    /// base branch).
-    pub stale: bool,
-    /// The commit asked for, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target_commit: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,15 +145,25 @@ impl PredictionService {
             Some(&indexes),
         )
         .map_err(PredictError::from_store)?;
-        let notebook_commit = reader.nb.info.commit.clone();
-        let stale = target.is_some() && notebook_commit != target;
+        let answer = Answer::new(prediction, reader.nb.info.commit.clone(), target);
         self.return_reader(reader);
-        Ok(Answer {
-            prediction,
-            notebook_commit,
-            stale,
-            target_commit: target,
-        })
+        Ok(answer)
+    }
+
+    /// Runs `f` on a pooled reader of the newest notebook, with that
+    /// snapshot's search indexes (the MCP tools read through it). The
+    /// reader goes back to the pool only when `f` succeeded.
+    pub fn with_reader<T, E>(
+        &self,
+        f: impl FnOnce(&Repo, &Notebook, &SearchIndexes) -> Result<T, E>,
+    ) -> Result<Result<T, E>, PredictError> {
+        let reader = self.borrow_reader()?;
+        let indexes = self.indexes_for(&reader.nb);
+        let out = f(&reader.repo, &reader.nb, &indexes);
+        if out.is_ok() {
+            self.return_reader(reader);
+        }
+        Ok(out)
     }
 
     /// The search indexes for `nb`: the cached ones when they were built

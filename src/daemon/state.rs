@@ -14,9 +14,9 @@ use crate::config::Config;
 use crate::notebook::Store;
 
 use super::github::GithubParts;
-use super::journal::Journal;
+use super::journal::{FileEntry, Journal};
 use super::refusal::Refusals;
-use super::service::PredictionService;
+use super::service::{Answer, PredictionService};
 
 /// Everything a handler or the scheduler needs; shared behind an `Arc`.
 #[derive(Debug)]
@@ -189,6 +189,24 @@ impl Shared {
             m.predict_latency_seconds_sum += took.as_secs_f64();
             m.predict_latency_seconds_count += 1;
         });
+    }
+
+    /// Counts a prediction answered to a client (`/predict`, `/mcp`) and
+    /// keeps it for the page.
+    pub fn answered(&self, request: &str, answer: &Answer, took: Duration) {
+        self.record_prediction(took);
+        let p = &answer.prediction;
+        self.journal.prediction(
+            request,
+            &p.policy,
+            p.files.iter().map(|f| FileEntry {
+                path: f.path.clone(),
+                score: f.score,
+                reason: f.reason.clone(),
+            }),
+            p.tokens_used,
+            p.budget,
+        );
     }
 
     /// Seconds since the newest finished sleep; `None` without a notebook.

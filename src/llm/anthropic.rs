@@ -19,7 +19,9 @@ pub fn encode(req: &ChatRequest, model: &str, extra: &serde_json::Map<String, Va
     for m in &req.messages {
         let (role, blocks): (&str, Vec<Value>) = match m {
             Message::User(text) => ("user", vec![json!({"type": "text", "text": text})]),
-            Message::Assistant { text, tool_calls } => {
+            Message::Assistant {
+                text, tool_calls, ..
+            } => {
                 let mut b = Vec::new();
                 if !text.is_empty() {
                     b.push(json!({"type": "text", "text": text}));
@@ -147,6 +149,7 @@ mod tests {
                         name: "card".into(),
                         arguments: "{\"path\":\"a.rs\"}".into(),
                     }],
+                    calls_in_text: false,
                 },
                 Message::ToolResults(vec![ToolResult {
                     id: "t1".into(),

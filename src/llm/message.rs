@@ -38,6 +38,10 @@ pub enum Message {
     Assistant {
         text: String,
         tool_calls: Vec<ToolUse>,
+        /// The calls were written in `text` (read back by
+        /// [`super::text_calls`]), not sent as native tool calls: the turn
+        /// goes back to the server as the text it wrote.
+        calls_in_text: bool,
     },
     /// Answers to the previous assistant turn's calls, in its order.
     ToolResults(Vec<ToolResult>),
@@ -99,6 +103,8 @@ impl Usage {
 pub struct ChatResponse {
     pub text: String,
     pub tool_calls: Vec<ToolUse>,
+    /// The calls were read from `text` ([`super::text_calls`]).
+    pub calls_in_text: bool,
     pub usage: Usage,
     /// Why the model stopped (`tool_calls`, `stop`, `end_turn`, `length`...).
     pub stop: String,

@@ -9,7 +9,9 @@
 //!   backoff honouring `retry-after`, and a hard cap on attempts;
 //! - [`ledger`]: the cost ledger in the notebook database, one row per call;
 //! - [`session`]: the calls of one task, recorded in the ledger and summed;
-//! - [`prompt`]: templates as data (`prompts/`), filled from typed structs.
+//! - [`prompt`]: templates as data (`prompts/`), filled from typed structs;
+//! - [`text_calls`]: tool calls a model wrote as text, and conversations
+//!   rewritten for servers that take calls only as text.
 //!
 //! What the model is asked to write at sleep time (cards, digests,
 //! anticipated requests) and where it goes is decided by the sleep passes
@@ -27,6 +29,7 @@ pub mod prompt;
 pub mod provider;
 pub mod retry;
 pub mod session;
+pub mod text_calls;
 pub mod transport;
 
 pub use error::LlmError;

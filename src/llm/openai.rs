@@ -15,10 +15,14 @@ pub fn encode(req: &ChatRequest, model: &str, extra: &serde_json::Map<String, Va
     for m in &req.messages {
         match m {
             Message::User(text) => messages.push(json!({"role": "user", "content": text})),
-            Message::Assistant { text, tool_calls } => {
+            Message::Assistant {
+                text, tool_calls, ..
+            } => {
                 let mut msg = json!({
                     "role": "assistant",
-                    "content": if text.is_empty() { Value::Null } else { json!(text) },
+                    // "" rather than null: some servers (llama-cpp-python)
+                    // refuse an assistant message whose content is null.
+                    "content": text,
                 });
                 if !tool_calls.is_empty() {
                     msg["tool_calls"] = tool_calls
@@ -164,6 +168,7 @@ mod tests {
                         name: "search".into(),
                         arguments: "{\"query\":\"x\",\"k\":3}".into(),
                     }],
+                    calls_in_text: false,
                 },
                 Message::ToolResults(vec![ToolResult {
                     id: "c1".into(),
@@ -178,7 +183,8 @@ mod tests {
         extra.insert("temperature".into(), json!(0));
         let b = encode(&req, "m", &extra);
         assert_eq!(b["messages"][0]["role"], "system");
-        assert_eq!(b["messages"][2]["content"], Value::Null);
+        // "" and never null: llama-cpp-python rejects a null content.
+        assert_eq!(b["messages"][2]["content"], "");
         assert_eq!(
             b["messages"][2]["tool_calls"][0]["function"]["name"],
             "search"

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::config::{ModelConfig, ProviderKind};
+use crate::config::{ModelConfig, ProviderKind, ToolCallMode};
 use crate::secret::Secret;
 
 use super::error::{LlmError, tool_support_hint};
 use super::message::{ChatRequest, ChatResponse, ToolUse, Usage};
 use super::retry::RetryPolicy;
 use super::transport::{Answer, Transport};
-use super::{anthropic, openai};
+use super::{anthropic, openai, text_calls};
 
 /// A model behind a server. Synchronous: call it from a plain or blocking
 /// thread; it runs its own small runtime.
@@ -85,26 +85,48 @@ impl Endpoint {
         headers: &[(&str, String)],
         body: &Value,
         with_tools: bool,
+        sent_tools: bool,
         decode: fn(&Value) -> Result<Decoded, String>,
     ) -> Result<ChatResponse, LlmError> {
         let url = format!("{}{path}", self.cfg.base_url());
         let answer: Answer = self
             .transport
             .post_json(&url, headers, body)
-            .map_err(|e| self.tool_error(e, with_tools))?;
+            .map_err(|e| self.tool_error(e, sent_tools))?;
         let (text, tool_calls, usage, stop) =
             decode(&answer.body).map_err(|message| LlmError::Decode {
                 url: url.clone(),
                 message,
             })?;
+        // A reply without native calls may have written them as text.
+        let (tool_calls, calls_in_text) =
+            if tool_calls.is_empty() && with_tools && self.cfg.tool_calls != ToolCallMode::Native {
+                let found = text_calls::extract(&text);
+                let in_text = !found.is_empty();
+                (found, in_text)
+            } else {
+                (tool_calls, false)
+            };
         Ok(ChatResponse {
             text,
             tool_calls,
+            calls_in_text,
             usage,
             stop,
             attempts: answer.attempts,
             latency_ms: answer.latency.as_millis() as u64,
         })
+    }
+
+    /// `req` as this server takes it: with `tool_calls = "text"` no native
+    /// tool protocol at all; otherwise native, but turns whose calls were
+    /// written as text go back as text.
+    fn wire(&self, req: &ChatRequest) -> ChatRequest {
+        match self.cfg.tool_calls {
+            ToolCallMode::Text => text_calls::textual(req, true),
+            ToolCallMode::Auto => text_calls::textual(req, false),
+            ToolCallMode::Native => req.clone(),
+        }
     }
 
     /// An error body that talks about tools, when tools were sent, means
@@ -147,7 +169,8 @@ impl Provider for OpenAi {
     }
 
     fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let body = openai::encode(req, &self.0.cfg.model, &self.0.extra);
+        let wire = self.0.wire(req);
+        let body = openai::encode(&wire, &self.0.cfg.model, &self.0.extra);
         let mut headers = Vec::new();
         if let Some(k) = &self.0.key {
             headers.push(("authorization", format!("Bearer {}", k.expose())));
@@ -157,6 +180,7 @@ impl Provider for OpenAi {
             &headers,
             &body,
             !req.tools.is_empty(),
+            !wire.tools.is_empty(),
             openai::decode,
         )
     }
@@ -178,7 +202,8 @@ impl Provider for Anthropic {
     }
 
     fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, LlmError> {
-        let body = anthropic::encode(req, &self.0.cfg.model, &self.0.extra);
+        let wire = self.0.wire(req);
+        let body = anthropic::encode(&wire, &self.0.cfg.model, &self.0.extra);
         let mut headers = vec![("anthropic-version", anthropic::VERSION.to_string())];
         if let Some(k) = &self.0.key {
             headers.push(("x-api-key", k.expose().to_string()));
@@ -188,6 +213,7 @@ impl Provider for Anthropic {
             &headers,
             &body,
             !req.tools.is_empty(),
+            !wire.tools.is_empty(),
             anthropic::decode,
         )
     }

@@ -258,6 +258,8 @@ fn analyse(
     }
     let text = String::from_utf8_lossy(&bytes);
     let facts = parse::parse(&entry.path, &text);
+    // The text may refine the language (a shebang, a C header).
+    out.lang = facts.lang.unwrap_or(lang);
     let (terms, total) = crate::text::term_counts(&text);
     out.terms = terms;
     out.term_total = total;

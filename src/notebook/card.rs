@@ -87,7 +87,12 @@ fn push_list(out: &mut String, label: &str, items: &[&str]) {
 /// fields and variants; in source order within a rank.
 pub fn main_symbols(f: &FileFacts) -> Vec<String> {
     let rank = |k: &DefKind| match k {
-        DefKind::Struct | DefKind::Enum | DefKind::Trait | DefKind::Class | DefKind::Type => 0,
+        DefKind::Struct
+        | DefKind::Enum
+        | DefKind::Trait
+        | DefKind::Class
+        | DefKind::Interface
+        | DefKind::Type => 0,
         DefKind::Function | DefKind::Macro | DefKind::Module => 1,
         DefKind::Constant | DefKind::Impl => 2,
         DefKind::Method => 3,
@@ -118,6 +123,7 @@ fn kind_word(k: &DefKind) -> &'static str {
         DefKind::Trait => "trait",
         DefKind::Impl => "impl",
         DefKind::Class => "class",
+        DefKind::Interface => "interface",
         DefKind::Module => "mod",
         DefKind::Constant => "const",
         DefKind::Type => "type",

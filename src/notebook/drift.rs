@@ -108,6 +108,8 @@ pub fn worktree_drift(
         let changed = match entry.kind {
             EntryKind::Symlink => rec.status != "symlink",
             _ if rec.status == "symlink" => true,
+            // Generated files are recorded without content: size and time.
+            _ if rec.status == "generated" => entry.size != rec.size || entry.mtime >= built_at - 1,
             // Unchanged size and an mtime older than the build: the content
             // is what the sleep read (the second of slack covers a write in
             // the same second as the build).

@@ -46,7 +46,11 @@ pub fn of(repo: &Repo, listing: &Listing, tip: Option<&str>, cfg: &Config) -> St
     let shallow = std::fs::read(repo.git_dir().join("shallow")).unwrap_or_default();
     put(&shallow);
     let index = &cfg.index;
-    put(format!("{} {:?}", index.max_file_bytes, index.skip_globs).as_bytes());
+    put(format!(
+        "{} {:?} {:?} {}",
+        index.max_file_bytes, index.skip_globs, index.generated_globs, index.structure
+    )
+    .as_bytes());
     put(format!("{:?}", cfg.history).as_bytes());
     put(format!("{} {}", listing.unsafe_names, listing.nested_repos).as_bytes());
     for e in &listing.entries {

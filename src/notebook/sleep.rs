@@ -44,6 +44,8 @@ pub struct SleepReport {
     /// control characters): never files of a snapshot.
     pub skipped_unsafe_names: usize,
     pub skipped_content: usize,
+    /// Files matching `index.generated_globs`: listed, their content unread.
+    pub generated_files: usize,
     /// Files whose blobs the object database lacks (a partial clone): they
     /// are indexed by path only.
     pub blobs_missing: usize,
@@ -83,14 +85,24 @@ pub(crate) fn worktree_skip_dirs(state_dir: &Path) -> Vec<std::path::PathBuf> {
 
 /// `index.skip_globs` compiled; a bad glob is an error naming it.
 pub(crate) fn skip_set(globs: &[String]) -> Result<GlobSet, NotebookError> {
+    glob_set("index.skip_globs", globs)
+}
+
+/// `index.generated_globs` compiled; a bad glob is an error naming it.
+pub(crate) fn generated_set(globs: &[String]) -> Result<GlobSet, NotebookError> {
+    glob_set("index.generated_globs", globs)
+}
+
+fn glob_set(key: &str, globs: &[String]) -> Result<GlobSet, NotebookError> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
-        b.add(Glob::new(g).map_err(|e| {
-            NotebookError::Config(format!("index.skip_globs: bad glob `{g}`: {e}"))
-        })?);
+        b.add(
+            Glob::new(g)
+                .map_err(|e| NotebookError::Config(format!("{key}: bad glob `{g}`: {e}")))?,
+        );
     }
     b.build()
-        .map_err(|e| NotebookError::Config(format!("index.skip_globs: {e}")))
+        .map_err(|e| NotebookError::Config(format!("{key}: {e}")))
 }
 
 /// Brings the notebook in `state_dir` to `target`. The notebook is a cache
@@ -143,6 +155,7 @@ fn sleep_once(
     };
     let mut store = Store::open_healing(state_dir)?;
     let skip = skip_set(&cfg.index.skip_globs)?;
+    let generated = generated_set(&cfg.index.generated_globs)?;
     let mut report = SleepReport {
         repo: repo.display_path().display().to_string(),
         state_dir: state_dir.display().to_string(),
@@ -154,6 +167,7 @@ fn sleep_once(
         skipped_submodules: listing.nested_repos,
         skipped_unsafe_names: listing.unsafe_names,
         skipped_content: 0,
+        generated_files: 0,
         blobs_missing: 0,
         blobs_new: 0,
         blobs_reused: 0,
@@ -254,21 +268,14 @@ fn sleep_once(
         "loaded known blob ids"
     );
     let mut seen = HashSet::new();
+    let readable =
+        |e: &git::Entry| e.kind == EntryKind::File && !e.missing && !generated.is_match(&e.path);
     let todo: Vec<&git::Entry> = entries
         .iter()
         .copied()
-        .filter(|e| {
-            e.kind == EntryKind::File
-                && !e.missing
-                && !known.contains_key(&e.oid)
-                && seen.insert(e.oid)
-        })
+        .filter(|e| readable(e) && !known.contains_key(&e.oid) && seen.insert(e.oid))
         .collect();
-    report.blobs_reused = entries
-        .iter()
-        .filter(|e| e.kind == EntryKind::File && !e.missing)
-        .count()
-        - todo.len();
+    report.blobs_reused = entries.iter().filter(|e| readable(e)).count() - todo.len();
     let source = match (&listing.commit, repo.work_dir()) {
         (None, Some(root)) => ContentSource::WorkTree(root),
         _ => ContentSource::Odb,
@@ -303,7 +310,7 @@ fn sleep_once(
         "loaded facts of the snapshot's blobs"
     );
     let mut files = Vec::with_capacity(entries.len());
-    let mut rust_crates = Vec::new();
+    let mut manifests = crate::parse::Manifests::default();
     for e in &entries {
         let (blob, status, lang, f) = match e.kind {
             _ if e.missing && !known.contains_key(&e.oid) => (
@@ -318,6 +325,15 @@ fn sleep_once(
                 crate::parse::detect_lang(&e.path).as_str().to_string(),
                 None,
             ),
+            _ if generated.is_match(&e.path) => {
+                report.generated_files += 1;
+                (
+                    None,
+                    "generated".to_string(),
+                    crate::parse::detect_lang(&e.path).as_str().to_string(),
+                    None,
+                )
+            }
             _ => {
                 let id = known.get(&e.oid).copied();
                 let (status, lang, f) = id
@@ -326,21 +342,21 @@ fn sleep_once(
                 (id, status, lang, f)
             }
         };
-        if status != "parsed" && status != "symlink" && status != "missing" {
+        let f = if cfg.index.structure {
+            f
+        } else {
+            f.map(text_only)
+        };
+        if !matches!(
+            status.as_str(),
+            "parsed" | "symlink" | "missing" | "generated"
+        ) {
             report.skipped_content += 1;
         }
-        if e.path == "Cargo.toml" || e.path.ends_with("/Cargo.toml") {
-            if let Some(name) = read_text(repo, &listing, e)
-                .as_deref()
-                .and_then(crate::parse::cargo_package_name)
-            {
-                let dir = e
-                    .path
-                    .strip_suffix("Cargo.toml")
-                    .unwrap_or("")
-                    .trim_end_matches('/');
-                rust_crates.push((name.replace('-', "_"), dir.to_string()));
-            }
+        if crate::parse::Manifests::is_manifest(&e.path)
+            && let Some(text) = read_text(repo, &listing, e)
+        {
+            manifests.add(&e.path, &text);
         }
         files.push(SnapFile {
             path: e.path.clone(),
@@ -374,14 +390,7 @@ fn sleep_once(
         (fingerprint::META_KEY, fingerprint),
     ];
     progress.start("writing notebook", 0);
-    report.counts = snapshot::write(
-        &mut store,
-        &files,
-        &rust_crates,
-        &chain,
-        &cfg.history,
-        &meta,
-    )?;
+    report.counts = snapshot::write(&mut store, &files, &manifests, &chain, &cfg.history, &meta)?;
     progress.finish();
     report.blobs_collected = super::gc::collect(&mut store, cfg.index.keep_unused_blobs)?;
     timings.snapshot_s = t.elapsed().as_secs_f64();
@@ -440,6 +449,15 @@ fn absolute(path: &Path) -> std::path::PathBuf {
         }
     }
     out
+}
+
+/// A file's facts without its structure (`index.structure = false`): the
+/// doc stays, definitions, references and imports go.
+fn text_only(mut facts: crate::parse::FileFacts) -> crate::parse::FileFacts {
+    facts.defs.clear();
+    facts.refs.clear();
+    facts.imports.clear();
+    facts
 }
 
 fn read_text(repo: &Repo, listing: &git::Listing, e: &git::Entry) -> Option<String> {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use rusqlite::params;
 
 use crate::config::HistoryConfig;
-use crate::parse::{FileFacts, ModuleMap};
+use crate::parse::{FileFacts, Manifests, ModuleMap};
 
 use super::card::{self, CardInput, OFFLINE_CARD_VERSION};
 use super::derive::{self, FileHistory};
@@ -72,7 +72,7 @@ pub fn load_blob_facts(
 pub fn write(
     store: &mut Store,
     files: &[SnapFile],
-    rust_crates: &[(String, String)],
+    manifests: &Manifests,
     chain: &[ChainCommit],
     history_cfg: &HistoryConfig,
     meta: &[(&str, String)],
@@ -80,7 +80,7 @@ pub fn write(
     let t = std::time::Instant::now();
     let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
     let path_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
-    let modules = ModuleMap::new(&paths, rust_crates);
+    let modules = ModuleMap::new(&paths, manifests);
     let mut imports: HashMap<&str, Vec<String>> = HashMap::new();
     let mut imported_by: HashMap<String, Vec<&str>> = HashMap::new();
     for f in files {

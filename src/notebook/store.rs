@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 /// Bump when the schema or the meaning of stored data changes; an older
 /// notebook is then rebuilt from scratch (everything in it is derived).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub const DB_FILE: &str = "notebook.sqlite";
 
@@ -154,7 +154,7 @@ CREATE TABLE IF NOT EXISTS commit_terms (
 CREATE TABLE IF NOT EXISTS snap_files (
     path TEXT PRIMARY KEY,
     blob INTEGER,                  -- NULL for symlinks
-    status TEXT NOT NULL,          -- parsed | binary | too_large | symlink | unreadable
+    status TEXT NOT NULL,          -- parsed | binary | too_large | symlink | unreadable | missing | generated
     lang TEXT,
     size INTEGER NOT NULL
 );

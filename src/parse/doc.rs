@@ -122,12 +122,29 @@ pub(crate) fn file_doc(lang: Lang, text: &str) -> Option<String> {
         Lang::Rust => rust_module_doc(text).or_else(|| comment_block(text, false, true)),
         Lang::Markdown => markdown_doc(text),
         Lang::Python | Lang::Toml | Lang::Yaml | Lang::Shell => comment_block(text, true, false),
-        Lang::C | Lang::JavaScript | Lang::TypeScript => comment_block(text, false, true),
+        Lang::C
+        | Lang::Cpp
+        | Lang::JavaScript
+        | Lang::TypeScript
+        | Lang::Tsx
+        | Lang::Go
+        | Lang::Java
+        | Lang::Kotlin
+        | Lang::CSharp
+        | Lang::Swift => comment_block(text, false, true),
+        Lang::Ruby => comment_block(text, true, false),
+        Lang::Php => comment_block(php_body(text), true, true),
         Lang::Other => comment_block(text, true, true),
         Lang::Json => None,
     }?;
     let doc = doc.trim().to_string();
     (!doc.is_empty()).then_some(doc)
+}
+
+/// A PHP file after its opening `<?php` tag.
+fn php_body(text: &str) -> &str {
+    let t = text.trim_start();
+    t.strip_prefix("<?php").unwrap_or(t)
 }
 
 /// Leading `//!` lines and `/*! */` blocks, after blank lines, plain
@@ -182,6 +199,28 @@ fn is_boilerplate(line: &str) -> bool {
     .any(|k| l.contains(k))
 }
 
+/// Whether a comment line is a tool directive rather than prose
+/// (`//go:build`, `# frozen_string_literal: true`, `// eslint-disable`...).
+pub(crate) fn is_directive(line: &str) -> bool {
+    let l = line.trim();
+    [
+        "go:",
+        "+build",
+        "frozen_string_literal",
+        "eslint",
+        "@ts-",
+        "prettier-ignore",
+        "swift-tools-version",
+        "nolint",
+        "rubocop:",
+        "typed:",
+        "jshint",
+        "global ",
+    ]
+    .iter()
+    .any(|k| l.starts_with(k))
+}
+
 /// First comment block at the top of the file (`#` lines when `hash`,
 /// `//` lines and `/* */` blocks when `slash`). Shebangs, encoding lines and
 /// decoration-only lines are skipped; paragraphs (split at empty comment
@@ -223,6 +262,9 @@ fn comment_block(text: &str, hash: bool, slash: bool) -> Option<String> {
             break;
         };
         let content = content.trim();
+        if is_directive(content) {
+            continue;
+        }
         if content.chars().any(char::is_alphanumeric) {
             let last = paras.last_mut().expect("paras is never empty");
             last.push(content.to_string());

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Languages the indexer distinguishes. Only [`Lang::Rust`] and
-/// [`Lang::Python`] have a grammar; the others get lexical treatment.
+/// Languages the indexer distinguishes. Those with a grammar
+/// ([`Lang::has_grammar`]) get definitions, references and imports; the
+/// others get lexical treatment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Lang {
     Rust,
@@ -13,13 +14,48 @@ pub enum Lang {
     Toml,
     Yaml,
     Json,
+    /// JavaScript, with JSX.
     JavaScript,
     TypeScript,
+    /// TypeScript with JSX (`.tsx`), parsed with the TSX grammar.
+    Tsx,
     Shell,
-    /// C and C++ sources and headers.
+    /// C sources (`.c`); headers are [`Lang::Cpp`] unless they read as C.
     C,
+    Cpp,
+    Go,
+    Java,
+    Kotlin,
+    CSharp,
+    Ruby,
+    Php,
+    Swift,
     Other,
 }
+
+/// Every [`Lang`], in declaration order.
+pub const ALL_LANGS: [Lang; 20] = [
+    Lang::Rust,
+    Lang::Python,
+    Lang::Markdown,
+    Lang::Toml,
+    Lang::Yaml,
+    Lang::Json,
+    Lang::JavaScript,
+    Lang::TypeScript,
+    Lang::Tsx,
+    Lang::Shell,
+    Lang::C,
+    Lang::Cpp,
+    Lang::Go,
+    Lang::Java,
+    Lang::Kotlin,
+    Lang::CSharp,
+    Lang::Ruby,
+    Lang::Php,
+    Lang::Swift,
+    Lang::Other,
+];
 
 impl Lang {
     /// Stable lower-case name (`"rust"`, `"python"`, `"javascript"`, ...).
@@ -33,15 +69,24 @@ impl Lang {
             Lang::Json => "json",
             Lang::JavaScript => "javascript",
             Lang::TypeScript => "typescript",
+            Lang::Tsx => "tsx",
             Lang::Shell => "shell",
             Lang::C => "c",
+            Lang::Cpp => "cpp",
+            Lang::Go => "go",
+            Lang::Java => "java",
+            Lang::Kotlin => "kotlin",
+            Lang::CSharp => "csharp",
+            Lang::Ruby => "ruby",
+            Lang::Php => "php",
+            Lang::Swift => "swift",
             Lang::Other => "other",
         }
     }
 
     /// Inverse of [`Lang::as_str`], case-insensitive, also accepting common
-    /// aliases (`rs`, `py`, `md`, `yml`, `js`, `ts`, `sh`, `bash`, `cpp`...).
-    /// Unknown names give [`Lang::Other`].
+    /// aliases (`rs`, `py`, `md`, `yml`, `js`, `ts`, `sh`, `bash`, `c++`,
+    /// `cs`, `rb`, `kt`...). Unknown names give [`Lang::Other`].
     pub fn from_str_lossy(s: &str) -> Lang {
         match s.trim().to_ascii_lowercase().as_str() {
             "rust" | "rs" => Lang::Rust,
@@ -50,47 +95,88 @@ impl Lang {
             "toml" => Lang::Toml,
             "yaml" | "yml" => Lang::Yaml,
             "json" => Lang::Json,
-            "javascript" | "js" => Lang::JavaScript,
+            "javascript" | "js" | "jsx" | "node" => Lang::JavaScript,
             "typescript" | "ts" => Lang::TypeScript,
+            "tsx" => Lang::Tsx,
             "shell" | "sh" | "bash" | "zsh" => Lang::Shell,
-            "c" | "cpp" | "c++" | "h" => Lang::C,
+            "c" | "h" => Lang::C,
+            "cpp" | "c++" | "cxx" | "hpp" => Lang::Cpp,
+            "go" | "golang" => Lang::Go,
+            "java" => Lang::Java,
+            "kotlin" | "kt" | "kts" => Lang::Kotlin,
+            "csharp" | "cs" | "c#" => Lang::CSharp,
+            "ruby" | "rb" => Lang::Ruby,
+            "php" => Lang::Php,
+            "swift" => Lang::Swift,
             _ => Lang::Other,
         }
     }
 
     /// Whether [`crate::parse::parse`] runs tree-sitter for this language.
     pub fn has_grammar(self) -> bool {
-        matches!(self, Lang::Rust | Lang::Python)
+        self.grammar().is_some()
     }
 
     /// The tree-sitter grammar, for languages that have one.
     pub(crate) fn grammar(self) -> Option<tree_sitter::Language> {
-        match self {
-            Lang::Rust => Some(tree_sitter_rust::LANGUAGE.into()),
-            Lang::Python => Some(tree_sitter_python::LANGUAGE.into()),
-            _ => None,
-        }
+        Some(match self {
+            Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
+            Lang::Python => tree_sitter_python::LANGUAGE.into(),
+            Lang::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Lang::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Lang::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+            Lang::C => tree_sitter_c::LANGUAGE.into(),
+            Lang::Cpp => tree_sitter_cpp::LANGUAGE.into(),
+            Lang::Go => tree_sitter_go::LANGUAGE.into(),
+            Lang::Java => tree_sitter_java::LANGUAGE.into(),
+            Lang::Kotlin => tree_sitter_kotlin_ng::LANGUAGE.into(),
+            Lang::CSharp => tree_sitter_c_sharp::LANGUAGE.into(),
+            Lang::Ruby => tree_sitter_ruby::LANGUAGE.into(),
+            Lang::Php => tree_sitter_php::LANGUAGE_PHP.into(),
+            Lang::Swift => tree_sitter_swift::LANGUAGE.into(),
+            Lang::Markdown | Lang::Toml | Lang::Yaml | Lang::Json | Lang::Shell | Lang::Other => {
+                return None;
+            }
+        })
     }
 
-    /// The bundled tag query (`queries/<lang>/tags.scm`).
+    /// The bundled tag query (`queries/<lang>/tags.scm`); TSX's is
+    /// TypeScript's followed by `queries/tsx/tags.scm`.
     pub(crate) fn tags_query_source(self) -> Option<&'static str> {
-        match self {
-            Lang::Rust => Some(include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/queries/rust/tags.scm"
-            ))),
-            Lang::Python => Some(include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/queries/python/tags.scm"
-            ))),
-            _ => None,
+        macro_rules! query {
+            ($dir:literal) => {
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/queries/",
+                    $dir,
+                    "/tags.scm"
+                ))
+            };
         }
+        Some(match self {
+            Lang::Rust => query!("rust"),
+            Lang::Python => query!("python"),
+            Lang::JavaScript => query!("javascript"),
+            Lang::TypeScript => query!("typescript"),
+            Lang::Tsx => concat!(query!("typescript"), "\n", query!("tsx")),
+            Lang::C => query!("c"),
+            Lang::Cpp => query!("cpp"),
+            Lang::Go => query!("go"),
+            Lang::Java => query!("java"),
+            Lang::Kotlin => query!("kotlin"),
+            Lang::CSharp => query!("csharp"),
+            Lang::Ruby => query!("ruby"),
+            Lang::Php => query!("php"),
+            Lang::Swift => query!("swift"),
+            _ => return None,
+        })
     }
 }
 
 /// Language of a repository path, by extension or well-known file name
 /// (`Cargo.toml`/`Cargo.lock`/`Pipfile` → Toml, `README`/`CHANGELOG` without
-/// extension → Markdown, `Makefile`-like names → Other, `.h`/`.cpp` → C).
+/// extension → Markdown, `Makefile`-like names → Other). A `.h` header is
+/// [`Lang::Cpp`] here; [`detect_lang_in`] reads its text.
 pub fn detect_lang(path: &str) -> Lang {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
     let lower = name.to_ascii_lowercase();
@@ -98,6 +184,7 @@ pub fn detect_lang(path: &str) -> Lang {
         "cargo.lock" | "pipfile" | "poetry.lock" | "uv.lock" => return Lang::Toml,
         "readme" | "changelog" | "contributing" | "authors" | "history" => return Lang::Markdown,
         ".bashrc" | ".profile" | ".zshrc" => return Lang::Shell,
+        "rakefile" | "gemfile" | "guardfile" | "podfile" | "vagrantfile" => return Lang::Ruby,
         _ => {}
     }
     let Some((stem, ext)) = lower.rsplit_once('.') else {
@@ -115,11 +202,72 @@ pub fn detect_lang(path: &str) -> Lang {
         "yml" | "yaml" => Lang::Yaml,
         "json" | "jsonc" | "json5" => Lang::Json,
         "js" | "mjs" | "cjs" | "jsx" => Lang::JavaScript,
-        "ts" | "tsx" | "mts" | "cts" => Lang::TypeScript,
+        "ts" | "mts" | "cts" => Lang::TypeScript,
+        "tsx" => Lang::Tsx,
         "sh" | "bash" | "zsh" | "ksh" => Lang::Shell,
-        "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "hh" | "hxx" => Lang::C,
+        "c" => Lang::C,
+        "h" | "cc" | "cpp" | "cxx" | "c++" | "hpp" | "hh" | "hxx" | "h++" | "ipp" | "tpp"
+        | "inl" => Lang::Cpp,
+        "go" => Lang::Go,
+        "java" => Lang::Java,
+        "kt" | "kts" => Lang::Kotlin,
+        "cs" => Lang::CSharp,
+        "rb" | "rake" | "gemspec" | "ru" => Lang::Ruby,
+        "php" | "phtml" => Lang::Php,
+        "swift" => Lang::Swift,
         _ => Lang::Other,
     }
+}
+
+/// [`detect_lang`], refined by the text: a file without a known extension
+/// takes the language its shebang names (`#!/usr/bin/env node`,
+/// `#!/bin/bash`, `#!/usr/bin/python3 -u`), and a `.h` header with no C++
+/// construct in it is [`Lang::C`].
+pub fn detect_lang_in(path: &str, text: &str) -> Lang {
+    let by_path = detect_lang(path);
+    match by_path {
+        Lang::Other => shebang_lang(text).unwrap_or(Lang::Other),
+        Lang::Cpp if path.to_ascii_lowercase().ends_with(".h") && !reads_as_cpp(text) => Lang::C,
+        lang => lang,
+    }
+}
+
+/// The language a `#!` first line runs, if it names one we know.
+fn shebang_lang(text: &str) -> Option<Lang> {
+    let line = text.lines().next()?.strip_prefix("#!")?;
+    let mut words = line.split_whitespace();
+    let mut prog = words.next()?.rsplit('/').next()?;
+    if prog == "env" {
+        prog = words.find(|w| !w.starts_with('-'))?;
+    }
+    let prog = prog.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let lang = match prog {
+        "python" | "pypy" => Lang::Python,
+        "node" | "nodejs" | "deno" | "bun" => Lang::JavaScript,
+        "ts-node" | "tsx" => Lang::TypeScript,
+        "sh" | "bash" | "zsh" | "ksh" | "dash" => Lang::Shell,
+        "ruby" => Lang::Ruby,
+        "php" => Lang::Php,
+        "swift" => Lang::Swift,
+        _ => return None,
+    };
+    Some(lang)
+}
+
+/// Whether a header uses C++ (classes, namespaces, templates, `::`).
+fn reads_as_cpp(text: &str) -> bool {
+    let head = text.get(..text.len().min(64 * 1024)).unwrap_or(text);
+    [
+        "namespace ",
+        "template <",
+        "template<",
+        "class ",
+        "::",
+        "public:",
+        "private:",
+    ]
+    .iter()
+    .any(|k| head.contains(k))
 }
 
 #[cfg(test)]
@@ -128,45 +276,108 @@ mod tests {
 
     #[test]
     fn detects_languages() {
-        assert_eq!(detect_lang("src/parse/mod.rs"), Lang::Rust);
-        assert_eq!(detect_lang("pkg/app.py"), Lang::Python);
-        assert_eq!(detect_lang("typings/x.pyi"), Lang::Python);
-        assert_eq!(detect_lang("Cargo.toml"), Lang::Toml);
-        assert_eq!(detect_lang("Cargo.lock"), Lang::Toml);
-        assert_eq!(detect_lang("README"), Lang::Markdown);
-        assert_eq!(detect_lang("docs/README.md"), Lang::Markdown);
-        assert_eq!(detect_lang(".github/workflows/ci.yml"), Lang::Yaml);
-        assert_eq!(detect_lang("package.json"), Lang::Json);
-        assert_eq!(detect_lang("web/app.tsx"), Lang::TypeScript);
-        assert_eq!(detect_lang("web/app.mjs"), Lang::JavaScript);
-        assert_eq!(detect_lang("scripts/build.sh"), Lang::Shell);
-        assert_eq!(detect_lang("csrc/x.h"), Lang::C);
-        assert_eq!(detect_lang("Makefile"), Lang::Other);
-        assert_eq!(detect_lang(".gitignore"), Lang::Other);
-        assert_eq!(detect_lang("LICENSE"), Lang::Other);
+        let cases = [
+            ("src/parse/mod.rs", Lang::Rust),
+            ("pkg/app.py", Lang::Python),
+            ("typings/x.pyi", Lang::Python),
+            ("Cargo.toml", Lang::Toml),
+            ("Cargo.lock", Lang::Toml),
+            ("README", Lang::Markdown),
+            ("docs/README.md", Lang::Markdown),
+            (".github/workflows/ci.yml", Lang::Yaml),
+            ("package.json", Lang::Json),
+            ("web/app.tsx", Lang::Tsx),
+            ("web/app.ts", Lang::TypeScript),
+            ("web/app.mjs", Lang::JavaScript),
+            ("web/App.jsx", Lang::JavaScript),
+            ("scripts/build.sh", Lang::Shell),
+            ("csrc/x.c", Lang::C),
+            ("csrc/x.h", Lang::Cpp),
+            ("src/format.cc", Lang::Cpp),
+            ("cmd/root.go", Lang::Go),
+            ("src/main/java/A.java", Lang::Java),
+            ("app/Main.kt", Lang::Kotlin),
+            ("build.gradle.kts", Lang::Kotlin),
+            ("src/Parser.cs", Lang::CSharp),
+            ("lib/a.rb", Lang::Ruby),
+            ("Rakefile", Lang::Ruby),
+            ("src/Model.php", Lang::Php),
+            ("Sources/App/main.swift", Lang::Swift),
+            ("Makefile", Lang::Other),
+            (".gitignore", Lang::Other),
+            ("LICENSE", Lang::Other),
+        ];
+        for (path, lang) in cases {
+            assert_eq!(detect_lang(path), lang, "{path}");
+        }
+    }
+
+    #[test]
+    fn shebangs_and_headers() {
+        let cases = [
+            (
+                "bin/tool",
+                "#!/usr/bin/env node\nconsole.log(1)\n",
+                Lang::JavaScript,
+            ),
+            ("bin/run", "#!/usr/bin/env -S python3 -u\n", Lang::Python),
+            ("bin/x", "#!/usr/bin/python3.11\n", Lang::Python),
+            ("bin/b", "#!/bin/bash\nset -e\n", Lang::Shell),
+            ("bin/r", "#!/usr/bin/env ruby\n", Lang::Ruby),
+            ("bin/q", "#!/usr/bin/env perl\n", Lang::Other),
+            ("bin/plain", "no shebang\n", Lang::Other),
+            ("a/b.h", "int f(void);\n", Lang::C),
+            ("a/b.h", "namespace x { int f(); }\n", Lang::Cpp),
+            ("a/b.hpp", "int f(void);\n", Lang::Cpp),
+            ("a/b.rs", "#!/usr/bin/env python\n", Lang::Rust),
+        ];
+        for (path, text, lang) in cases {
+            assert_eq!(detect_lang_in(path, text), lang, "{path}: {text}");
+        }
+    }
+
+    #[test]
+    fn all_langs_lists_every_variant_at_its_index() {
+        // The runner caches a compiled query per language at `lang as usize`.
+        for (i, lang) in ALL_LANGS.iter().enumerate() {
+            assert_eq!(*lang as usize, i, "{lang:?}");
+        }
+        assert_eq!(ALL_LANGS.last(), Some(&Lang::Other));
     }
 
     #[test]
     fn names_round_trip() {
-        let all = [
-            Lang::Rust,
-            Lang::Python,
-            Lang::Markdown,
-            Lang::Toml,
-            Lang::Yaml,
-            Lang::Json,
-            Lang::JavaScript,
-            Lang::TypeScript,
-            Lang::Shell,
-            Lang::C,
-            Lang::Other,
-        ];
-        for lang in all {
+        for lang in ALL_LANGS {
             assert_eq!(Lang::from_str_lossy(lang.as_str()), lang);
         }
         assert_eq!(Lang::from_str_lossy("PY"), Lang::Python);
         assert_eq!(Lang::from_str_lossy("klingon"), Lang::Other);
-        assert!(Lang::Rust.has_grammar() && Lang::Python.has_grammar());
-        assert!(!Lang::Markdown.has_grammar());
+        let with_grammar: Vec<&str> = ALL_LANGS
+            .iter()
+            .filter(|l| l.has_grammar())
+            .map(|l| l.as_str())
+            .collect();
+        assert_eq!(
+            with_grammar,
+            [
+                "rust",
+                "python",
+                "javascript",
+                "typescript",
+                "tsx",
+                "c",
+                "cpp",
+                "go",
+                "java",
+                "kotlin",
+                "csharp",
+                "ruby",
+                "php",
+                "swift"
+            ]
+        );
+        for lang in ALL_LANGS {
+            assert_eq!(lang.has_grammar(), lang.tags_query_source().is_some());
+        }
     }
 }

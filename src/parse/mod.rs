@@ -1,28 +1,37 @@
 //! Per-file facts for the notebook: language, purpose (doc), definitions,
 //! references and imports, plus resolution of imports to repository files.
 //!
-//! * [`parse`] turns one file's text into [`FileFacts`]. Rust and Python are
-//!   parsed with tree-sitter and the tag queries in `queries/<lang>/tags.scm`
-//!   (see their headers for the capture names); every other language only gets
-//!   a lexical [`FileFacts::doc`]. It never fails and never panics: broken code
+//! * [`parse`] turns one file's text into [`FileFacts`]. Rust, Python,
+//!   TypeScript/TSX, JavaScript, Go, Java, Kotlin, C, C++, C#, Ruby, PHP and
+//!   Swift are parsed with tree-sitter and the tag queries in
+//!   `queries/<lang>/tags.scm` (see their headers for the capture names), all
+//!   through one runner (`tags.rs`); doc comments come from `comments.rs` and
+//!   import statements are decoded by `imports.rs`. Every other language only
+//!   gets a lexical [`FileFacts::doc`]. It never fails and never panics: broken code
 //!   yields what could be read and `had_errors = true`; traversal never
 //!   recurses on the Rust stack, so pathological nesting is safe.
 //! * Limits: files over [`MAX_PARSE_BYTES`] skip tree-sitter (doc only);
 //!   parsing and querying each stop after [`PARSE_TIMEOUT`] (then the facts
 //!   gathered so far are kept and `had_errors` is set); `refs` hold at most
 //!   [`MAX_REFS`] names and `imports` at most [`MAX_IMPORTS`] entries.
-//! * [`ModuleMap`] maps [`Import`]s back to files of one repository snapshot.
+//! * [`ModuleMap`] maps [`Import`]s back to files of one repository snapshot,
+//!   with what [`Manifests`] (`Cargo.toml`, `go.mod`, `tsconfig.json`) say.
 
+mod comments;
 mod doc;
+mod imports;
 mod lang;
+mod manifest;
 mod resolve;
+mod resolve_langs;
 mod tags;
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-pub use lang::{Lang, detect_lang};
-pub use resolve::{ModuleMap, cargo_package_name};
+pub use lang::{ALL_LANGS, Lang, detect_lang, detect_lang_in};
+pub use manifest::{Manifests, cargo_package_name};
+pub use resolve::ModuleMap;
 
 /// Files larger than this are not given to tree-sitter.
 pub const MAX_PARSE_BYTES: usize = 2 * 1024 * 1024;
@@ -47,6 +56,8 @@ pub enum DefKind {
     Trait,
     Impl,
     Class,
+    /// An interface, a protocol (Swift) or a Java annotation type.
+    Interface,
     Module,
     Constant,
     Type,
@@ -90,12 +101,34 @@ pub enum Import {
         level: u32,
         names: Vec<String>,
     },
+    /// JavaScript/TypeScript: the specifier of `import ... from "spec"`,
+    /// `export ... from "spec"`, `require("spec")` or `import("spec")`, as
+    /// written (`./util`, `@lib/config`, `react`).
+    EsModule { spec: String },
+    /// Go: an import path (`example.com/mod/internal/store`).
+    GoPackage { path: String },
+    /// Java and Kotlin: the dotted name an import names
+    /// (`com.acme.util.Strings`, `static` dropped, aliases dropped);
+    /// `wildcard` for `com.acme.util.*` (the name is then the package).
+    Qualified { name: String, wildcard: bool },
+    /// C and C++: `#include "path"` (`system: false`) or `#include <path>`.
+    Include { path: String, system: bool },
+    /// Ruby: `require "feature"` or (`relative: true`) `require_relative`.
+    Require { feature: String, relative: bool },
+    /// C#: the namespace a `using` directive names (`Acme.Core.Models`).
+    Using { namespace: String },
+    /// PHP: one fully qualified name a `use` declaration imports
+    /// (`App\Models\User`; a group use gives one entry per member).
+    PhpUse { name: String },
+    /// Swift: the module an `import` names.
+    SwiftImport { module: String },
 }
 
 /// Everything the notebook learns from one file's text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileFacts {
-    /// Always `Some` when produced by [`parse`].
+    /// Always `Some` when produced by [`parse`]: by path, then by text
+    /// ([`detect_lang_in`]: shebangs, C headers).
     pub lang: Option<Lang>,
     /// Purpose: module doc (`//!` lines, Python module docstring), else the
     /// first comment block, else (Markdown) first heading + first paragraph;
@@ -117,7 +150,7 @@ pub struct FileFacts {
 /// (broken code, deep nesting, NUL bytes, huge lines). Files whose [`Lang`]
 /// has no grammar (or that exceed [`MAX_PARSE_BYTES`]) get `doc` only.
 pub fn parse(path: &str, text: &str) -> FileFacts {
-    let lang = detect_lang(path);
+    let lang = detect_lang_in(path, text);
     let mut facts = FileFacts {
         lang: Some(lang),
         ..FileFacts::default()

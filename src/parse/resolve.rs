@@ -1,14 +1,24 @@
 //! Import resolution: which files of one repository snapshot the
 //! [`Import`]s of a file refer to. Only in-repository targets are returned;
-//! std, third-party crates and packages resolve to nothing.
+//! std, third-party crates and packages resolve to nothing. Rust and Python
+//! are resolved here, the other languages in `resolve_langs.rs`.
 
-use super::Import;
+use super::{Import, Manifests};
 use std::collections::{HashMap, HashSet};
 
 /// What import resolution needs to know about one snapshot of the repository.
 #[derive(Debug, Clone, Default)]
 pub struct ModuleMap {
-    files: HashSet<String>,
+    pub(super) files: HashSet<String>,
+    /// Directory → its files, in path order.
+    pub(super) by_dir: HashMap<String, Vec<String>>,
+    /// Last segment of a directory → the directories ending with it.
+    pub(super) dirs_by_name: HashMap<String, Vec<String>>,
+    /// File name without its extension → the files of that stem.
+    pub(super) by_stem: HashMap<String, Vec<String>>,
+    /// Swift module (a directory under `Sources/`) → its files.
+    pub(super) swift_modules: HashMap<String, Vec<String>>,
+    pub(super) manifests: Manifests,
     /// Rust crate name (with `_`) → its `src` directory.
     crates: HashMap<String, String>,
     /// Python dotted module name → files defining it.
@@ -19,15 +29,15 @@ pub struct ModuleMap {
 }
 
 /// Directory part of a '/'-separated path ("" at the root).
-fn parent(path: &str) -> &str {
+pub(super) fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
-fn file_name(path: &str) -> &str {
+pub(super) fn file_name(path: &str) -> &str {
     path.rsplit_once('/').map_or(path, |(_, f)| f)
 }
 
-fn join(dir: &str, rest: &str) -> String {
+pub(super) fn join(dir: &str, rest: &str) -> String {
     if dir.is_empty() {
         rest.to_string()
     } else if rest.is_empty() {
@@ -39,18 +49,14 @@ fn join(dir: &str, rest: &str) -> String {
 
 impl ModuleMap {
     /// `paths`: every file path in the snapshot ('/'-separated, relative to
-    /// the repo root). `rust_crates`: (crate name as written in `use`, crate
-    /// root dir such as `"helix-core"`, `""` or `"."` for the repo root);
-    /// `-` in names is read as `_`. May be empty.
-    pub fn new(paths: &[String], rust_crates: &[(String, String)]) -> ModuleMap {
+    /// the repo root). `manifests`: what the snapshot's `Cargo.toml`,
+    /// `go.mod` and tsconfig files say.
+    pub fn new(paths: &[String], manifests: &Manifests) -> ModuleMap {
         let files: HashSet<String> = paths.iter().cloned().collect();
-        let crates = rust_crates
+        let crates = manifests
+            .rust_crates
             .iter()
-            .map(|(name, root)| {
-                let root = root.trim_matches('/');
-                let root = if root == "." { "" } else { root };
-                (name.replace('-', "_"), join(root, "src"))
-            })
+            .map(|(name, root)| (name.clone(), join(root, "src")))
             .collect();
         let packages: HashSet<&str> = paths
             .iter()
@@ -90,12 +96,16 @@ impl ModuleMap {
                 py_suffixes.entry(key).or_default().push(path.clone());
             }
         }
-        ModuleMap {
+        let mut map = ModuleMap {
             files,
             crates,
             py_modules,
             py_suffixes,
-        }
+            manifests: manifests.clone(),
+            ..ModuleMap::default()
+        };
+        map.index_paths(paths);
+        map
     }
 
     /// Files (existing in `paths`) that `imports` of file `from` refer to,
@@ -111,6 +121,7 @@ impl ModuleMap {
                     level,
                     names,
                 } => self.python(from, module, *level, names),
+                other => self.resolve_other(from, other),
             };
             for f in found {
                 if f != from && !out.contains(&f) {
@@ -298,14 +309,6 @@ impl ModuleMap {
     }
 }
 
-/// Crate name from a Cargo.toml's text (`[package] name`, as written, with
-/// any `-`), `None` if absent or unparsable.
-pub fn cargo_package_name(cargo_toml: &str) -> Option<String> {
-    let table: toml::Table = cargo_toml.parse().ok()?;
-    let name = table.get("package")?.get("name")?.as_str()?;
-    Some(name.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,7 +319,11 @@ mod tests {
             .iter()
             .map(|(a, b)| (a.to_string(), b.to_string()))
             .collect();
-        ModuleMap::new(&paths, &crates)
+        let mut manifests = Manifests::default();
+        for (name, dir) in crates {
+            manifests.add_rust_crate(&name, &dir);
+        }
+        ModuleMap::new(&paths, &manifests)
     }
 
     fn use_(path: &[&str]) -> Import {
@@ -511,16 +518,5 @@ mod tests {
             m.resolve("src/flask/json/provider.py", &[py("", 1, &["x"])]),
             ["src/flask/json/__init__.py"]
         );
-    }
-
-    #[test]
-    fn cargo_names() {
-        assert_eq!(
-            cargo_package_name("[package]\nname = \"helix-core\"\nversion = \"1.0\"\n").as_deref(),
-            Some("helix-core")
-        );
-        assert_eq!(cargo_package_name("[workspace]\nmembers = []\n"), None);
-        assert_eq!(cargo_package_name("[package\nname = "), None);
-        assert_eq!(cargo_package_name("[package]\nname = 3\n"), None);
     }
 }

@@ -1,8 +1,13 @@
-//! Query runner: parses Rust/Python with tree-sitter (one parser per thread,
-//! queries compiled once) and turns the captures of `queries/<lang>/tags.scm`
-//! into definitions, references and imports. All tree walks are iterative.
+//! Query runner: parses every language with a grammar (one parser per
+//! thread, queries compiled once per language) and turns the captures of
+//! `queries/<lang>/tags.scm` into definitions, references and imports. The
+//! Rust `use` trees and Python imports are decoded here, the other
+//! languages' imports in `imports.rs`. All tree walks are iterative.
 
+use super::comments::preceding_docs;
 use super::doc::{node_text, python_docstring, rust_doc_comment, summary};
+use super::imports::{self, ImportSyntax};
+use super::lang::ALL_LANGS;
 use super::{Def, DefKind, Import, Lang, MAX_IMPORTS, MAX_REFS, PARSE_TIMEOUT};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -33,6 +38,7 @@ enum Role {
     ImportUse,
     ImportMod,
     ImportPython,
+    Import(ImportSyntax),
     Ignore,
 }
 
@@ -52,6 +58,7 @@ fn role(capture: &str) -> Role {
             "trait" => DefKind::Trait,
             "impl" => DefKind::Impl,
             "class" => DefKind::Class,
+            "interface" => DefKind::Interface,
             "module" => DefKind::Module,
             "constant" => DefKind::Constant,
             "type" => DefKind::Type,
@@ -68,8 +75,32 @@ fn role(capture: &str) -> Role {
         "import.mod" => Role::ImportMod,
         "import.python" => Role::ImportPython,
         c if c.starts_with("reference.") => Role::Ref,
-        _ => Role::Ignore,
+        c => match c
+            .strip_prefix("import.")
+            .and_then(ImportSyntax::from_capture)
+        {
+            Some(syntax) => Role::Import(syntax),
+            None => Role::Ignore,
+        },
     }
+}
+
+/// How specific a definition kind is: a node two patterns catch keeps the
+/// more specific kind (a function in a class body is a method, a Go type
+/// of struct type a struct, a Java `static final` field a constant).
+fn specificity(kind: &DefKind) -> u8 {
+    match kind {
+        DefKind::Type => 0,
+        DefKind::Class | DefKind::Function | DefKind::Field => 1,
+        _ => 2,
+    }
+}
+
+/// Whether a capture name means something to the runner (names starting
+/// with `_` only feed predicates).
+#[cfg(test)]
+fn understood(capture: &str) -> bool {
+    capture.starts_with('_') || !matches!(role(capture), Role::Ignore)
 }
 
 /// Compile the bundled tag query of `lang` (`None` if it has no grammar).
@@ -83,13 +114,9 @@ pub(crate) fn compile(lang: Lang) -> Option<Result<Compiled, QueryError>> {
 }
 
 fn compiled(lang: Lang) -> Option<&'static Compiled> {
-    static RUST: OnceLock<Option<Compiled>> = OnceLock::new();
-    static PYTHON: OnceLock<Option<Compiled>> = OnceLock::new();
-    let cell = match lang {
-        Lang::Rust => &RUST,
-        Lang::Python => &PYTHON,
-        _ => return None,
-    };
+    static CELLS: [OnceLock<Option<Compiled>>; ALL_LANGS.len()] =
+        [const { OnceLock::new() }; ALL_LANGS.len()];
+    let cell = CELLS.get(lang as usize)?;
     cell.get_or_init(|| match compile(lang)? {
         Ok(c) => Some(c),
         Err(e) => {
@@ -172,7 +199,7 @@ pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
                 Role::Def(kind) => def = Some((node, kind.clone())),
                 Role::Name => name = Some(node),
                 Role::Ref => refs.push(node),
-                r @ (Role::ImportUse | Role::ImportMod | Role::ImportPython) => {
+                r @ (Role::ImportUse | Role::ImportMod | Role::ImportPython | Role::Import(_)) => {
                     imports.push((node, r.clone()));
                 }
                 Role::Ignore => {}
@@ -181,7 +208,7 @@ pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
         if let (Some((node, kind)), Some(name)) = (def, name) {
             match def_index.get(&node.id()) {
                 Some(&i) => {
-                    if kind == DefKind::Method {
+                    if specificity(&kind) > specificity(&defs[i].1) {
                         defs[i].1 = kind;
                     }
                 }
@@ -204,6 +231,10 @@ pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
         Lang::Rust => rust_walk(root, text, &def_index),
         _ => RustContext::default(),
     };
+    let mut comment_docs = match lang {
+        Lang::Rust | Lang::Python => HashMap::new(),
+        _ => preceding_docs(lang, root, text, &def_index),
+    };
     let out_defs = defs
         .iter()
         .map(|&(node, ref kind, name)| Def {
@@ -212,7 +243,8 @@ pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
             line: u32::try_from(node.start_position().row + 1).unwrap_or(u32::MAX),
             doc: match lang {
                 Lang::Rust => walk.docs.remove(&node.id()),
-                _ => python_docstring(node, text).and_then(|d| summary(&d)),
+                Lang::Python => python_docstring(node, text).and_then(|d| summary(&d)),
+                _ => comment_docs.remove(&node.id()),
             },
         })
         .collect();
@@ -250,6 +282,7 @@ pub(crate) fn extract(lang: Lang, text: &str) -> Option<Tagged> {
                 }
             }
             Role::ImportPython => python_import(node, text, &mut out_imports),
+            Role::Import(syntax) => imports::decode(syntax, node, text, &mut out_imports),
             _ => {}
         }
         if out_imports.len() >= MAX_IMPORTS {
@@ -518,24 +551,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn queries_compile_rust() {
-        let c = compile(Lang::Rust)
-            .expect("rust has a query")
-            .expect("compiles");
-        assert!(
-            c.roles
-                .iter()
-                .any(|r| matches!(r, Role::Def(DefKind::Method)))
-        );
+    fn every_query_compiles_and_every_capture_is_understood() {
+        for lang in ALL_LANGS {
+            let Some(compiled) = compile(lang) else {
+                assert!(!lang.has_grammar(), "{lang:?} has a grammar but no query");
+                continue;
+            };
+            let c = compiled.unwrap_or_else(|e| panic!("{} query: {e}", lang.as_str()));
+            for name in c.query.capture_names() {
+                assert!(understood(name), "{}: capture @{name}", lang.as_str());
+            }
+            assert!(
+                c.roles.iter().any(|r| matches!(r, Role::Def(_))),
+                "{lang:?} defines nothing"
+            );
+            assert!(c.roles.iter().any(|r| matches!(r, Role::Ref)), "{lang:?}");
+            assert!(
+                c.roles
+                    .iter()
+                    .any(|r| matches!(r, Role::ImportUse | Role::ImportPython | Role::Import(_))),
+                "{lang:?} imports nothing"
+            );
+        }
+        assert!(compile(Lang::Markdown).is_none());
     }
 
     #[test]
-    fn queries_compile_python() {
-        let c = compile(Lang::Python)
-            .expect("python has a query")
-            .expect("compiles");
-        assert!(c.roles.iter().any(|r| matches!(r, Role::ImportPython)));
-        assert!(compile(Lang::Markdown).is_none());
+    fn more_specific_kinds_win() {
+        assert!(specificity(&DefKind::Method) > specificity(&DefKind::Function));
+        assert!(specificity(&DefKind::Struct) > specificity(&DefKind::Type));
+        assert!(specificity(&DefKind::Interface) > specificity(&DefKind::Class));
+        assert!(specificity(&DefKind::Constant) > specificity(&DefKind::Field));
     }
 
     #[test]

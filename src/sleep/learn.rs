@@ -212,6 +212,7 @@ fn replay_one(
     cfg: &Config,
     pr: &PastPr,
 ) -> Result<(Vec<(u64, Example)>, u64), NotebookError> {
+    let started = Instant::now();
     let slept = notebook::sleep(
         repo,
         replay_dir,
@@ -219,6 +220,7 @@ fn replay_one(
         cfg,
         &NoProgress,
     )?;
+    let slept_s = started.elapsed().as_secs_f64();
     let nb = Notebook::open(replay_dir)?.ok_or_else(|| {
         NotebookError::Config(format!(
             "the replay notebook in {} is missing",
@@ -246,6 +248,7 @@ fn replay_one(
         }
         s?
     };
+    let searched_s = started.elapsed().as_secs_f64();
     for &budget in &cfg.learn.replay_budgets {
         let mut policy = OfflinePolicy::default();
         let mut tools = NotebookTools::new(&nb, Some(repo));
@@ -271,5 +274,17 @@ fn replay_one(
             },
         ));
     }
+    let t = &slept.timings;
+    tracing::debug!(
+        pr = pr.pr,
+        sleep_s = slept_s,
+        list_s = t.list_s,
+        blobs_s = t.blobs_s,
+        history_s = t.history_s,
+        snapshot_s = t.snapshot_s,
+        search_s = searched_s - slept_s,
+        runs_s = started.elapsed().as_secs_f64() - searched_s,
+        "replayed one pull request"
+    );
     Ok((out, tokens))
 }

@@ -13,6 +13,7 @@ pub mod github;
 pub mod github_app;
 pub mod http;
 pub mod llm_server;
+pub mod mcp;
 pub mod postgres;
 
 use std::fs;

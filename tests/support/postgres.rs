@@ -6,7 +6,7 @@
 //!
 //! [`Postgres::start_or_skip`] returns `None` only when no server can be
 //! started here, after printing why on stderr, loudly; with
-//! `SWE_SLEEP_REQUIRE_POSTGRES=1` (CI, which installs PostgreSQL) it
+//! `REQUIRE_POSTGRES_TESTS=1` (CI, which installs PostgreSQL) it
 //! panics instead.
 
 use std::path::{Path, PathBuf};
@@ -51,7 +51,7 @@ impl Postgres {
         match Postgres::start() {
             Ok(pg) => Some(pg),
             Err(why) => {
-                if std::env::var_os("SWE_SLEEP_REQUIRE_POSTGRES").is_some_and(|v| v == "1") {
+                if std::env::var_os("REQUIRE_POSTGRES_TESTS").is_some_and(|v| v == "1") {
                     panic!("{test}: PostgreSQL is required here but cannot start: {why}");
                 }
                 eprintln!(

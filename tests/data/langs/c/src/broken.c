@@ -1,0 +1,3 @@
+int fine(void) { return 1; }
+int bad( {
+    int x = ;

@@ -1,0 +1,1 @@
+namespace geo { constexpr double kPi = 3.14159; }

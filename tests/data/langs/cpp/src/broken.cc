@@ -1,0 +1,4 @@
+int fine() { return 1; }
+class Oops {
+  void bad( {
+    int x = ;

@@ -1,0 +1,6 @@
+namespace Broken;
+public class Broken {
+    void Fine() { }
+    void Bad( {
+        int x = ;
+}

@@ -1,0 +1,3 @@
+namespace Acme.Core.Models;
+
+public class Order { }

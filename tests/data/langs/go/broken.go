@@ -1,0 +1,6 @@
+package broken
+
+func Good() int { return 1 }
+
+func Bad( {
+	x := 

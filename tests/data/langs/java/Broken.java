@@ -1,0 +1,7 @@
+package broken;
+
+public class Broken {
+    void fine() {}
+    void bad( {
+        int x = ;
+}

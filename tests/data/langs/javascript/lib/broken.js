@@ -1,0 +1,4 @@
+function fine() { return 1; }
+class Oops {
+  go( { return
+}

@@ -1,0 +1,1 @@
+exports.split = (argv) => argv.slice(2);

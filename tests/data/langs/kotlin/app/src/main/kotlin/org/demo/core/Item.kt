@@ -1,0 +1,3 @@
+package org.demo.core
+
+data class Item(val title: String)

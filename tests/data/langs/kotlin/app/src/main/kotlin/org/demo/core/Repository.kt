@@ -1,0 +1,5 @@
+package org.demo.core
+
+class Repository {
+    fun load(): Item = Item("x")
+}

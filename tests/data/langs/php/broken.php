@@ -1,0 +1,6 @@
+<?php
+function fine() { return 1; }
+class Oops {
+    function bad( {
+        $x = ;
+}

@@ -1,0 +1,7 @@
+def fine
+  1
+end
+
+class Oops
+  def bad(
+    x = 

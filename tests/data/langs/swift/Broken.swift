@@ -1,0 +1,5 @@
+func fine() -> Int { return 1 }
+class Oops {
+    func bad( {
+        let x = 
+}

@@ -1,0 +1,3 @@
+export interface Config {
+  name: string;
+}
