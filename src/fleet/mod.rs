@@ -254,6 +254,7 @@ pub async fn run(
         fetch_timeout: Duration::from_secs(cfg.config.service.fetch_timeout_secs.max(1)),
     };
     let mut scheduler = tokio::spawn(runner.run(stop_rx.clone()));
+    let pruner = tokio::spawn(prune_deliveries(queue.clone(), stop_rx.clone()));
     let changes = tokio::spawn(async move {
         while let Some(change) = changes_rx.recv().await {
             grants.apply(change).await;
@@ -306,6 +307,7 @@ pub async fn run(
         worker.abort();
     }
     changes.abort();
+    pruner.abort();
     if let Some(task) = lease_loop.take() {
         let _ = tokio::time::timeout_at(deadline, task).await;
     }
@@ -343,6 +345,29 @@ async fn open_queue(
     ));
     let queue = pg::queue::PgQueue::new(pool, tokio::runtime::Handle::current(), worker);
     Ok((Arc::new(queue), Some(leases)))
+}
+
+/// How long a finished delivery is remembered (a redelivery within it is
+/// recognised), as the daemon's.
+const KEEP_DELIVERIES_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// Forgets finished deliveries older than [`KEEP_DELIVERIES_MS`] at start
+/// and every hour until `stop` (any process may: the statement is
+/// idempotent).
+async fn prune_deliveries(queue: Arc<dyn JobQueue>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let q = queue.clone();
+        match tokio::task::spawn_blocking(move || q.prune(KEEP_DELIVERIES_MS)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!("forgot {n} deliveries older than 30 days"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("cannot prune old deliveries: {}", chain(&e)),
+            Err(e) => tracing::warn!("the prune task failed: {e}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// `host-pid-start`: unique among the processes sharing a database.
