@@ -2,17 +2,19 @@
 //! or `--config`), then `SWE_SLEEP_<SECTION>_<KEY>` environment variables.
 //!
 //! Defaults live in one place, the `Default` impls below (and in `config/llm.rs` for
-//! the `[llm]` section, `config/daemon.rs` for `[daemon]`). Unknown keys, in the file or in the environment, are
+//! the `[llm]` section, `config/daemon.rs` for `[daemon]`, `config/service.rs` for `[service]`). Unknown keys, in the file or in the environment, are
 //! an error that names the key. Nested tables (`[llm.test]`, `[llm.sleep]`)
 //! are read from the file only.
 
 mod daemon;
 mod learn;
 mod llm;
+mod service;
 
 pub use daemon::DaemonSettings;
 pub use learn::LearnConfig;
 pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind, ToolCallMode};
+pub use service::ServiceConfig;
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +46,7 @@ pub struct Config {
     pub llm: LlmConfig,
     pub daemon: DaemonSettings,
     pub learn: LearnConfig,
+    pub service: ServiceConfig,
 }
 
 /// What the notebook reads from a tree.
@@ -216,6 +219,9 @@ pub struct GithubConfig {
     pub fetch: bool,
     /// Attempts per job before it is marked failed.
     pub max_attempts: u32,
+    /// The least time between two writes to the API (comments), in
+    /// milliseconds.
+    pub min_write_interval_ms: u64,
 }
 
 impl Default for GithubConfig {
@@ -234,6 +240,7 @@ impl Default for GithubConfig {
             poll_interval_secs: 60,
             fetch: false,
             max_attempts: 5,
+            min_write_interval_ms: 1000,
         }
     }
 }
@@ -333,7 +340,7 @@ fn apply_env(
     env: &[(String, String)],
 ) -> Result<Vec<String>, ConfigError> {
     const SECTIONS: &[&str] = &[
-        "index", "history", "agent", "github", "llm", "daemon", "learn",
+        "index", "history", "agent", "github", "llm", "daemon", "learn", "service",
     ];
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
     let mut applied = Vec::new();

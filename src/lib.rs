@@ -12,6 +12,7 @@ pub mod agent;
 pub mod config;
 pub mod daemon;
 pub mod eval;
+pub mod fleet;
 pub mod git;
 pub mod github;
 pub mod learn;

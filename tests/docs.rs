@@ -55,7 +55,9 @@ fn usage_line<'a>(readme: &'a str, start: &str) -> &'a str {
 #[test]
 fn every_flag_is_in_its_usage_line() {
     let readme = read("README.md");
-    for cmd in ["sleep", "status", "predict", "daemon", "eval", "mcp"] {
+    for cmd in [
+        "sleep", "status", "predict", "daemon", "serve", "eval", "mcp",
+    ] {
         let line = usage_line(&readme, &format!("swe-sleep {cmd} "));
         for flag in flags(&[cmd]) {
             assert!(

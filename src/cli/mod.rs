@@ -8,6 +8,7 @@ mod mcp;
 mod predict;
 mod progress;
 mod render;
+mod serve;
 mod sleep;
 mod status;
 
@@ -51,6 +52,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Keep the notebook current beside a checkout and serve predictions over HTTP.
     Daemon(daemon::DaemonArgs),
+    /// Serve every repository of a GitHub App's installations from one process.
+    Serve(serve::ServeArgs),
     /// Serve the notebook's tools to a coding agent over MCP on stdio.
     Mcp(mcp::McpArgs),
 }
@@ -127,6 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Daemon(a) => daemon::run(a),
+        Command::Serve(a) => serve::run(a),
         Command::Mcp(a) => mcp::run(a),
     }
 }

@@ -22,7 +22,7 @@ use crate::agent::predict::Query;
 
 /// The GitHub parts of a running daemon.
 pub struct GithubParts {
-    pub queue: Arc<Queue>,
+    pub queue: Arc<dyn crate::github::job_queue::JobQueue>,
     pub wake: Arc<Notify>,
     /// `None` when no webhook secret is configured.
     pub webhook: Option<Arc<WebhookState>>,
@@ -80,6 +80,7 @@ pub fn setup(
             rules: rules(config),
             wake: wake.clone(),
             stats: WebhookStats::default(),
+            scope: None,
         })
     });
     Ok(Some(GithubParts {
@@ -189,14 +190,19 @@ impl GithubParts {
 }
 
 impl Predictor for Shared {
-    fn refresh(&self) -> Result<String, String> {
+    fn refresh(&self, _repo: &str) -> Result<String, String> {
         if !self.config.github.fetch {
             return Ok("the default branch moved; fetching is off (github.fetch)".into());
         }
         super::fetch::fetch_origin(&self.repo_path, std::time::Duration::from_secs(300))
     }
 
-    fn predict(&self, request: &str, base_ref: Option<&str>) -> Result<Predicted, PredictFailure> {
+    fn predict(
+        &self,
+        _repo: &str,
+        request: &str,
+        base_ref: Option<&str>,
+    ) -> Result<Predicted, PredictFailure> {
         let query = Query::new(request, self.config.agent.budget, self.config.agent.steps)
             .map_err(|e| PredictFailure::Failed(e.to_string()))?;
         let answer =

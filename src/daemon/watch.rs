@@ -192,7 +192,7 @@ pub async fn scheduler(
                 due = None;
                 first_change = None;
                 shared.set_sleep_pending(false);
-                run_sleep(&shared, &target).await;
+                let _ = run_sleep(&shared, &target).await;
             }
         }
     }
@@ -203,8 +203,11 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-/// One sleep on a blocking thread, with a fresh `Repo`.
-async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
+/// One sleep on a thread of its own, with a fresh `Repo`: the index, then
+/// a slice of learning and the model's passes; recorded in `shared`'s
+/// metrics and journal. `Ok` with the commit slept at, `Err` with why it
+/// failed (`serve` backs off on it).
+pub async fn run_sleep(shared: &Arc<Shared>, target: &Target) -> Result<Option<String>, String> {
     shared.set_sleeping(true);
     let started = Instant::now();
     let (path, state, config, target) = (
@@ -254,7 +257,7 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
         Err(e) => Err(format!("cannot start a sleep thread: {e}")),
     };
     let mut took = started.elapsed();
-    match result {
+    let outcome = match result {
         Ok(Ok((report, offline, after))) => {
             took = offline;
             log_after(&after);
@@ -284,6 +287,7 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
                 error: None,
             });
             shared.recover();
+            Ok(report.commit)
         }
         Ok(Err(e)) => {
             tracing::warn!("sleep failed: {e:#}");
@@ -303,14 +307,17 @@ async fn run_sleep(shared: &Arc<Shared>, target: &Target) {
             shared
                 .journal
                 .sleep(SleepEntry::failed(took, format!("{e:#}")));
+            Err(format!("{e:#}"))
         }
         Err(e) => {
             tracing::warn!("sleep task failed: {e}");
             shared.record_sleep(took, false);
-            shared.journal.sleep(SleepEntry::failed(took, e));
+            shared.journal.sleep(SleepEntry::failed(took, e.clone()));
+            Err(e)
         }
-    }
+    };
     shared.set_sleeping(false);
+    outcome
 }
 
 /// Replay time per daemon sleep; an unfinished replay continues in the

@@ -33,7 +33,10 @@ pub fn client_from_config(g: &GithubConfig) -> Result<Option<GitHubClient>, Stri
             None => return Ok(None),
         }
     };
-    let opts = ClientOptions::with_base_url(g.api_url.clone());
+    let opts = ClientOptions {
+        min_write_interval: std::time::Duration::from_millis(g.min_write_interval_ms),
+        ..ClientOptions::with_base_url(g.api_url.clone())
+    };
     GitHubClient::new(auth, opts)
         .map(Some)
         .map_err(|e| e.to_string())

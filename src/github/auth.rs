@@ -135,6 +135,44 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// The App's own instance (JWT), for the `/app/...` endpoints; `None`
+    /// for a token.
+    pub fn app(&self) -> Option<&Arc<Octocrab>> {
+        match self {
+            Identity::Token(_) => None,
+            Identity::App { app, .. } => Some(app),
+        }
+    }
+
+    /// The instance of installation `id` (cached), for the installation's
+    /// own endpoints and its token; `None` for a token.
+    pub async fn installation(&self, id: u64) -> Result<Option<Arc<Octocrab>>, GitHubError> {
+        let Identity::App { app, found, .. } = self else {
+            return Ok(None);
+        };
+        let mut found = found.lock().await;
+        if let Some(crab) = found.by_id.get(&id) {
+            return Ok(Some(crab.clone()));
+        }
+        let crab = installation(app, id)?;
+        found.by_id.insert(id, crab.clone());
+        Ok(Some(crab))
+    }
+
+    /// Remembers that installation `id` serves `repo`, so its calls need
+    /// no lookup; `None` forgets it.
+    pub async fn remember(&self, repo: &RepoRef, id: Option<u64>) {
+        if let Identity::App { found, .. } = self {
+            let mut found = found.lock().await;
+            match id {
+                Some(id) => found.by_repo.insert(repo.clone(), id),
+                None => found.by_repo.remove(repo),
+            };
+        }
+    }
+}
+
 fn installation(app: &Octocrab, id: u64) -> Result<Arc<Octocrab>, GitHubError> {
     app.installation(id.into())
         .map(Arc::new)

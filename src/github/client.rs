@@ -135,6 +135,16 @@ impl GitHubClient {
         GitHubClient::new(GitHubAuth::Token(token), ClientOptions::default())
     }
 
+    /// What the installation endpoints need: the identity, the transport
+    /// and the page cap.
+    pub(super) fn parts(&self) -> (&Identity, &Transport, u32) {
+        (
+            &self.inner.identity,
+            &self.inner.transport,
+            self.inner.max_pages,
+        )
+    }
+
     async fn send(
         &self,
         repo: &RepoRef,

@@ -63,6 +63,14 @@ impl Job {
         }
     }
 
+    /// The repository (`owner/name`) the job is for.
+    pub fn repo(&self) -> &str {
+        match self {
+            Job::Predict { target, .. } | Job::Command { target, .. } => &target.repo,
+            Job::Fetch { repo, .. } => repo,
+        }
+    }
+
     /// What the job is about, for logs: `owner/name#12` or `owner/name@main`.
     pub fn subject(&self) -> String {
         match self {

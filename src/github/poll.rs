@@ -14,13 +14,13 @@ use tokio::sync::{Notify, watch};
 
 use super::client::GitHubClient;
 use super::events::{Job, Target, TargetKind, TriggerRules};
-use super::queue::{Queue, Recorded};
+use super::queue::Recorded;
 use super::types::{Conditional, IssueSummary, PullSummary, RepoRef};
 
 pub struct Poller {
     pub client: GitHubClient,
     pub repo: RepoRef,
-    pub queue: Arc<Queue>,
+    pub queue: Arc<dyn crate::github::job_queue::JobQueue>,
     pub wake: Arc<Notify>,
     pub rules: TriggerRules,
     pub interval: Duration,

@@ -34,6 +34,13 @@ pub enum QueueError {
         id: String,
         source: serde_json::Error,
     },
+    /// The PostgreSQL queue of a fleet (`what` names the statement).
+    #[error("the delivery queue in postgresql: {what}")]
+    Database {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("cannot create the state directory {}: {source}", path.display())]
     Dir {
         path: PathBuf,

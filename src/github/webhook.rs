@@ -38,7 +38,8 @@ use tokio::sync::Notify;
 use crate::secret::Secret;
 
 use super::events::{self, Trigger, TriggerRules};
-use super::queue::{Queue, Recorded};
+use super::installation_events::{self, InstallationChange};
+use super::queue::Recorded;
 use super::signature;
 
 /// GitHub caps payloads at 25 MB.
@@ -47,11 +48,24 @@ pub const MAX_WEBHOOK_BODY: usize = 25 * 1024 * 1024;
 /// What the webhook handler needs.
 pub struct WebhookState {
     pub secret: Secret,
-    pub queue: Arc<Queue>,
+    pub queue: Arc<dyn crate::github::job_queue::JobQueue>,
     pub rules: TriggerRules,
     /// Woken when a job is queued.
     pub wake: Arc<Notify>,
     pub stats: WebhookStats,
+    /// For a service of many repositories (`swe-sleep serve`): which
+    /// repositories are held, and where installation events go. `None`
+    /// for the one-repository daemon.
+    pub scope: Option<Arc<dyn DeliveryScope>>,
+}
+
+/// The repositories a service holds, as the webhook sees them.
+pub trait DeliveryScope: Send + Sync + 'static {
+    /// `Err` with the reason when a job for `repo` (`owner/name`) is
+    /// refused; `Ok` counts the delivery towards the repository's activity.
+    fn admit(&self, repo: &str) -> Result<(), String>;
+    /// An installation event was stored; the holder applies it.
+    fn installation_changed(&self, change: InstallationChange);
 }
 
 /// Counters for `/metrics`.
@@ -157,10 +171,20 @@ fn handle(
             format!("the body is not JSON: {e}"),
         );
     }
+    if let Some(scope) = &state.scope
+        && installation_events::is_installation_event(event)
+    {
+        return installation(state, scope.as_ref(), event, delivery, body);
+    }
     let trigger = match events::classify(event, body, &state.rules) {
         Ok(t) => t,
         Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
     };
+    if let (Some(scope), Trigger::Work(job)) = (&state.scope, &trigger)
+        && let Err(why) = scope.admit(job.repo())
+    {
+        return reject(StatusCode::UNPROCESSABLE_ENTITY, why);
+    }
     let (job, note) = match &trigger {
         Trigger::Work(job) => (Some(job), String::new()),
         Trigger::Ping { .. } => (None, "ping".to_string()),
@@ -209,6 +233,47 @@ fn handle(
             (StatusCode::ACCEPTED, answer)
         }
     }
+}
+
+/// An installation event for a service: stored like any delivery (so a
+/// redelivery is recognised), then handed to the holder.
+fn installation(
+    state: &WebhookState,
+    scope: &dyn DeliveryScope,
+    event: &str,
+    delivery: &str,
+    body: &[u8],
+) -> (StatusCode, serde_json::Value) {
+    let change = match installation_events::read(event, body) {
+        Ok(c) => c,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let note = change.describe();
+    match state.queue.record(delivery, event, None, &note) {
+        Ok(Recorded::New) => {}
+        Ok(Recorded::Duplicate) => {
+            return (
+                StatusCode::OK,
+                json!({"delivery": delivery, "duplicate": true}),
+            );
+        }
+        Err(e) => {
+            tracing::error!("delivery {delivery}: {e}");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": "the delivery could not be stored; redeliver it"}),
+            );
+        }
+    }
+    tracing::info!("delivery {delivery}: {note}");
+    let changes = !matches!(change, InstallationChange::Nothing(_));
+    scope.installation_changed(change);
+    let status = if changes {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    (status, json!({"delivery": delivery, "installation": note}))
 }
 
 /// The event's JSON: the body itself, or the `payload` field of a

@@ -18,7 +18,7 @@ use crate::agent::Scored;
 
 use super::comment::{self, CommentInput};
 use super::events::Job;
-use super::queue::{Claimed, Queue, now_ms};
+use super::queue::{Claimed, now_ms};
 
 /// A finished prediction, as the worker needs it.
 #[derive(Debug, Clone)]
@@ -42,13 +42,19 @@ pub enum PredictFailure {
     Failed(String),
 }
 
-/// Predicts from the notebook, and brings the repository up to date (the
-/// daemon implements it). Blocking.
+/// Predicts from the notebook of `repo` (`owner/name`), and brings the
+/// repository up to date (the daemon implements it for its one
+/// repository, `serve` for each it holds). Blocking.
 pub trait Predictor: Send + Sync + 'static {
-    fn predict(&self, request: &str, base_ref: Option<&str>) -> Result<Predicted, PredictFailure>;
+    fn predict(
+        &self,
+        repo: &str,
+        request: &str,
+        base_ref: Option<&str>,
+    ) -> Result<Predicted, PredictFailure>;
     /// Fetches from the remote so the notebook can follow; `Ok` says what
     /// happened (including "fetching is off").
-    fn refresh(&self) -> Result<String, String>;
+    fn refresh(&self, repo: &str) -> Result<String, String>;
 }
 
 /// A failed GitHub call, as far as the worker cares.
@@ -105,7 +111,7 @@ pub struct WorkerStats {
 }
 
 pub struct Worker {
-    pub queue: Arc<Queue>,
+    pub queue: Arc<dyn crate::github::job_queue::JobQueue>,
     pub predictor: Arc<dyn Predictor>,
     pub api: Option<Arc<dyn GitHubApi>>,
     pub settings: WorkerSettings,
@@ -148,10 +154,12 @@ impl Worker {
     /// A queue call on a blocking thread; `None` (logged) when it failed.
     async fn queue_call<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Queue) -> Result<T, super::queue::QueueError> + Send + 'static,
+        f: impl FnOnce(&dyn super::job_queue::JobQueue) -> Result<T, super::queue::QueueError>
+        + Send
+        + 'static,
     ) -> Option<T> {
         let q = self.queue.clone();
-        match tokio::task::spawn_blocking(move || f(&q)).await {
+        match tokio::task::spawn_blocking(move || f(q.as_ref())).await {
             Ok(Ok(v)) => Some(v),
             Ok(Err(e)) => {
                 tracing::error!("{e}");
@@ -232,9 +240,9 @@ impl Worker {
 
     async fn work(&self, delivery: &str, job: &Job) -> Outcome {
         let (target, why) = match job {
-            Job::Fetch { .. } => {
-                let predictor = self.predictor.clone();
-                return match tokio::task::spawn_blocking(move || predictor.refresh()).await {
+            Job::Fetch { repo, .. } => {
+                let (predictor, repo) = (self.predictor.clone(), repo.clone());
+                return match tokio::task::spawn_blocking(move || predictor.refresh(&repo)).await {
                     Ok(Ok(note)) => Outcome::Done(note),
                     Ok(Err(e)) => Outcome::Retry(e, None),
                     Err(e) => Outcome::Failed(format!("the fetch task failed: {e}")),
@@ -260,21 +268,26 @@ impl Worker {
             }
         };
         let predictor = self.predictor.clone();
-        let (request, base) = (target.request_text(), target.base_ref.clone());
-        let predicted =
-            match tokio::task::spawn_blocking(move || predictor.predict(&request, base.as_deref()))
-                .await
-            {
-                Ok(Ok(p)) => p,
-                Ok(Err(PredictFailure::NotReady)) => {
-                    return Outcome::Wait(
-                        "no notebook yet: the first sleep has not finished".into(),
-                        Duration::from_secs(1),
-                    );
-                }
-                Ok(Err(PredictFailure::Failed(e))) => return Outcome::Failed(e),
-                Err(e) => return Outcome::Failed(format!("the prediction task failed: {e}")),
-            };
+        let (repo, request, base) = (
+            target.repo.clone(),
+            target.request_text(),
+            target.base_ref.clone(),
+        );
+        let predicted = match tokio::task::spawn_blocking(move || {
+            predictor.predict(&repo, &request, base.as_deref())
+        })
+        .await
+        {
+            Ok(Ok(p)) => p,
+            Ok(Err(PredictFailure::NotReady)) => {
+                return Outcome::Wait(
+                    "no notebook yet: the first sleep has not finished".into(),
+                    Duration::from_secs(1),
+                );
+            }
+            Ok(Err(PredictFailure::Failed(e))) => return Outcome::Failed(e),
+            Err(e) => return Outcome::Failed(format!("the prediction task failed: {e}")),
+        };
         let (repo, number, kind, d) = (
             target.repo.clone(),
             target.number,

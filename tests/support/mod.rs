@@ -8,10 +8,13 @@
 
 pub mod chromium;
 pub mod cli;
+pub mod git_http;
 pub mod github;
+pub mod github_app;
 pub mod http;
 pub mod llm_server;
 pub mod mcp;
+pub mod postgres;
 
 use std::fs;
 use std::path::{Path, PathBuf};

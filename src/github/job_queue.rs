@@ -1,0 +1,117 @@
+//! [`JobQueue`]: what the webhook, the worker, the poller and the daemon
+//! need of the delivery queue, so that one machine keeps it in SQLite
+//! ([`super::queue::Queue`], `github.sqlite`) and a fleet of `serve`
+//! processes in PostgreSQL (`fleet::pg`). Every method blocks; callers run
+//! them on blocking threads.
+
+use super::events::Job;
+use super::events::TargetKind;
+use super::queue::{Claimed, Queue, QueueCounts, QueueError, Recorded, StoredResult};
+
+/// The delivery queue and the results, wherever they are kept. The
+/// semantics are [`Queue`]'s: deliveries deduplicated by id, due jobs
+/// claimed oldest first (newer deliveries for the same target superseding
+/// queued ones), retries with a later `next_at`, results per pull request
+/// or issue with their comment id.
+pub trait JobQueue: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores a delivery before it is answered; [`Recorded::Duplicate`]
+    /// when its id was seen before.
+    fn record(
+        &self,
+        delivery: &str,
+        event: &str,
+        job: Option<&Job>,
+        note: &str,
+    ) -> Result<Recorded, QueueError>;
+    /// Takes the oldest due job this process may work on.
+    fn claim(&self, now: i64) -> Result<Option<Claimed>, QueueError>;
+    fn finish(&self, delivery: &str, note: &str) -> Result<(), QueueError>;
+    fn fail(&self, delivery: &str, error: &str, retry_at: Option<i64>) -> Result<(), QueueError>;
+    fn postpone(&self, delivery: &str, at: i64, note: &str) -> Result<(), QueueError>;
+    fn next_due(&self) -> Result<Option<i64>, QueueError>;
+    fn counts(&self) -> Result<QueueCounts, QueueError>;
+    fn delivery_state(
+        &self,
+        delivery: &str,
+    ) -> Result<Option<(String, Option<String>)>, QueueError>;
+    fn result(&self, repo: &str, number: u64) -> Result<Option<StoredResult>, QueueError>;
+    fn recent_results(&self, limit: usize) -> Result<Vec<StoredResult>, QueueError>;
+    fn store_result(
+        &self,
+        repo: &str,
+        number: u64,
+        kind: TargetKind,
+        prediction: &serde_json::Value,
+        notebook_commit: Option<&str>,
+        delivery: &str,
+    ) -> Result<(), QueueError>;
+    fn set_comment_id(&self, repo: &str, number: u64, id: u64) -> Result<(), QueueError>;
+    fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError>;
+}
+
+impl JobQueue for Queue {
+    fn record(
+        &self,
+        delivery: &str,
+        event: &str,
+        job: Option<&Job>,
+        note: &str,
+    ) -> Result<Recorded, QueueError> {
+        Queue::record(self, delivery, event, job, note)
+    }
+    fn claim(&self, now: i64) -> Result<Option<Claimed>, QueueError> {
+        Queue::claim(self, now)
+    }
+    fn finish(&self, delivery: &str, note: &str) -> Result<(), QueueError> {
+        Queue::finish(self, delivery, note)
+    }
+    fn fail(&self, delivery: &str, error: &str, retry_at: Option<i64>) -> Result<(), QueueError> {
+        Queue::fail(self, delivery, error, retry_at)
+    }
+    fn postpone(&self, delivery: &str, at: i64, note: &str) -> Result<(), QueueError> {
+        Queue::postpone(self, delivery, at, note)
+    }
+    fn next_due(&self) -> Result<Option<i64>, QueueError> {
+        Queue::next_due(self)
+    }
+    fn counts(&self) -> Result<QueueCounts, QueueError> {
+        Queue::counts(self)
+    }
+    fn delivery_state(
+        &self,
+        delivery: &str,
+    ) -> Result<Option<(String, Option<String>)>, QueueError> {
+        Queue::delivery_state(self, delivery)
+    }
+    fn result(&self, repo: &str, number: u64) -> Result<Option<StoredResult>, QueueError> {
+        Queue::result(self, repo, number)
+    }
+    fn recent_results(&self, limit: usize) -> Result<Vec<StoredResult>, QueueError> {
+        Queue::recent_results(self, limit)
+    }
+    fn store_result(
+        &self,
+        repo: &str,
+        number: u64,
+        kind: TargetKind,
+        prediction: &serde_json::Value,
+        notebook_commit: Option<&str>,
+        delivery: &str,
+    ) -> Result<(), QueueError> {
+        Queue::store_result(
+            self,
+            repo,
+            number,
+            kind,
+            prediction,
+            notebook_commit,
+            delivery,
+        )
+    }
+    fn set_comment_id(&self, repo: &str, number: u64, id: u64) -> Result<(), QueueError> {
+        Queue::set_comment_id(self, repo, number, id)
+    }
+    fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError> {
+        Queue::prune(self, max_age_ms)
+    }
+}

@@ -1,0 +1,384 @@
+//! `swe-sleep serve` end to end, in process: a GitHub App stand-in with
+//! one installation and several fixture repositories served to git over
+//! loopback HTTP behind the installation token. Repositories are listed at
+//! start, added and removed by installation events, mirrored, slept and
+//! predicted for; each pull request gets one comment; deliveries for a
+//! repository the service does not hold are refused; a repository that
+//! cannot be fetched backs off and says why; the token reaches no file.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use swe_sleep::config::Config;
+use swe_sleep::fleet::{self, FleetConfig};
+use swe_sleep::github::queue::Queue;
+use swe_sleep::github::signature::sign;
+use swe_sleep::secret::SecretSource;
+
+use support::git_http::GitServer;
+use support::github_app::{APP_ID, App, INSTALLATION, ORG, SECRET, publish, token, write_secret};
+use support::http::{http, request};
+use support::{fixture as built_fixture, git, temp_dir};
+
+struct Running {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<Result<(), fleet::FleetError>>>,
+}
+
+impl Running {
+    fn start(rt: &tokio::runtime::Runtime, state: &Path, secrets: &Path, api: &str) -> Running {
+        let mut config = Config::default();
+        config.github.app_id = APP_ID;
+        config.github.app_key =
+            SecretSource::from_file(support::github::fixture_path("test-app-key.pem"));
+        config.github.webhook_secret =
+            SecretSource::from_file(write_secret(secrets, "webhook", SECRET));
+        config.github.api_url = api.to_string();
+        config.github.comments = true;
+        config.service.concurrency = 2;
+        config.service.backoff_base_secs = 60;
+        let mut cfg = FleetConfig::new(state.to_path_buf(), config).expect("config");
+        cfg.listen = "127.0.0.1:0".parse().expect("addr");
+        cfg.sleep_nice = 0;
+        cfg.sleep_threads = 1;
+        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+        cfg.bound = Some(bound_tx);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = rt.spawn(fleet::run(cfg, async {
+            let _ = stop_rx.await;
+        }));
+        let addr = rt.block_on(bound_rx).expect("the service binds");
+        Running {
+            addr,
+            stop: Some(stop_tx),
+            handle: Some(handle),
+        }
+    }
+
+    fn deliver(&self, event: &str, id: &str, body: &[u8]) -> (u16, Value) {
+        let sig = sign(SECRET.as_bytes(), body);
+        let (code, text) = request(
+            self.addr,
+            "POST",
+            "/github/webhook",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-GitHub-Event", event),
+                ("X-GitHub-Delivery", id),
+                ("X-Hub-Signature-256", &sig),
+            ],
+            body,
+        );
+        (
+            code,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn status(&self) -> Value {
+        let (code, text) = http(self.addr, "GET", "/status", None);
+        assert_eq!(code, 200, "{text}");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    fn repo_status(&self, repo: &str) -> Option<Value> {
+        self.status()["repositories"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|r| r["repo"] == repo)
+            .cloned()
+    }
+
+    /// Waits until `check` holds of `/status`.
+    fn wait(&self, what: &str, secs: u64, check: impl Fn(&Value) -> bool) -> Value {
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let s = self.status();
+            if check(&s) {
+                return s;
+            }
+            assert!(Instant::now() < until, "{what}: {s:#}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stop(mut self, rt: &tokio::runtime::Runtime) {
+        let _ = self.stop.take().expect("running").send(());
+        rt.block_on(self.handle.take().expect("running"))
+            .expect("the service task")
+            .expect("a clean shutdown");
+    }
+}
+
+fn ready(s: &Value, repo: &str) -> bool {
+    s["repositories"]
+        .as_array()
+        .is_some_and(|l| l.iter().any(|r| r["repo"] == repo && r["state"] == "ready"))
+}
+
+fn pull_request(repo: &str, title: &str) -> Vec<u8> {
+    support::github_app::pull_request(repo, 2, title)
+}
+
+fn repositories_event(action: &str, repo: &str) -> Vec<u8> {
+    let list =
+        json!([{ "id": 1, "name": repo.split('/').nth(1), "full_name": repo, "private": true }]);
+    let (added, removed) = if action == "added" {
+        (list, json!([]))
+    } else {
+        (json!([]), list)
+    };
+    serde_json::to_vec(&json!({
+        "action": action,
+        "installation": { "id": INSTALLATION, "account": { "login": ORG } },
+        "repository_selection": "selected",
+        "repositories_added": added,
+        "repositories_removed": removed,
+    }))
+    .expect("json")
+}
+
+fn wait_done(state: &Path, id: &str, secs: u64) -> String {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let q = Queue::open(state).expect("queue");
+        if let Some((s, note)) = q.delivery_state(id).expect("read") {
+            if s == "done" || s == "failed" {
+                assert_eq!(s, "done", "{id}: {note:?}");
+                return note.unwrap_or_default();
+            }
+        }
+        assert!(Instant::now() < until, "delivery {id} never finished");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Every file under `dir` that holds `needle`.
+fn files_holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
+    let git_root = temp_dir("fleet-git-");
+    publish(git_root.path(), &["alpha", "beta", "gamma"]);
+    let state = temp_dir("fleet-state-");
+    let secrets = temp_dir("fleet-secrets-");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let git_server = rt.block_on(GitServer::start(git_root.path(), &token()));
+    // `broken` is granted but git has no such repository.
+    let app = rt.block_on(App::start(
+        &git_server,
+        &["octo-org/alpha", "octo-org/beta", "octo-org/broken"],
+    ));
+    let service = Running::start(&rt, state.path(), secrets.path(), &app.stand_in.url());
+
+    // Listed at start: two mirrored and slept, one backing off with why.
+    let s = service.wait("alpha and beta sleep; broken fails", 120, |s| {
+        ready(s, "octo-org/alpha")
+            && ready(s, "octo-org/beta")
+            && s["repositories"].as_array().is_some_and(|l| {
+                l.iter()
+                    .any(|r| r["repo"] == "octo-org/broken" && r["state"] == "backing_off")
+            })
+    });
+    assert_eq!(s["service"]["repositories"], 3, "{s:#}");
+    let broken = service.repo_status("octo-org/broken").expect("held");
+    assert_eq!(broken["fetch_failures"], 1, "{broken:#}");
+    assert!(
+        broken["retry_in_secs"]
+            .as_u64()
+            .is_some_and(|s| s > 0 && s <= 60),
+        "{broken:#}"
+    );
+    let why = broken["last_error"].as_str().expect("a reason");
+    assert!(why.contains("fetch"), "{why}");
+    let alpha = service.repo_status("octo-org/alpha").expect("held");
+    let head = git(&built_fixture("cookbook"), &["rev-parse", "HEAD"]);
+    assert_eq!(alpha["notebook_commit"], head.trim(), "{alpha:#}");
+    let mirror = state.path().join("repos/octo-org/alpha/mirror.git");
+    assert_eq!(
+        git(&mirror, &["rev-parse", "refs/heads/main"]).trim(),
+        head.trim()
+    );
+    let creds = git_server.credentials();
+    assert!(
+        creds
+            .iter()
+            .all(|c| *c == format!("x-access-token:{}", token())),
+        "git sent only the installation token: {creds:?}"
+    );
+    assert!(
+        git_server.refused() > 0,
+        "git asked for credentials when told to"
+    );
+
+    // A pull request in each held repository: one comment each.
+    for (i, repo) in ["octo-org/alpha", "octo-org/beta"].iter().enumerate() {
+        let id = format!("pr-{i}");
+        let (code, v) = service.deliver(
+            "pull_request",
+            &id,
+            &pull_request(repo, "Add a unit conversion for cups"),
+        );
+        assert_eq!(code, 202, "{v}");
+        wait_done(state.path(), &id, 60);
+        let c = app.comments_on(repo, 2);
+        assert_eq!(c.len(), 1, "{repo}: {c:?}");
+        assert!(c[0].1.contains("| file | why |"), "{}", c[0].1);
+    }
+    // Not held: refused with the reason, nothing queued.
+    let (code, v) = service.deliver(
+        "pull_request",
+        "pr-x",
+        &pull_request("octo-org/gamma", "Anything"),
+    );
+    assert_eq!(code, 422, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not hold octo-org/gamma")),
+        "{v}"
+    );
+    assert!(
+        Queue::open(state.path())
+            .expect("q")
+            .delivery_state("pr-x")
+            .expect("read")
+            .is_none()
+    );
+
+    // Added to the installation: held, mirrored, slept, then served.
+    app.grant("octo-org/gamma");
+    let (code, v) = service.deliver(
+        "installation_repositories",
+        "inst-add",
+        &repositories_event("added", "octo-org/gamma"),
+    );
+    assert_eq!(code, 202, "{v}");
+    service.wait("gamma sleeps", 120, |s| ready(s, "octo-org/gamma"));
+    let (code, _) = service.deliver(
+        "pull_request",
+        "pr-g",
+        &pull_request("octo-org/gamma", "Add a unit conversion for cups"),
+    );
+    assert_eq!(code, 202);
+    wait_done(state.path(), "pr-g", 60);
+    assert_eq!(app.comments_on("octo-org/gamma", 2).len(), 1);
+
+    // An edit updates the one comment in place.
+    let (code, _) = service.deliver(
+        "pull_request",
+        "pr-0-again",
+        &pull_request("octo-org/alpha", "Add a unit conversion for teaspoons"),
+    );
+    assert_eq!(code, 202);
+    wait_done(state.path(), "pr-0-again", 60);
+    let c = app.comments_on("octo-org/alpha", 2);
+    assert_eq!(c.len(), 1, "updated, not posted again: {c:?}");
+
+    // Removed from the installation: no longer held, its files gone,
+    // its deliveries refused.
+    app.revoke("octo-org/beta");
+    let (code, _) = service.deliver(
+        "installation_repositories",
+        "inst-rm",
+        &repositories_event("removed", "octo-org/beta"),
+    );
+    assert_eq!(code, 202);
+    service.wait("beta is released", 30, |s| {
+        s["repositories"]
+            .as_array()
+            .is_some_and(|l| l.iter().all(|r| r["repo"] != "octo-org/beta"))
+    });
+    let beta_dir = state.path().join("repos/octo-org/beta");
+    let until = Instant::now() + Duration::from_secs(30);
+    while beta_dir.exists() {
+        assert!(Instant::now() < until, "{} stays", beta_dir.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, _) = service.deliver(
+        "pull_request",
+        "pr-b2",
+        &pull_request("octo-org/beta", "Anything"),
+    );
+    assert_eq!(code, 422);
+    // A redelivery of an installation event is recognised.
+    let (code, v) = service.deliver(
+        "installation_repositories",
+        "inst-rm",
+        &repositories_event("removed", "octo-org/beta"),
+    );
+    assert_eq!((code, v["duplicate"].clone()), (200, json!(true)));
+
+    // Metrics per repository and for the whole service.
+    let (code, metrics) = http(service.addr, "GET", "/metrics", None);
+    assert_eq!(code, 200);
+    for line in [
+        "swe_sleep_service_repositories 3",
+        "swe_sleep_repo_failures_total{repo=\"octo-org/broken\"} 1",
+        "swe_sleep_repo_predictions_total{repo=\"octo-org/alpha\"} 2",
+        "swe_sleep_repo_predictions_total{repo=\"octo-org/gamma\"} 1",
+        "swe_sleep_service_predictions_total 3",
+        "swe_sleep_service_queue_depth 0",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+
+    // The installation token is in no file of the service, nor in what it
+    // answers.
+    let tok = token();
+    let holding = files_holding(state.path(), tok.as_bytes());
+    assert!(holding.is_empty(), "the token is written to {holding:?}");
+    assert!(!metrics.contains(&tok));
+    assert!(!service.status().to_string().contains(&tok));
+    service.stop(&rt);
+}
+
+#[test]
+fn serve_needs_an_app_and_says_so() {
+    let dir = temp_dir("fleet-cli-");
+    let config = dir.path().join("swe-sleep.toml");
+    std::fs::write(&config, "[service]\nconcurrency = 2\n").expect("write");
+    let out = support::cli::swe_sleep()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .output()
+        .expect("runs");
+    let err = support::cli::fails(out, "serve without an App");
+    assert!(err.contains("github.app_id"), "{err}");
+    std::fs::write(&config, "[service]\nconcurrency = 2\n").expect("write");
+    let out = support::cli::swe_sleep()
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("runs");
+    let err = support::cli::fails(out, "serve without a state directory");
+    assert!(err.contains("service.state_dir"), "{err}");
+}

@@ -1,0 +1,190 @@
+//! A throwaway PostgreSQL server for a test: `initdb` into a temporary
+//! directory, `pg_ctl start` on a free loopback port with its socket in
+//! that directory, trust authentication for the `postgres` user, stopped
+//! (immediately) and removed when dropped. As root, the server runs as the
+//! `postgres` user (PostgreSQL refuses root).
+//!
+//! [`Postgres::start_or_skip`] returns `None` only when no server can be
+//! started here, after printing why on stderr, loudly; with
+//! `REQUIRE_POSTGRES_TESTS=1` (CI, which installs PostgreSQL) it
+//! panics instead.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    as_postgres: bool,
+    pub port: u16,
+}
+
+/// The directory holding `initdb` and `pg_ctl`: on PATH, or Debian's
+/// `/usr/lib/postgresql/<version>/bin` (newest first).
+fn bin_dir() -> Option<PathBuf> {
+    if let Some(paths) = std::env::var_os("PATH") {
+        for p in std::env::split_paths(&paths) {
+            if p.join("initdb").is_file() && p.join("pg_ctl").is_file() {
+                return Some(p);
+            }
+        }
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").is_file())
+        .collect();
+    versions.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    versions.pop()
+}
+
+impl Postgres {
+    /// A running server, or `None` (after saying why) where none can start.
+    pub fn start_or_skip(test: &str) -> Option<Postgres> {
+        match Postgres::start() {
+            Ok(pg) => Some(pg),
+            Err(why) => {
+                if std::env::var_os("REQUIRE_POSTGRES_TESTS").is_some_and(|v| v == "1") {
+                    panic!("{test}: PostgreSQL is required here but cannot start: {why}");
+                }
+                eprintln!(
+                    "\n!! SKIPPED {test}: no PostgreSQL server can be started here: {why}\n!! (install Debian's postgresql package, or put initdb and pg_ctl on PATH)\n"
+                );
+                None
+            }
+        }
+    }
+
+    pub fn start() -> Result<Postgres, String> {
+        let bin =
+            bin_dir().ok_or("initdb and pg_ctl are not on PATH nor under /usr/lib/postgresql")?;
+        let as_postgres = is_root();
+        let dir = super::temp_dir("postgres-");
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(dir.path())
+                .status()
+                .map_err(|e| format!("chown: {e}"))?
+                .success();
+            if !ok {
+                return Err(
+                    "running as root, and the postgres user cannot own a temporary directory"
+                        .into(),
+                );
+            }
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let pg = Postgres {
+            dir,
+            bin,
+            as_postgres,
+            port,
+        };
+        let data = pg.dir.path().join("data");
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                p(&data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        )?;
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            p(pg.dir.path())
+        );
+        let log = pg.dir.path().join("log");
+        pg.run(
+            "pg_ctl",
+            &[
+                "-D",
+                p(&data),
+                "-o",
+                &options,
+                "-l",
+                p(&log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        )
+        .map_err(|e| {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            format!("{e}\n{log}")
+        })?;
+        Ok(pg)
+    }
+
+    /// A connection string for `tokio-postgres` (and `psql`).
+    pub fn url(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Result<(), String> {
+        let exe = self.bin.join(tool);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let out = cmd
+            .args(args)
+            .env("LC_ALL", "C")
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{tool} failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = self.run("pg_ctl", &["-D", p(&data), "-m", "immediate", "-w", "stop"]);
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 temporary path")
+}
+
+/// Whether this process runs as root (PostgreSQL then needs another user).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
