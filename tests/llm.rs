@@ -457,8 +457,10 @@ fn a_model_that_repeats_a_failing_call_is_stopped_and_the_offline_policy_goes_on
         "a repeat never runs"
     );
     assert!(
-        p.notes.iter().any(|n| n.contains("repeated calls")
-            && n.contains("the offline policy ran the rest of the budget")),
+        p.notes.iter().any(
+            |n| n.contains("failed or repeated earlier ones in 3 replies")
+                && n.contains("the offline policy ran the rest of the budget")
+        ),
         "{:?}",
         p.notes
     );

@@ -24,8 +24,9 @@
 //!
 //! **A model that loops hands over.** A call identical to one already
 //! made is not run again (its answer could not change): it is answered
-//! with an error saying so. After [`MAX_STRIKES`] such repeats or failed
-//! calls in a row the model is stopped and the offline policy runs the
+//! with an error saying so. After [`MAX_STRIKES`] replies in a row whose
+//! calls all failed or repeated (the calls of one reply count once: the
+//! model could not react between them) the model is stopped and the offline policy runs the
 //! rest of the budget from what the tools showed (small local models were
 //! seen calling `card` on `/path/to/your/file` twelve times).
 //!
@@ -59,7 +60,8 @@ const MIN_TURN_OUT: u64 = 96;
 const MESSAGE_OVERHEAD: u64 = 12;
 /// Model calls in one decision (after malformed calls or text replies).
 const TURNS_PER_DECISION: usize = 3;
-/// Failed or repeated calls in a row after which the model is stopped.
+/// Replies in a row whose calls all failed or repeated, after which the
+/// model is stopped.
 pub const MAX_STRIKES: u32 = 3;
 
 const NUDGE: &str =
@@ -91,8 +93,12 @@ pub struct LlmPolicy {
     saw_tool_call: bool,
     /// The calls run so far (a repeat is answered without running).
     made: Vec<ToolCall>,
-    /// Failed or repeated calls since the last one that showed something.
+    /// Replies in a row whose calls all failed or repeated.
     strikes: u32,
+    /// Calls of the last reply not yet settled into `strikes`, and whether
+    /// one of them ran without error.
+    reply_calls: usize,
+    reply_showed: bool,
     notes: Vec<String>,
 }
 
@@ -127,6 +133,8 @@ impl LlmPolicy {
             saw_tool_call: false,
             made: Vec::new(),
             strikes: 0,
+            reply_calls: 0,
+            reply_showed: false,
             notes: Vec::new(),
         })
     }
@@ -213,13 +221,14 @@ impl LlmPolicy {
     /// Reads a reply: a submission, or calls queued for the loop (malformed
     /// ones answered with their error).
     fn absorb(&mut self, resp: &ChatResponse) -> Option<Vec<Scored>> {
+        self.reply_calls = resp.tool_calls.len();
+        self.reply_showed = false;
         for u in &resp.tool_calls {
             match tool_schema::parse(u) {
                 Ok(ToolCall::Submit { files }) => return Some(self.scored(files)),
                 Ok(call) => self.pending.push_back((u.id.clone(), call)),
                 Err(e) => {
                     tracing::debug!("the model made a bad call: {e}");
-                    self.strikes += 1;
                     self.answer(u.id.clone(), format!("error: {e}"), true);
                 }
             }
@@ -283,11 +292,10 @@ impl LlmPolicy {
     }
 
     /// The next queued call that was not made before; repeats are answered
-    /// with an error (and count as strikes) without running.
+    /// with an error without running.
     fn next_pending(&mut self) -> Option<(String, ToolCall)> {
         while let Some((id, call)) = self.pending.pop_front() {
             if self.made.contains(&call) {
-                self.strikes += 1;
                 self.answer(
                     id,
                     "error: this exact call was made already; its result above would not change. Call another tool with other arguments, or call `submit`.".into(),
@@ -300,13 +308,23 @@ impl LlmPolicy {
         None
     }
 
-    fn looping(&self) -> bool {
+    /// Settles the last reply's calls (all answered) into the strikes;
+    /// true when the model is looping.
+    fn looping(&mut self) -> bool {
+        if self.reply_calls > 0 && self.pending.is_empty() && self.running.is_none() {
+            if self.reply_showed {
+                self.strikes = 0;
+            } else {
+                self.strikes += 1;
+            }
+            self.reply_calls = 0;
+        }
         self.strikes >= MAX_STRIKES
     }
 
     fn stop_looping(&mut self, view: &View<'_>) -> Action {
         let why = format!(
-            "the model repeated calls or made failing ones {} times in a row",
+            "the model's calls failed or repeated earlier ones in {} replies in a row",
             self.strikes
         );
         self.hand_over(why, view)
@@ -380,23 +398,20 @@ impl Policy for LlmPolicy {
         if let (Some(id), Some((call, out))) = (self.running.take(), view.last) {
             let content = format!("{}\n{}", out.text, view.budget.position());
             self.answer(id, content, false);
-            if matches!(out.data, ToolData::Error { .. }) {
-                self.strikes += 1;
-            } else {
-                self.strikes = 0;
+            if !matches!(out.data, ToolData::Error { .. }) {
+                self.reply_showed = true;
             }
             self.made.push(call.clone());
         }
         if view.must_submit || view.budget.steps_left() == 0 {
             return self.finish(view);
         }
-        let next = self.next_pending();
-        if self.looping() {
-            return self.stop_looping(view);
-        }
-        if let Some((id, call)) = next {
+        if let Some((id, call)) = self.next_pending() {
             self.running = Some(id);
             return Action::Call(call);
+        }
+        if self.looping() {
+            return self.stop_looping(view);
         }
         let max_out = self.session.provider().config().max_output_tokens as u64;
         let mut nudged = false;
@@ -415,13 +430,12 @@ impl Policy for LlmPolicy {
             if let Some(files) = self.absorb(&resp) {
                 return Action::Submit(files);
             }
-            let next = self.next_pending();
-            if self.looping() {
-                return self.stop_looping(view);
-            }
-            if let Some((id, call)) = next {
+            if let Some((id, call)) = self.next_pending() {
                 self.running = Some(id);
                 return Action::Call(call);
+            }
+            if self.looping() {
+                return self.stop_looping(view);
             }
             if resp.tool_calls.is_empty() {
                 // Talk instead of a call: ask once, then force the answer.
