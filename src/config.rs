@@ -7,10 +7,12 @@
 //! are read from the file only.
 
 mod daemon;
+mod embeddings;
 mod learn;
 mod llm;
 
 pub use daemon::DaemonSettings;
+pub use embeddings::EmbeddingsConfig;
 pub use learn::LearnConfig;
 pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind, ToolCallMode};
 
@@ -44,6 +46,7 @@ pub struct Config {
     pub llm: LlmConfig,
     pub daemon: DaemonSettings,
     pub learn: LearnConfig,
+    pub embeddings: EmbeddingsConfig,
 }
 
 /// What the notebook reads from a tree.
@@ -333,7 +336,14 @@ fn apply_env(
     env: &[(String, String)],
 ) -> Result<Vec<String>, ConfigError> {
     const SECTIONS: &[&str] = &[
-        "index", "history", "agent", "github", "llm", "daemon", "learn",
+        "index",
+        "history",
+        "agent",
+        "github",
+        "llm",
+        "daemon",
+        "learn",
+        "embeddings",
     ];
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
     let mut applied = Vec::new();

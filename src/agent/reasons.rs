@@ -86,6 +86,15 @@ pub fn phrases(f: &Facts<'_>, words: &Words) -> Vec<String> {
                     "PRs that changed it spoke of {}",
                     words.quote(rest.split(' '))
                 ));
+            } else if let Some(rest) = part.strip_prefix("meaning: ") {
+                out.push(format!(
+                    "what it is about reads like the request (embedding similarity {rest})"
+                ));
+            } else if let Some(rest) = part.strip_prefix("like PRs: ") {
+                out.push(format!(
+                    "changed by past PRs whose descriptions read like the request ({})",
+                    rest.split(' ').collect::<Vec<_>>().join(", ")
+                ));
             } else if !part.trim().is_empty() {
                 out.push(part.to_string());
             }

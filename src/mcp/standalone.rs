@@ -170,6 +170,7 @@ impl Standalone {
                 &o.nb,
                 Some(&o.repo),
                 Some(&o.indexes),
+                &self.config,
             )
             .map_err(McpError::Notebook)?;
             let head = o.repo.head().map_err(McpError::Repo)?;
