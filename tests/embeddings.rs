@@ -228,22 +228,61 @@ fn off_is_todays_prediction_and_on_reaches_the_reasons() {
     );
     assert_eq!(today["tokens_used"], off_over_vectors["tokens_used"]);
     let with = predict(&repo, &emb_state, &on, request);
-    let text = with.to_string();
-    assert!(
-        text.contains("embedding similarity"),
-        "no dense reason in {text}"
-    );
-    let files: Vec<&str> = with["files"]
+    // The dense evidence in the JSON the policy and the learned ranking
+    // read, and in the reasons a person reads.
+    let nutrition = with["explain"]["candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .find(|c| c["path"] == "py/cookbook_tools/nutrition.py")
+        .expect("the nutrition module is a candidate");
+    let evidence = nutrition["evidence"]["search"][2]
+        .as_str()
+        .expect("searched");
+    assert!(evidence.contains("meaning: 0."), "{evidence}");
+    let reasons: Vec<&str> = with["files"]
         .as_array()
         .expect("files")
         .iter()
-        .filter_map(|f| f["path"].as_str())
+        .filter_map(|f| f["reason"].as_str())
         .collect();
     assert!(
-        files.contains(&"py/cookbook_tools/nutrition.py"),
-        "the nutrition module reads like the request: {files:?}"
+        reasons
+            .iter()
+            .any(|r| r.contains("read like the request") || r.contains("reads like the request")),
+        "no dense reason in {reasons:?}"
     );
-    assert!(!today.to_string().contains("embedding similarity"));
+    // The search the policy read put the nutrition module, whose words
+    // differ from the request's, first by meaning.
+    let search = with["trace"][0]["result"]
+        .as_str()
+        .expect("a search result");
+    let best = search
+        .lines()
+        .filter_map(|l| {
+            let (path, rest) = l.split_once(". ")?.1.split_once(' ')?;
+            let m = rest.split("meaning: ").nth(1)?;
+            let sim: f64 = m.split(';').next()?.trim().parse().ok()?;
+            Some((sim, path.to_string()))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .expect("dense evidence in the search");
+    assert_eq!(best.1, "py/cookbook_tools/nutrition.py", "{search}");
+    assert!(
+        !today["trace"][0]["result"]
+            .as_str()
+            .expect("a search result")
+            .contains("meaning:")
+    );
+    let today_text = today.to_string();
+    for dense in [
+        "meaning: ",
+        "like PRs: ",
+        "embedding similarity",
+        "descriptions read like",
+    ] {
+        assert!(!today_text.contains(dense), "{dense} without embeddings");
+    }
 
     // status says what is embedded, and that a notebook without a model is off.
     let s = one_json_object(&ok(

@@ -21,6 +21,9 @@ use super::fused_search::List;
 const TOP_PRS: usize = 20;
 /// A PR less similar than this votes for nothing.
 const PR_FLOOR: f32 = 0.25;
+/// A PR at least this similar is named in its files' evidence
+/// (all-MiniLM-L6-v2 gives unrelated texts 0.1-0.3).
+const PR_NAMED: f32 = 0.35;
 /// Files of one PR larger than this say little about any one file.
 const MAX_PR_FILES: usize = 30;
 
@@ -111,8 +114,9 @@ impl DenseIndex {
     }
 
     /// The two lists for a request vector, `depth` files each: files by
-    /// cosine (evidence: the similarity), and files changed by the most
-    /// similar past PRs, each PR voting its similarity (evidence: the PRs).
+    /// cosine (matched: the similarity), and files changed by the most
+    /// similar past PRs, each PR voting its squared similarity (matched:
+    /// the PRs similar enough to name).
     pub fn lists(&self, q: &[f32], depth: usize) -> (List, List) {
         let mut files: Vec<(String, f64, Vec<String>)> = self
             .files
@@ -139,7 +143,9 @@ impl DenseIndex {
             for f in &p.files {
                 let e = votes.entry(f.as_str()).or_default();
                 e.0 += (*s as f64) * (*s as f64);
-                e.1.push(name.clone());
+                if *s >= PR_NAMED {
+                    e.1.push(name.clone());
+                }
             }
         }
         let mut by_prs: List = votes

@@ -71,11 +71,15 @@ impl Lists {
         }
         // Only the leading dense hits are worth a word: every file has
         // some similarity.
-        for (p, _, m) in self.dense.iter().take(DENSE_EVIDENCE) {
-            add(p, format!("meaning: {}", words(m, 1).join("")));
+        for (p, score, m) in self.dense.iter().take(DENSE_EVIDENCE) {
+            if *score >= DENSE_EVIDENCE_MIN {
+                add(p, format!("meaning: {}", words(m, 1).join("")));
+            }
         }
         for (p, _, m) in self.dense_prs.iter().take(DENSE_EVIDENCE) {
-            add(p, format!("like PRs: {}", words(m, 3).join(" ")));
+            if !m.is_empty() {
+                add(p, format!("like PRs: {}", words(m, 3).join(" ")));
+            }
         }
         evidence
     }
@@ -160,8 +164,11 @@ impl Lists {
     }
 }
 
-/// Dense hits per list that carry evidence (and so reasons).
+/// Dense hits per list that carry evidence (and so reasons), and the
+/// least cosine a file's own text needs for it (all-MiniLM-L6-v2 gives
+/// unrelated texts 0.1-0.3).
 const DENSE_EVIDENCE: usize = 10;
+const DENSE_EVIDENCE_MIN: f64 = 0.35;
 
 /// The search result: the first `k` files of `ranked` (path, score) with
 /// their evidence. A file found by several lists does not repeat its card

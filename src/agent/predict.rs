@@ -185,17 +185,20 @@ pub fn predict_sleep(
     Ok(p)
 }
 
-/// The snapshot's embeddings, read once per notebook and snapshot in a
-/// process (the daemon and eval predict many times on one snapshot).
+/// The snapshot's embeddings, read once per notebook, snapshot and
+/// embedding pass in a process (the daemon and eval predict many times on
+/// one snapshot; an embedding pass that finishes after the snapshot
+/// switch is read again).
 fn dense_for(nb: &Notebook, cfg: &Config) -> Result<Option<Arc<DenseIndex>>, dense::DenseError> {
     type Cached = Option<(std::path::PathBuf, EmbeddingsKey, Arc<DenseIndex>)>;
-    type EmbeddingsKey = ((u64, u64), String, usize);
+    type EmbeddingsKey = ((u64, u64), u64, String, usize);
     static LAST: std::sync::Mutex<Cached> = std::sync::Mutex::new(None);
     if cfg.embeddings.model_dir().is_none() {
         return Ok(None);
     }
     let key = (
         nb.info.snapshot_id(),
+        nb.embeddings_generation()?,
         cfg.embeddings.model_dir.clone(),
         cfg.embeddings.max_tokens,
     );

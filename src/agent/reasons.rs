@@ -228,6 +228,22 @@ mod tests {
     }
 
     #[test]
+    fn the_dense_evidence_in_plain_words() {
+        let words = Words::of("Show how much energy a dish contains");
+        let f = Facts {
+            search: Some("meaning: 0.50; like PRs: #8 #3"),
+            ..Facts::default()
+        };
+        assert_eq!(
+            phrases(&f, &words),
+            [
+                "what it is about reads like the request (embedding similarity 0.50)",
+                "changed by past PRs whose descriptions read like the request (#8, #3)",
+            ]
+        );
+    }
+
+    #[test]
     fn shared_reasons_are_dropped_unless_nothing_would_be_left() {
         let mut all = vec![
             vec!["its path matches “httpx”".to_string(), "a".to_string()],

@@ -314,7 +314,35 @@ impl Store {
     }
 }
 
+/// The `meta` key counting embedding passes that wrote something: a
+/// process that keeps a snapshot's vectors in memory reads them again
+/// when it moves.
+const GENERATION_KEY: &str = "embeddings_generation";
+
+impl Store {
+    /// Marks that vectors were written (after a pass that wrote some).
+    pub fn bump_embeddings_generation(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, '1')
+                 ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                params![GENERATION_KEY],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+}
+
 impl Notebook {
+    /// How many embedding passes wrote vectors into this notebook (0: none).
+    pub fn embeddings_generation(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .store()
+            .meta(GENERATION_KEY)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
     /// The database file (identifies the notebook in caches).
     pub fn db_path(&self) -> &std::path::Path {
         self.store().path()

@@ -187,6 +187,9 @@ pub fn embed(
     if total > 0 {
         progress.finish();
     }
+    if report.copied + report.files_embedded + report.prs_embedded > 0 {
+        store.bump_embeddings_generation()?;
+    }
     report.pending = total - done;
     report.seconds = started.elapsed().as_secs_f64();
     if report.pending > 0 {
