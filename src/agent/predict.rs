@@ -189,7 +189,10 @@ pub fn predict_sleep(
 /// embedding pass in a process (the daemon and eval predict many times on
 /// one snapshot; an embedding pass that finishes after the snapshot
 /// switch is read again).
-fn dense_for(nb: &Notebook, cfg: &Config) -> Result<Option<Arc<DenseIndex>>, dense::DenseError> {
+pub fn dense_for(
+    nb: &Notebook,
+    cfg: &Config,
+) -> Result<Option<Arc<DenseIndex>>, dense::DenseError> {
     type Cached = Option<(std::path::PathBuf, EmbeddingsKey, Arc<DenseIndex>)>;
     type EmbeddingsKey = ((u64, u64), u64, String, usize);
     static LAST: std::sync::Mutex<Cached> = std::sync::Mutex::new(None);
