@@ -113,47 +113,101 @@ impl DenseIndex {
         Ok(v)
     }
 
-    /// The two lists for a request vector, `depth` files each: files by
-    /// cosine (matched: the similarity), and files changed by the most
-    /// similar past PRs, each PR voting its squared similarity (matched:
-    /// the PRs similar enough to name).
+    /// The two lists for a request vector, `depth` files each ([`rank`]).
     pub fn lists(&self, q: &[f32], depth: usize) -> (List, List) {
-        let mut files: Vec<(String, f64, Vec<String>)> = self
-            .files
-            .iter()
-            .map(|(p, v)| {
-                let s = embed::dot(q, v) as f64;
-                (p.clone(), s, vec![format!("{s:.2}")])
-            })
-            .collect();
-        files.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        files.truncate(depth);
-        let mut prs: Vec<(f32, &PrVector)> = self
-            .prs
-            .iter()
-            .map(|p| (embed::dot(q, &p.vec), p))
-            .filter(|(s, p)| *s >= PR_FLOOR && !p.files.is_empty() && p.files.len() <= MAX_PR_FILES)
-            .collect();
-        prs.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.commit.cmp(&b.1.commit)));
-        prs.truncate(TOP_PRS);
-        let mut votes: HashMap<&str, (f64, Vec<String>)> = HashMap::new();
-        for (s, p) in &prs {
-            let name =
-                p.pr.map_or_else(|| p.commit.chars().take(8).collect(), |n| format!("#{n}"));
-            for f in &p.files {
-                let e = votes.entry(f.as_str()).or_default();
-                e.0 += (*s as f64) * (*s as f64);
-                if *s >= PR_NAMED {
-                    e.1.push(name.clone());
-                }
+        rank(&self.files, &self.prs, q, depth)
+    }
+}
+
+/// The two dense lists over `files` and `prs` for a request vector,
+/// `depth` files each: files by cosine (matched: the similarity), and files
+/// changed by the most similar past PRs, each PR voting its squared
+/// similarity (matched: the PRs similar enough to name). Pure.
+pub fn rank(
+    files: &[(String, Vec<f32>)],
+    prs: &[PrVector],
+    q: &[f32],
+    depth: usize,
+) -> (List, List) {
+    let mut by_file: List = files
+        .iter()
+        .map(|(p, v)| {
+            let s = embed::dot(q, v) as f64;
+            (p.clone(), s, vec![format!("{s:.2}")])
+        })
+        .collect();
+    by_file.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    by_file.truncate(depth);
+    let mut close: Vec<(f32, &PrVector)> = prs
+        .iter()
+        .map(|p| (embed::dot(q, &p.vec), p))
+        .filter(|(s, p)| *s >= PR_FLOOR && !p.files.is_empty() && p.files.len() <= MAX_PR_FILES)
+        .collect();
+    close.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.commit.cmp(&b.1.commit)));
+    close.truncate(TOP_PRS);
+    let mut votes: HashMap<&str, (f64, Vec<String>)> = HashMap::new();
+    for (s, p) in &close {
+        let name =
+            p.pr.map_or_else(|| p.commit.chars().take(8).collect(), |n| format!("#{n}"));
+        for f in &p.files {
+            let e = votes.entry(f.as_str()).or_default();
+            e.0 += (*s as f64) * (*s as f64);
+            if *s >= PR_NAMED {
+                e.1.push(name.clone());
             }
         }
-        let mut by_prs: List = votes
-            .into_iter()
-            .map(|(p, (s, names))| (p.to_string(), s, names))
-            .collect();
-        by_prs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        by_prs.truncate(depth);
-        (files, by_prs)
+    }
+    let mut by_prs: List = votes
+        .into_iter()
+        .map(|(p, (s, names))| (p.to_string(), s, names))
+        .collect();
+    by_prs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    by_prs.truncate(depth);
+    (by_file, by_prs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        embed::normalise(v.to_vec())
+    }
+
+    fn pr(n: u64, v: &[f32], files: &[&str]) -> PrVector {
+        PrVector {
+            commit: format!("{n:040}"),
+            pr: Some(n),
+            title: format!("PR {n}"),
+            files: files.iter().map(|f| f.to_string()).collect(),
+            vec: unit(v),
+        }
+    }
+
+    #[test]
+    fn files_by_cosine_and_files_of_close_prs_by_their_votes() {
+        let q = unit(&[1.0, 0.0, 0.0]);
+        let files = vec![
+            ("a.rs".to_string(), unit(&[0.9, 0.1, 0.0])),
+            ("b.rs".to_string(), unit(&[0.0, 1.0, 0.0])),
+            ("c.rs".to_string(), unit(&[0.5, 0.5, 0.0])),
+        ];
+        let prs = vec![
+            pr(1, &[1.0, 0.05, 0.0], &["b.rs", "c.rs"]),
+            pr(2, &[0.3, 1.0, 0.0], &["c.rs"]),
+            // Unrelated: no vote.
+            pr(3, &[0.0, 0.0, 1.0], &["a.rs"]),
+        ];
+        let (by_file, by_prs) = rank(&files, &prs, &q, 10);
+        let names: Vec<&str> = by_file.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(names, ["a.rs", "c.rs", "b.rs"]);
+        assert_eq!(by_file[0].2, ["0.99"]);
+        let names: Vec<&str> = by_prs.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(names, ["c.rs", "b.rs"], "{by_prs:?}");
+        // #1 is close enough to name; #2 (cosine 0.29) votes unnamed.
+        assert_eq!(by_prs[0].2, ["#1"]);
+        assert!(by_prs[0].1 > by_prs[1].1);
+        let (few, _) = rank(&files, &prs, &q, 1);
+        assert_eq!(few.len(), 1);
     }
 }
