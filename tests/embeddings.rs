@@ -173,7 +173,7 @@ fn a_sleep_embeds_everything_once_then_only_what_changed() {
     let db = rusqlite::Connection::open(state.path().join("notebook.sqlite")).expect("open db");
     let n = db
         .execute(
-            "UPDATE emb_files SET vec = x'00ff' WHERE path = 'src/parser.rs'",
+            "UPDATE embedded_files SET vec = x'00ff' WHERE path = 'src/parser.rs'",
             [],
         )
         .expect("damage a row");

@@ -1,4 +1,4 @@
-//! Stored embeddings: one vector per file version (blob id and path: the
+//! Stored embeddings (`embedded_files`, `embedded_prs`): one vector per file version (blob id and path: the
 //! text embedded names the path) and per past pull request (commit id),
 //! each under the key of the model that made it (model files and token
 //! cap, see `embed::Embedder::key`). Keyed by git object ids, never row
@@ -20,22 +20,26 @@ use super::read::Notebook;
 use super::store::{Store, StoreError};
 use crate::parse::FileFacts;
 
+/// Rowid tables: a vector (768 bytes) is too large a row for a
+/// `WITHOUT ROWID` b-tree (helix's 6,000 vectors took 28 MB that way).
 const DDL: &str = "
-CREATE TABLE IF NOT EXISTS emb_files (
+CREATE TABLE IF NOT EXISTS embedded_files (
+    id INTEGER PRIMARY KEY,
     model TEXT NOT NULL,
     blob_oid TEXT NOT NULL,
     path TEXT NOT NULL,
     tokens INTEGER NOT NULL,       -- model tokens embedded (after the cap)
-    vec BLOB NOT NULL,             -- little-endian f32, unit length
-    PRIMARY KEY (model, blob_oid, path)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS emb_prs (
+    vec BLOB NOT NULL,             -- little-endian f16, unit length
+    UNIQUE (model, blob_oid, path)
+);
+CREATE TABLE IF NOT EXISTS embedded_prs (
+    id INTEGER PRIMARY KEY,
     model TEXT NOT NULL,
     commit_oid TEXT NOT NULL,
     tokens INTEGER NOT NULL,
     vec BLOB NOT NULL,
-    PRIMARY KEY (model, commit_oid)
-) WITHOUT ROWID;";
+    UNIQUE (model, commit_oid)
+);";
 
 /// Symbols and referenced names a file's text lists at most.
 const MAX_NAMES: usize = 40;
@@ -141,7 +145,7 @@ impl Store {
     }
 
     fn has_embeddings(&self) -> Result<bool, StoreError> {
-        self.has_table("emb_files")
+        self.has_table("embedded_files")
     }
 
     /// The (blob id, path) keys with a sound vector for `model`.
@@ -155,7 +159,7 @@ impl Store {
         }
         let rows: Vec<(String, String, Vec<u8>)> = self
             .conn
-            .prepare("SELECT blob_oid, path, vec FROM emb_files WHERE model = ?1")
+            .prepare("SELECT blob_oid, path, vec FROM embedded_files WHERE model = ?1")
             .and_then(|mut s| {
                 s.query_map(params![model], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect()
@@ -175,7 +179,7 @@ impl Store {
         }
         let rows: Vec<(String, Vec<u8>)> = self
             .conn
-            .prepare("SELECT commit_oid, vec FROM emb_prs WHERE model = ?1")
+            .prepare("SELECT commit_oid, vec FROM embedded_prs WHERE model = ?1")
             .and_then(|mut s| {
                 s.query_map(params![model], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect()
@@ -203,7 +207,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT tokens, vec FROM emb_files WHERE model = ?1 AND blob_oid = ?2 AND path = ?3",
+                "SELECT tokens, vec FROM embedded_files WHERE model = ?1 AND blob_oid = ?2 AND path = ?3",
             )
             .map_err(|e| self.err(e))?;
         for (blob, path) in keys {
@@ -239,7 +243,9 @@ impl Store {
         }
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT tokens, vec FROM emb_prs WHERE model = ?1 AND commit_oid = ?2")
+            .prepare_cached(
+                "SELECT tokens, vec FROM embedded_prs WHERE model = ?1 AND commit_oid = ?2",
+            )
             .map_err(|e| self.err(e))?;
         for c in commits {
             let row: Option<(i64, Vec<u8>)> = stmt
@@ -276,7 +282,7 @@ impl Store {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO emb_files (model, blob_oid, path, tokens, vec) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT OR REPLACE INTO embedded_files (model, blob_oid, path, tokens, vec) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(sql)?;
             for ((blob, path), v) in rows {
@@ -302,7 +308,7 @@ impl Store {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO emb_prs (model, commit_oid, tokens, vec) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT OR REPLACE INTO embedded_prs (model, commit_oid, tokens, vec) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(sql)?;
             for (commit, v) in rows {
@@ -414,7 +420,7 @@ impl Notebook {
             .conn
             .prepare_cached(
                 "SELECT f.path, e.vec FROM snap_files f JOIN blobs b ON b.id = f.blob
-                 JOIN emb_files e ON e.model = ?1 AND e.blob_oid = b.oid AND e.path = f.path
+                 JOIN embedded_files e ON e.model = ?1 AND e.blob_oid = b.oid AND e.path = f.path
                  ORDER BY f.path",
             )
             .and_then(|mut s| {
@@ -445,7 +451,7 @@ impl Notebook {
             .conn
             .prepare_cached(
                 "SELECT c.id, c.oid, c.pr, c.title, e.vec FROM snap_commits s JOIN commits c ON c.id = s.commit_id
-                 JOIN emb_prs e ON e.model = ?1 AND e.commit_oid = c.oid
+                 JOIN embedded_prs e ON e.model = ?1 AND e.commit_oid = c.oid
                  WHERE c.file_count BETWEEN 1 AND ?2 ORDER BY s.ord",
             )
             .and_then(|mut s| {
