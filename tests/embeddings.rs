@@ -148,12 +148,24 @@ fn a_sleep_embeds_everything_once_then_only_what_changed() {
     assert!(e.tokens > 0);
     assert!(first.after.errors.is_empty(), "{:?}", first.after.errors);
 
+    // Nothing new: nothing embedded, nothing written.
+    let files = |dir: &Path| -> Vec<Option<Vec<u8>>> {
+        ["notebook.sqlite", "notebook.sqlite-wal"]
+            .iter()
+            .map(|f| std::fs::read(dir.join(f)).ok())
+            .collect()
+    };
+    let before = files(state.path());
     let second = sleep_at(repo.path(), state.path(), &cfg);
     let e = second.after.embed.expect("on");
     assert_eq!(
         (e.files_embedded, e.prs_embedded, e.tokens),
         (0, 0, 0),
         "{e:?}"
+    );
+    assert!(
+        files(state.path()) == before,
+        "a sleep with nothing new wrote"
     );
 
     std::fs::write(

@@ -59,7 +59,7 @@ pub enum EmbedError {
         path: PathBuf,
         config: PathBuf,
         #[source]
-        source: candle_core::Error,
+        source: Box<candle_core::Error>,
     },
     #[error("tokenizing a text for the embedding model failed")]
     Encode {
@@ -69,7 +69,7 @@ pub enum EmbedError {
     #[error("running the embedding model failed")]
     Run {
         #[source]
-        source: candle_core::Error,
+        source: Box<candle_core::Error>,
     },
 }
 
@@ -152,7 +152,7 @@ impl Embedder {
         let weights_err = |source| EmbedError::Weights {
             path: weights_path.clone(),
             config: config_path.clone(),
-            source,
+            source: Box::new(source),
         };
         // What the vectors depend on: the configuration, the tokenizer, the
         // weights and the cap. Vectors stored under another key are not
@@ -276,7 +276,9 @@ impl Embedder {
             mask.extend_from_slice(e.get_attention_mask());
             counts.push(e.get_attention_mask().iter().filter(|m| **m != 0).count());
         }
-        let run = |source| EmbedError::Run { source };
+        let run = |source| EmbedError::Run {
+            source: Box::new(source),
+        };
         let dev = &self.model.device;
         let ids = Tensor::from_vec(ids, (n, len), dev).map_err(run)?;
         let types = Tensor::from_vec(types, (n, len), dev).map_err(run)?;

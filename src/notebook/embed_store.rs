@@ -77,6 +77,10 @@ pub struct PrVector {
     pub vec: Vec<f32>,
 }
 
+/// A past PR's row with its vector: commit row id, commit id, number,
+/// title, vector bytes.
+type PrRow = (i64, String, Option<i64>, String, Vec<u8>);
+
 /// How many vectors a notebook holds for a model, and for its snapshot.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmbeddingCounts {
@@ -447,7 +451,7 @@ impl Notebook {
         if !store.has_embeddings()? {
             return Ok(Vec::new());
         }
-        let rows: Vec<(i64, String, Option<i64>, String, Vec<u8>)> = store
+        let rows: Vec<PrRow> = store
             .conn
             .prepare_cached(
                 "SELECT c.id, c.oid, c.pr, c.title, e.vec FROM snap_commits s JOIN commits c ON c.id = s.commit_id
