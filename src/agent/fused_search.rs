@@ -1,6 +1,8 @@
 //! The sleep arm's `search`: five ranked lists from the notebook (BM25 over
 //! code, path matches, symbol definitions, card terms, per-file PR
-//! history), fused into one ranking. By default the fusion is reciprocal-
+//! history), and, when sleep time embedded the snapshot, two dense ones
+//! (files whose embedded text reads like the request; files changed by past
+//! PRs that read like it: [`super::dense`]), fused into one ranking. By default the fusion is reciprocal-
 //! rank with fixed weights; when sleep time fitted a search ranking for
 //! this snapshot ([`crate::learn::search`]), the files are ordered by its
 //! probabilities instead. Either way each file's evidence says which lists
@@ -22,11 +24,15 @@ const W_PATH: f64 = 1.0;
 const W_SYMBOL: f64 = 0.8;
 const W_CARD: f64 = 0.8;
 const W_HISTORY: f64 = 1.0;
+/// The dense lists (empty without embeddings, then the fusion is exactly
+/// the five lists'): meaning where words differ.
+const W_DENSE: f64 = 1.0;
+const W_DENSE_PRS: f64 = 0.8;
 
 /// One ranked list: (path, score, matched words), best first.
 pub type List = Vec<(String, f64, Vec<String>)>;
 
-/// The five lists of one request.
+/// The lists of one request.
 #[derive(Debug, Default)]
 pub struct Lists {
     pub code: List,
@@ -34,6 +40,12 @@ pub struct Lists {
     pub symbol: List,
     pub card: List,
     pub history: List,
+    /// Files by the cosine of their embedding with the request's (matched:
+    /// the similarity); empty without embeddings.
+    pub dense: List,
+    /// Files changed by the past PRs most like the request by embedding
+    /// (matched: those PRs); empty without embeddings.
+    pub dense_prs: List,
 }
 
 impl Lists {
@@ -57,6 +69,18 @@ impl Lists {
         for (p, _, m) in &self.history {
             add(p, format!("past PRs: {}", words(m, 3).join(" ")));
         }
+        // Only the leading dense hits are worth a word: every file has
+        // some similarity.
+        for (p, score, m) in self.dense.iter().take(DENSE_EVIDENCE) {
+            if *score >= DENSE_EVIDENCE_MIN {
+                add(p, format!("meaning: {}", words(m, 1).join("")));
+            }
+        }
+        for (p, _, m) in self.dense_prs.iter().take(DENSE_EVIDENCE) {
+            if !m.is_empty() {
+                add(p, format!("like PRs: {}", words(m, 3).join(" ")));
+            }
+        }
         evidence
     }
 
@@ -70,13 +94,21 @@ impl Lists {
             names(&self.card),
             names(&self.history),
         );
-        rank::rrf(&[
+        let mut lists: Vec<(&[String], f64)> = vec![
             (&c, W_CODE),
             (&p, W_PATH),
             (&s, W_SYMBOL),
             (&d, W_CARD),
             (&h, W_HISTORY),
-        ])
+        ];
+        let (e, ep) = (names(&self.dense), names(&self.dense_prs));
+        if !e.is_empty() {
+            lists.push((&e, W_DENSE));
+        }
+        if !ep.is_empty() {
+            lists.push((&ep, W_DENSE_PRS));
+        }
+        rank::rrf(&lists)
     }
 
     /// Every file of any list, as the learned search sees it, in the order
@@ -113,6 +145,8 @@ impl Lists {
                     symbol: hit(&self.symbol, path),
                     card: hit(&self.card, path),
                     history: hit(&self.history, path),
+                    dense: hit(&self.dense, path),
+                    dense_prs: hit(&self.dense_prs, path),
                     fused: ListHit {
                         rank,
                         rel: score / top,
@@ -129,6 +163,12 @@ impl Lists {
             .collect()
     }
 }
+
+/// Dense hits per list that carry evidence (and so reasons), and the
+/// least cosine a file's own text needs for it (all-MiniLM-L6-v2 gives
+/// unrelated texts 0.1-0.3).
+const DENSE_EVIDENCE: usize = 10;
+const DENSE_EVIDENCE_MIN: f64 = 0.35;
 
 /// The search result: the first `k` files of `ranked` (path, score) with
 /// their evidence. A file found by several lists does not repeat its card

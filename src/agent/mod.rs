@@ -29,6 +29,7 @@
 
 pub mod anticipate;
 pub mod budget;
+pub mod dense;
 pub mod found;
 pub mod fused_search;
 pub mod llm_policy;

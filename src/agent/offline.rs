@@ -180,6 +180,8 @@ impl OfflinePolicy {
                         symbol: has("defines "),
                         card: has("card:"),
                         history: has("past PRs:"),
+                        meaning: has("meaning:"),
+                        like_prs: has("like PRs:"),
                     },
                     history: e.history / max_hist,
                     votes: e.votes.len(),

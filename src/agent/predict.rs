@@ -11,10 +11,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::config::Config;
 use crate::git::Repo;
 use crate::notebook::{Notebook, StoreError};
 
 use super::anticipate;
+use super::dense::{self, DenseIndex};
 use super::raw_tools::RawTools;
 use super::run::{Policy, Prediction, run_with_context};
 use super::sleep_tools::{NotebookTools, SearchIndexes};
@@ -119,23 +121,36 @@ impl Answer {
 }
 
 /// The sleep arm over `nb`: its tools (sharing `indexes` when the caller
-/// keeps them per snapshot), what sleep time learned for the snapshot
-/// (the search ranking and the final choice), and a closely matching
-/// anticipated request read as context before the query's own. A failed
-/// notebook query is an error, never passed off as an empty answer.
+/// keeps them per snapshot), the snapshot's embeddings when `cfg` turns
+/// them on and sleep time made them (the dense lists of the search), what
+/// sleep time learned for the snapshot (the search ranking and the final
+/// choice), and a closely matching anticipated request read as context
+/// before the query's own. A failed notebook query is an error, never
+/// passed off as an empty answer; a model that cannot be loaded is a note
+/// (the prediction goes on without dense similarity).
 pub fn predict_sleep(
     query: &Query,
     policy: &mut dyn Policy,
     nb: &Notebook,
     repo: Option<&Repo>,
     indexes: Option<&SearchIndexes>,
+    cfg: &Config,
 ) -> Result<Prediction, StoreError> {
     let mut tools = match indexes {
         Some(ix) => NotebookTools::with_indexes(nb, repo, ix),
         None => NotebookTools::new(nb, repo),
     };
-    let learned = nb.learned()?;
     let mut notes = Vec::new();
+    match dense_for(nb, cfg) {
+        Ok(Some(d)) => tools.set_dense(d),
+        Ok(None) => {}
+        Err(dense::DenseError::Store(e)) => return Err(e),
+        Err(e) => {
+            tracing::warn!("embeddings are off for this prediction: {e}");
+            notes.push(format!("embeddings are off for this prediction: {e}"));
+        }
+    }
+    let learned = nb.learned()?;
     if let Some(l) = &learned {
         if let Some(s) = &l.search {
             tools.set_search_ranker(Arc::new(s.clone()));
@@ -168,6 +183,41 @@ pub fn predict_sleep(
     }
     p.notes.extend(notes);
     Ok(p)
+}
+
+/// The snapshot's embeddings, read once per notebook, snapshot and
+/// embedding pass in a process (the daemon and eval predict many times on
+/// one snapshot; an embedding pass that finishes after the snapshot
+/// switch is read again).
+pub fn dense_for(
+    nb: &Notebook,
+    cfg: &Config,
+) -> Result<Option<Arc<DenseIndex>>, dense::DenseError> {
+    type Cached = Option<(std::path::PathBuf, EmbeddingsKey, Arc<DenseIndex>)>;
+    type EmbeddingsKey = ((u64, u64), u64, String, usize);
+    static LAST: std::sync::Mutex<Cached> = std::sync::Mutex::new(None);
+    if cfg.embeddings.model_dir().is_none() {
+        return Ok(None);
+    }
+    let key = (
+        nb.info.snapshot_id(),
+        nb.embeddings_generation()?,
+        cfg.embeddings.model_dir.clone(),
+        cfg.embeddings.max_tokens,
+    );
+    let path = nb.db_path().to_path_buf();
+    if let Some((p, k, d)) = LAST.lock().expect("dense cache").as_ref()
+        && *p == path
+        && *k == key
+    {
+        return Ok(Some(d.clone()));
+    }
+    let Some(d) = DenseIndex::load(nb, &cfg.embeddings, cfg.history.max_commit_files)? else {
+        return Ok(None);
+    };
+    let d = Arc::new(d);
+    *LAST.lock().expect("dense cache") = Some((path, key, d.clone()));
+    Ok(Some(d))
 }
 
 /// The no-sleep arm: the same policy over the raw repository.

@@ -86,6 +86,15 @@ pub fn phrases(f: &Facts<'_>, words: &Words) -> Vec<String> {
                     "PRs that changed it spoke of {}",
                     words.quote(rest.split(' '))
                 ));
+            } else if let Some(rest) = part.strip_prefix("meaning: ") {
+                out.push(format!(
+                    "what it is about reads like the request (embedding similarity {rest})"
+                ));
+            } else if let Some(rest) = part.strip_prefix("like PRs: ") {
+                out.push(format!(
+                    "changed by past PRs whose descriptions read like the request ({})",
+                    rest.split(' ').collect::<Vec<_>>().join(", ")
+                ));
             } else if !part.trim().is_empty() {
                 out.push(part.to_string());
             }
@@ -214,6 +223,22 @@ mod tests {
                 "usually changes with src/recipe.rs",
                 "its notebook card mentions “servings”",
                 "62% likely by this repository's learned ranking",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_dense_evidence_in_plain_words() {
+        let words = Words::of("Show how much energy a dish contains");
+        let f = Facts {
+            search: Some("meaning: 0.50; like PRs: #8 #3"),
+            ..Facts::default()
+        };
+        assert_eq!(
+            phrases(&f, &words),
+            [
+                "what it is about reads like the request (embedding similarity 0.50)",
+                "changed by past PRs whose descriptions read like the request (#8, #3)",
             ]
         );
     }

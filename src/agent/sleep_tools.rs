@@ -11,6 +11,7 @@ use crate::notebook::search_index::{CodeIndex, CommitIndex};
 use crate::notebook::{Notebook, StoreError};
 use crate::text;
 
+use super::dense::DenseIndex;
 use super::fused_search::{self, Lists};
 use super::rank::{Bm25, PathIndex};
 use super::request::Request;
@@ -105,6 +106,9 @@ pub struct NotebookTools<'a> {
     search_ranker: Option<Arc<SearchRanker>>,
     code: Option<Arc<CodeIndex>>,
     commits: Option<Arc<CommitIndex>>,
+    /// The snapshot's embeddings, when sleep time made them and the caller
+    /// gave them ([`NotebookTools::set_dense`]).
+    dense: Option<Arc<DenseIndex>>,
     /// The first notebook query that failed during a run, kept for the
     /// caller ([`NotebookTools::take_query_error`]): the policy only sees an
     /// error result, but a damaged notebook must not pass for an empty one.
@@ -141,6 +145,7 @@ impl<'a> NotebookTools<'a> {
             search_ranker: None,
             code: None,
             commits: None,
+            dense: None,
             query_error: None,
         }
     }
@@ -163,7 +168,16 @@ impl<'a> NotebookTools<'a> {
             search_ranker: None,
             code: indexes.code.clone(),
             commits: indexes.commits.clone(),
+            dense: None,
             query_error: None,
+        }
+    }
+
+    /// Adds the dense lists (sleep-time embeddings of this snapshot) to
+    /// the fused search.
+    pub fn set_dense(&mut self, dense: Arc<DenseIndex>) {
+        if dense.snapshot == self.nb.info.snapshot_id() {
+            self.dense = Some(dense);
         }
     }
 
@@ -207,12 +221,26 @@ impl<'a> NotebookTools<'a> {
         let t_cards = t.elapsed();
         let mut symbol = self.symbol_hits(req);
         symbol.truncate(LIST_DEPTH);
+        let t_symbols = t.elapsed();
+        let (dense, dense_prs) = match &self.dense {
+            Some(d) => match d.query_vector(&req.text) {
+                Ok(q) => d.lists(&q, LIST_DEPTH),
+                Err(e) => {
+                    // The model ran at sleep time; failing now is a
+                    // fault of this process, not of the notebook.
+                    tracing::warn!("the request could not be embedded: {e}");
+                    (Vec::new(), Vec::new())
+                }
+            },
+            None => (Vec::new(), Vec::new()),
+        };
         tracing::debug!(
             code = ?t_code,
             history = ?(t_hist - t_code),
             paths = ?(t_paths - t_hist),
             cards = ?(t_cards - t_paths),
-            symbols = ?(t.elapsed() - t_cards),
+            symbols = ?(t_symbols - t_cards),
+            dense = ?(t.elapsed() - t_symbols),
             "fused search timings"
         );
         let hits = |hs: Vec<crate::notebook::read::Hit>| -> fused_search::List {
@@ -226,6 +254,8 @@ impl<'a> NotebookTools<'a> {
             symbol,
             card,
             history: hits(history),
+            dense,
+            dense_prs,
         })
     }
 

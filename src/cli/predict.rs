@@ -110,7 +110,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             config.index.keep_revisions,
         )?;
         let (nb, notes) = ensure_notebook(&repo, &nb_dir, &config, args.rev.as_deref(), args.json)?;
-        let mut p = predict_sleep(&query, policy, &nb, Some(&repo), None).map_err(|e| {
+        let mut p = predict_sleep(&query, policy, &nb, Some(&repo), None, &config).map_err(|e| {
             if e.is_damage() {
                 anyhow::anyhow!(
                     "{e}: the notebook is damaged; `swe-sleep sleep` sets it aside and rebuilds it"

@@ -5,7 +5,7 @@ use clap::Args;
 use swe_sleep::notebook::{SleepReport, Target};
 use swe_sleep::sleep::anticipate::AnticipateReport;
 use swe_sleep::sleep::cards::CardReport;
-use swe_sleep::sleep::{self, LearnOptions, LearnReport};
+use swe_sleep::sleep::{self, EmbedReport, LearnOptions, LearnReport};
 
 use super::{RepoArgs, print_json, progress::Bars};
 
@@ -51,6 +51,9 @@ pub fn run(args: SleepArgs) -> anyhow::Result<()> {
     }
     if args.json {
         let mut v = serde_json::to_value(&report)?;
+        if let Some(e) = &after.embed {
+            v["embed"] = serde_json::to_value(e)?;
+        }
         if let Some(l) = &after.learn {
             v["learn"] = serde_json::to_value(l)?;
         }
@@ -63,6 +66,9 @@ pub fn run(args: SleepArgs) -> anyhow::Result<()> {
         print_json(&v)
     } else {
         println!("{}", summary(&report));
+        if let Some(e) = &after.embed {
+            println!("{}", embed_summary(e));
+        }
         if let Some(l) = &after.learn {
             println!("{}", learn_summary(l));
         }
@@ -74,6 +80,22 @@ pub fn run(args: SleepArgs) -> anyhow::Result<()> {
         }
         Ok(())
     }
+}
+
+/// One line on what the embedding pass did.
+pub fn embed_summary(e: &EmbedReport) -> String {
+    let mut s = format!(
+        "Embeddings ({}): {} files and {} past pull requests; embedded {} files and {} PRs now ({} model tokens, {:.1}s)",
+        e.model, e.files, e.prs, e.files_embedded, e.prs_embedded, e.tokens, e.seconds
+    );
+    if e.pending > 0 {
+        s.push_str(&format!(
+            ", {} left for the next sleep (`[embeddings] sleep_seconds`)",
+            e.pending
+        ));
+    }
+    s.push('.');
+    s
 }
 
 /// One line on what sleep-time learning did.

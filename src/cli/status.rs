@@ -198,6 +198,7 @@ fn describe(s: &Status, work_tree: bool) -> String {
             "\nLearning: nothing learned for this snapshot yet (`swe-sleep sleep` replays past pull requests).",
         ),
     }
+    out.push_str(&describe_embeddings(&s.embeddings));
     if s.blobs_missing > 0 {
         out.push_str(&format!(
             "\n{} files have no content in this clone (partial clone or missing objects); they are indexed by path only.",
@@ -210,4 +211,29 @@ fn describe(s: &Status, work_tree: bool) -> String {
         "\nNext: `swe-sleep sleep` catches up (or `swe-sleep predict`, which sleeps first)."
     });
     out
+}
+
+/// The embeddings line of `status`.
+fn describe_embeddings(e: &notebook::status::EmbeddingStatus) -> String {
+    if !e.on {
+        return "\nEmbeddings: off (set `[embeddings] model_dir`; `install.sh --with-embeddings` fetches a model).".into();
+    }
+    let dir = e.model_dir.as_deref().unwrap_or_default();
+    if let Some(err) = &e.error {
+        return format!("\nEmbeddings: on, but the model in {dir} cannot be loaded: {err}.");
+    }
+    match (&e.counts, e.snapshot_files, e.snapshot_prs) {
+        (Some(c), Some(f), Some(p)) => format!(
+            "\nEmbeddings: on ({}): {} of {f} files and {} of {p} past PRs of this snapshot embedded ({} file and {} PR vectors stored).",
+            e.model.as_deref().unwrap_or_default(),
+            c.snapshot_files,
+            c.snapshot_prs,
+            c.files,
+            c.prs
+        ),
+        _ => format!(
+            "\nEmbeddings: on ({}), nothing embedded yet (`swe-sleep sleep` embeds).",
+            e.model.as_deref().unwrap_or_default()
+        ),
+    }
 }

@@ -39,7 +39,16 @@ impl Backend for DaemonBackend {
             Call::Notebook(call) => s
                 .service
                 .with_reader(|repo, nb, indexes| {
-                    local::notebook_tool(Open { repo, nb, indexes }, call, request.max_tokens)
+                    local::notebook_tool(
+                        Open {
+                            repo,
+                            nb,
+                            indexes,
+                            config: &s.config,
+                        },
+                        call,
+                        request.max_tokens,
+                    )
                 })
                 .map_err(failed)?,
             Call::Status => {

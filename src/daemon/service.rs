@@ -143,6 +143,7 @@ impl PredictionService {
             &reader.nb,
             Some(&reader.repo),
             Some(&indexes),
+            &self.config,
         )
         .map_err(PredictError::from_store)?;
         let answer = Answer::new(prediction, reader.nb.info.commit.clone(), target);

@@ -261,8 +261,11 @@ pub async fn run_sleep(shared: &Arc<Shared>, target: &Target) -> Result<Option<S
         Ok(Ok((report, offline, after))) => {
             took = offline;
             log_after(&after);
-            if after.learn.as_ref().is_some_and(|l| l.pending > 0) {
-                // More past pull requests to replay: another slice soon.
+            if after.learn.as_ref().is_some_and(|l| l.pending > 0)
+                || after.embed.as_ref().is_some_and(|e| e.pending > 0)
+            {
+                // More past pull requests to replay (or texts to embed):
+                // another slice soon.
                 shared.wake.notify_one();
             }
             tracing::info!(
@@ -326,6 +329,16 @@ const REPLAY_SLICE: Duration = Duration::from_secs(15);
 
 /// What the passes after indexing did, in the log.
 fn log_after(after: &AfterReport) {
+    if let Some(e) = &after.embed {
+        tracing::info!(
+            "embeddings: {} files and {} past pull requests embedded ({} model tokens, {:.1}s, {} left)",
+            e.files_embedded,
+            e.prs_embedded,
+            e.tokens,
+            e.seconds,
+            e.pending
+        );
+    }
     if let Some(l) = &after.learn {
         tracing::info!(
             "learning: replayed {} past pull requests ({} before, {} left); {}",

@@ -417,6 +417,21 @@ fn run_repo(
                 &NoProgress,
             )
             .map_err(|e| repo_err(format!("sleeping at {}: {e}", inst.base_commit)))?;
+            // Embeddings of what is new at this base (nothing without
+            // `[embeddings] model_dir`); their cost is sleep time.
+            if let Some(e) = crate::sleep::embed::embed(&state, &opts.config, None, &NoProgress)
+                .map_err(|e| repo_err(format!("embedding at {}: {e}", inst.base_commit)))?
+            {
+                tracing::debug!(
+                    instance = %inst.instance_id,
+                    files = e.files_embedded,
+                    prs = e.prs_embedded,
+                    tokens = e.tokens,
+                    seconds = e.seconds,
+                    pending = e.pending,
+                    "embedded"
+                );
+            }
             let opened = Notebook::open(&state)
                 .map_err(|e| repo_err(e.to_string()))?
                 .ok_or_else(|| repo_err("notebook missing after sleep".into()))?;
@@ -531,6 +546,7 @@ fn run_repo(
                         nb,
                         Some(&repo),
                         None,
+                        &opts.config,
                     )
                     .map_err(|e| {
                         repo_err(format!(

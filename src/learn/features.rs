@@ -33,6 +33,12 @@ pub struct Lists {
     pub symbol: bool,
     pub card: bool,
     pub history: bool,
+    /// The dense lists (sleep-time embeddings): the file's own text, and
+    /// past PRs that changed it, read like the request.
+    #[serde(default)]
+    pub meaning: bool,
+    #[serde(default)]
+    pub like_prs: bool,
 }
 
 /// One candidate as the offline policy saw it (scores relative to the
@@ -112,6 +118,9 @@ pub const NAMES: &[&str] = &[
     "query_terms_log",
     "query_candidates_log",
     "budget_log",
+    // Appended, so rankers fitted before them keep their meaning.
+    "list_meaning",
+    "list_like_prs",
 ];
 
 /// The feature vector of `c` for the request `q`.
@@ -150,6 +159,8 @@ pub fn features(c: &Candidate, q: &Query) -> Vec<f64> {
         (1.0 + q.terms as f64).ln(),
         (1.0 + q.candidates as f64).ln(),
         (q.budget.max(1) as f64 / 1000.0).ln(),
+        b(c.lists.meaning),
+        b(c.lists.like_prs),
     ];
     debug_assert_eq!(v.len(), NAMES.len());
     v

@@ -28,6 +28,13 @@ pub struct SearchCandidate {
     pub symbol: Option<ListHit>,
     pub card: Option<ListHit>,
     pub history: Option<ListHit>,
+    /// The dense lists (sleep-time embeddings): by the file's own
+    /// similarity, and by similar past PRs that changed it. `None` without
+    /// embeddings (and in examples replayed before they existed).
+    #[serde(default)]
+    pub dense: Option<ListHit>,
+    #[serde(default)]
+    pub dense_prs: Option<ListHit>,
     /// Place and relative score in the default (reciprocal-rank) fusion.
     pub fused: ListHit,
     /// Share of the request's distinct terms its code matched.
@@ -73,6 +80,13 @@ pub const SEARCH_NAMES: &[&str] = &[
     "kind_example",
     "depth",
     "query_terms_log",
+    // Appended, so rankers fitted before them keep their meaning.
+    "dense",
+    "dense_rank_inv",
+    "dense_rel",
+    "dense_prs",
+    "dense_prs_rank_inv",
+    "dense_prs_rel",
 ];
 
 /// The feature vector of one candidate of a request with `terms` distinct terms.
@@ -108,6 +122,12 @@ pub fn search_features(c: &SearchCandidate, terms: usize) -> Vec<f64> {
         c.path.matches('/').count() as f64 / 4.0,
         (1.0 + terms as f64).ln(),
     ]);
+    for hit in [&c.dense, &c.dense_prs] {
+        match hit {
+            Some(h) => v.extend([1.0, 1.0 / (1.0 + h.rank as f64), h.rel]),
+            None => v.extend([0.0, 0.0, 0.0]),
+        }
+    }
     debug_assert_eq!(v.len(), SEARCH_NAMES.len());
     v
 }

@@ -1,7 +1,8 @@
 //! Answering the notebook's tools from an open notebook, for every server
 //! that has one (the standalone server and the daemon): the same
 //! [`NotebookTools`] the sleep arm's policy calls, with the search ranking
-//! sleep time learned for the snapshot, rendered and cut by the same code.
+//! sleep time learned for the snapshot and its embeddings (when on),
+//! rendered and cut by the same code.
 //!
 //! Paths are confined as for the model policy: [`check_path`] first
 //! (relative, normalised, no `..`, no `.git`), then the path must be a
@@ -22,12 +23,14 @@ use crate::notebook::{self, Notebook};
 use super::error::McpError;
 use super::reply::Reply;
 
-/// An open repository and notebook, with the snapshot's search indexes.
+/// An open repository and notebook, with the snapshot's search indexes
+/// and the configuration (whether embeddings are on).
 #[derive(Clone, Copy)]
 pub struct Open<'a> {
     pub repo: &'a Repo,
     pub nb: &'a Notebook,
     pub indexes: &'a SearchIndexes,
+    pub config: &'a Config,
 }
 
 /// Runs one of the notebook's tools.
@@ -46,6 +49,14 @@ pub fn notebook_tool(open: Open<'_>, call: &ToolCall, max_tokens: u64) -> Result
             .and_then(|l| l.search)
     {
         tools.set_search_ranker(Arc::new(search));
+    }
+    if matches!(call, ToolCall::Search { .. }) {
+        match crate::agent::predict::dense_for(open.nb, open.config) {
+            Ok(Some(d)) => tools.set_dense(d),
+            Ok(None) => {}
+            Err(crate::agent::dense::DenseError::Store(e)) => return Err(McpError::Notebook(e)),
+            Err(e) => tracing::warn!("the search goes on without embeddings: {e}"),
+        }
     }
     let out = tools.call(call, max_tokens);
     match tools.take_query_error() {

@@ -44,11 +44,12 @@ struct Opened {
 }
 
 impl Opened {
-    fn open(&self) -> Open<'_> {
+    fn open<'a>(&'a self, config: &'a Config) -> Open<'a> {
         Open {
             repo: &self.repo,
             nb: &self.nb,
             indexes: &self.indexes,
+            config,
         }
     }
 }
@@ -170,6 +171,7 @@ impl Standalone {
                 &o.nb,
                 Some(&o.repo),
                 Some(&o.indexes),
+                &self.config,
             )
             .map_err(McpError::Notebook)?;
             let head = o.repo.head().map_err(McpError::Repo)?;
@@ -196,7 +198,7 @@ impl Backend for Standalone {
                 Ok(Reply::prediction(&answer, request.max_tokens))
             }
             Call::Notebook(call) => self.with_open(progress, |o| {
-                local::notebook_tool(o.open(), call, request.max_tokens)
+                local::notebook_tool(o.open(&self.config), call, request.max_tokens)
             }),
             Call::Status => {
                 let repo = Repo::open(&self.repo_path).map_err(McpError::Repo)?;

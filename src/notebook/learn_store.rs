@@ -73,7 +73,7 @@ impl Store {
         self.conn.execute_batch(DDL).map_err(|e| self.err(e))
     }
 
-    fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+    pub(super) fn has_table(&self, name: &str) -> Result<bool, StoreError> {
         self.conn
             .query_row(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",

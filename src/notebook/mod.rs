@@ -5,6 +5,8 @@
 //! - [`derive`](mod@derive), [`card`]: pure derivations (co-change, file history, cards);
 //! - [`snapshot`]: the atomic switch to a new revision;
 //! - [`learn_store`]: replayed examples and the ranker fitted per snapshot;
+//! - [`embed_store`]: embeddings of files and past pull requests, keyed by
+//!   blob id and commit id, and the texts embedded;
 //! - [`llm_read`]: the snapshot's key, its recent PRs and the anticipated
 //!   requests a model left for it;
 //! - [`sleep`](mod@sleep): the orchestration of one sleep;
@@ -19,6 +21,7 @@ pub mod blobs;
 pub mod card;
 pub mod derive;
 pub mod drift;
+pub mod embed_store;
 pub mod fingerprint;
 mod gc;
 pub mod history;

@@ -42,6 +42,70 @@ pub struct Status {
     pub worktree_changes: Option<Drift>,
     /// What sleep-time learning found for this snapshot, if it ran.
     pub learning: Option<crate::learn::FitReport>,
+    /// Whether embeddings are on (`[embeddings] model_dir`) and what the
+    /// notebook holds for the configured model.
+    pub embeddings: EmbeddingStatus,
+}
+
+/// Embeddings in `status`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EmbeddingStatus {
+    pub on: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_dir: Option<String>,
+    /// The model's key (model files and token cap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Vectors stored for that model, and those of the snapshot's files
+    /// and past PRs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<super::embed_store::EmbeddingCounts>,
+    /// Files and past PRs of the snapshot that could have one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_files: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_prs: Option<usize>,
+    /// Why the model cannot be loaded, with its causes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// An error and its causes on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(&format!(": {s}"));
+        cur = s.source();
+    }
+    out
+}
+
+fn embedding_status(
+    nb: Option<&super::Notebook>,
+    cfg: &Config,
+) -> Result<EmbeddingStatus, NotebookError> {
+    let Some(dir) = cfg.embeddings.model_dir() else {
+        return Ok(EmbeddingStatus::default());
+    };
+    let mut s = EmbeddingStatus {
+        on: true,
+        model_dir: Some(dir.display().to_string()),
+        ..EmbeddingStatus::default()
+    };
+    match crate::embed::Embedder::shared(&dir, cfg.embeddings.max_tokens) {
+        Ok(e) => {
+            s.model = Some(e.key().to_string());
+            if let Some(nb) = nb {
+                s.counts =
+                    Some(nb.embedding_counts(e.key(), e.dim(), cfg.history.max_commit_files)?);
+                s.snapshot_files = Some(nb.embedding_file_texts()?.len());
+                s.snapshot_prs = Some(nb.embedding_pr_texts(cfg.history.max_commit_files)?.len());
+            }
+        }
+        Err(e) => s.error = Some(chain(&e)),
+    }
+    Ok(s)
 }
 
 /// Reads the notebook in `state_dir` and compares it with `current` (HEAD
@@ -77,8 +141,10 @@ pub fn status(
         blobs_missing: 0,
         worktree_changes: None,
         learning: None,
+        embeddings: EmbeddingStatus::default(),
     };
     let Some(store) = Store::open_existing(state_dir)? else {
+        s.embeddings = embedding_status(None, cfg)?;
         return Ok(s);
     };
     let commit = store.meta("commit")?.filter(|c| !c.is_empty());
@@ -115,9 +181,11 @@ pub fn status(
     if s.worktree && at_head && repo.work_dir().is_some() {
         s.worktree_changes = Some(drift::worktree_drift(repo, &store, state_dir, cfg)?);
     }
-    if let Some(nb) = super::Notebook::open(state_dir)? {
+    let nb = super::Notebook::open(state_dir)?;
+    if let Some(nb) = &nb {
         s.learning = nb.learned()?.map(|l| l.report);
     }
+    s.embeddings = embedding_status(nb.as_ref(), cfg)?;
     s.commit = commit;
     Ok(s)
 }

@@ -243,7 +243,14 @@ pub fn anticipate(
         let Ok(query) = Query::new(request.clone(), cfg.agent.budget, cfg.agent.steps) else {
             continue;
         };
-        let p = predict_sleep(&query, &mut OfflinePolicy::default(), &nb, Some(repo), None)?;
+        let p = predict_sleep(
+            &query,
+            &mut OfflinePolicy::default(),
+            &nb,
+            Some(repo),
+            None,
+            cfg,
+        )?;
         items.push((request, p.files.into_iter().map(|f| f.path).collect()));
     }
     store(state_dir, &nb.snapshot_key(), &model.model, &items)?;

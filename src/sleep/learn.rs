@@ -20,6 +20,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::agent::OfflinePolicy;
+use crate::agent::dense::{DenseError, DenseIndex};
 use crate::agent::offline::Calibration;
 use crate::agent::run;
 use crate::agent::sleep_tools::NotebookTools;
@@ -28,6 +29,23 @@ use crate::git::Repo;
 use crate::learn::{self, Example, FEATURE_VERSION, FitReport, TrainOptions};
 use crate::notebook::learn_store::{Learned, PastPr};
 use crate::notebook::{self, NoProgress, Notebook, NotebookError, Progress, Store, Target};
+
+/// Why one past PR could not be replayed.
+#[derive(Debug, thiserror::Error)]
+enum ReplayError {
+    #[error(transparent)]
+    Notebook(#[from] NotebookError),
+    #[error(transparent)]
+    Embed(#[from] super::embed::EmbedPassError),
+    #[error(transparent)]
+    Dense(#[from] DenseError),
+}
+
+impl From<crate::notebook::StoreError> for ReplayError {
+    fn from(e: crate::notebook::StoreError) -> Self {
+        ReplayError::Notebook(NotebookError::Store(e))
+    }
+}
 
 /// Where the replay notebook lives inside a state directory.
 pub const REPLAY_DIR: &str = "replay";
@@ -91,8 +109,20 @@ pub fn signature(cfg: &Config) -> String {
     for b in cal.bytes() {
         h = (h ^ b as u64).wrapping_mul(0x100000001b3);
     }
+    // With embeddings the examples hold the dense lists: another model
+    // (directory or cap) makes other examples.
+    let embeddings = match cfg.embeddings.model_dir() {
+        Some(dir) => {
+            let mut e: u64 = 0xcbf29ce484222325;
+            for b in dir.to_string_lossy().bytes() {
+                e = (e ^ b as u64).wrapping_mul(0x100000001b3);
+            }
+            format!("-e{e:016x}t{}", cfg.embeddings.max_tokens)
+        }
+        None => String::new(),
+    };
     format!(
-        "v{FEATURE_VERSION}-b{}-s{}-f{}-c{h:016x}",
+        "v{FEATURE_VERSION}-b{}-s{}-f{}-c{h:016x}{embeddings}",
         cfg.learn
             .replay_budgets
             .iter()
@@ -141,7 +171,7 @@ pub fn learn(
                     report.pending = todo.len() - i;
                     break;
                 }
-                match replay_one(repo, &replay_dir, cfg, pr) {
+                match replay_one(repo, state_dir, &replay_dir, cfg, pr) {
                     Ok((examples, tokens)) => {
                         report.replay_tokens += tokens;
                         for (budget, e) in &examples {
@@ -205,13 +235,17 @@ pub fn learn(
     Ok(report)
 }
 
-/// Replays one past PR at its base, once per replay budget.
+/// Replays one past PR at its base, once per replay budget. With
+/// embeddings, the replay notebook's files and PRs are embedded first
+/// (copied from the main notebook in `state_dir` where it holds them), so
+/// the dense lists are computed as test time computes them, at the base.
 fn replay_one(
     repo: &Repo,
+    state_dir: &Path,
     replay_dir: &Path,
     cfg: &Config,
     pr: &PastPr,
-) -> Result<(Vec<(u64, Example)>, u64), NotebookError> {
+) -> Result<(Vec<(u64, Example)>, u64), ReplayError> {
     let started = Instant::now();
     let slept = notebook::sleep(
         repo,
@@ -231,8 +265,17 @@ fn replay_one(
         return Err(NotebookError::Config(format!(
             "the replay notebook is at {:?}, not at the base {}",
             nb.info.commit, pr.parent
-        )));
+        ))
+        .into());
     }
+    super::embed::embed(
+        replay_dir,
+        cfg,
+        Some(super::embed::Seed { state_dir }),
+        &NoProgress,
+    )?;
+    let dense = DenseIndex::load(&nb, &cfg.embeddings, cfg.history.max_commit_files)?
+        .map(std::sync::Arc::new);
     let request = if pr.body.trim().is_empty() {
         pr.title.clone()
     } else {
@@ -242,9 +285,12 @@ fn replay_one(
     let mut tokens = slept.sleep_tokens;
     let search = {
         let mut tools = NotebookTools::new(&nb, Some(repo));
+        if let Some(d) = &dense {
+            tools.set_dense(d.clone());
+        }
         let s = tools.search_example(&request);
         if let Some(e) = tools.take_query_error() {
-            return Err(NotebookError::Store(e));
+            return Err(e.into());
         }
         s?
     };
@@ -252,9 +298,12 @@ fn replay_one(
     for &budget in &cfg.learn.replay_budgets {
         let mut policy = OfflinePolicy::default();
         let mut tools = NotebookTools::new(&nb, Some(repo));
+        if let Some(d) = &dense {
+            tools.set_dense(d.clone());
+        }
         let p = run::run(&mut policy, &mut tools, &request, budget, cfg.agent.steps);
         if let Some(e) = tools.take_query_error() {
-            return Err(NotebookError::Store(e));
+            return Err(e.into());
         }
         tokens += p.tokens_used;
         let (candidates, query) = policy.candidates();

@@ -4,10 +4,14 @@
 //! 1. **index** ([`crate::notebook::sleep()`]): the offline notebook at a
 //!    revision or the work tree, switched atomically; a damaged notebook is
 //!    set aside and rebuilt;
-//! 2. **learn** ([`learn`]): past pull requests replayed at their bases as
+//! 2. **embed** ([`embed`](mod@embed)): with `[embeddings] model_dir`, a vector for
+//!    every file and past pull request the snapshot lacks one for, within
+//!    the pass's time budget (not in the automatic sleep before a
+//!    prediction: embedding is what idle time is for);
+//! 3. **learn** ([`learn`]): past pull requests replayed at their bases as
 //!    training queries, and this repository's ranker fitted for the new
 //!    snapshot;
-//! 3. **model** ([`model`]): with a sleep-time model, cards for the most
+//! 4. **model** ([`model`]): with a sleep-time model, cards for the most
 //!    important files ([`cards`]) and anticipated requests ([`anticipate`]);
 //!    in `eval`'s paper setting, digests of related pull requests
 //!    ([`digest`]). Each stays inside the hourly and daily sleep-time token
@@ -21,6 +25,7 @@
 pub mod anticipate;
 pub mod cards;
 pub mod digest;
+pub mod embed;
 pub mod learn;
 pub mod model;
 
@@ -32,12 +37,15 @@ use crate::config::Config;
 use crate::git::Repo;
 use crate::notebook::{self, NotebookError, Progress, SleepReport, Target};
 
+pub use embed::EmbedReport;
 pub use learn::{LearnOptions, LearnReport};
 pub use model::ModelSleepReport;
 
 /// What the passes after indexing did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AfterReport {
+    /// The embedding pass (`None`: embeddings are off).
+    pub embed: Option<EmbedReport>,
     pub learn: Option<LearnReport>,
     pub model: ModelSleepReport,
     /// Passes that failed (the notebook before them stands).
@@ -98,6 +106,22 @@ fn learn_pass(
     }
 }
 
+/// Embeds what the snapshot lacks; an error is this pass's alone.
+pub fn embed_pass(
+    state_dir: &Path,
+    cfg: &Config,
+    progress: &dyn Progress,
+    report: &mut AfterReport,
+) {
+    match embed::embed(state_dir, cfg, None, progress) {
+        Ok(e) => report.embed = e,
+        Err(e) => {
+            tracing::warn!("embedding skipped: {e}");
+            report.errors.push(format!("embedding skipped: {e}"));
+        }
+    }
+}
+
 /// The passes after the snapshot switch: they never fail the notebook the
 /// index pass wrote; their errors are logged and reported.
 pub fn after_index(
@@ -108,6 +132,7 @@ pub fn after_index(
     progress: &dyn Progress,
 ) -> AfterReport {
     let mut report = AfterReport::default();
+    embed_pass(state_dir, cfg, progress, &mut report);
     learn_pass(repo, state_dir, cfg, learn, progress, &mut report);
     report.model = model::after_sleep(repo, state_dir, cfg);
     report.errors.extend(report.model.errors.clone());
