@@ -115,6 +115,8 @@ pub struct Report {
     /// Test-time tokens priced at `t` times sleep-time tokens.
     pub t: f64,
     pub amortized: Vec<Amortized>,
+    /// The sleep arm against the no-sleep arm, instance by instance.
+    pub paired: Vec<super::paired::Paired>,
 }
 
 pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
@@ -173,6 +175,7 @@ pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
         sleep,
         t,
         amortized,
+        paired: super::paired::pair(records),
     }
 }
 
@@ -275,7 +278,7 @@ pub fn markdown(r: &Report) -> String {
             "repositories"
         }
     ));
-    out.push_str(&super::verdict::sentence(&r.rows));
+    out.push_str(&super::verdict::sentence(&r.rows, &r.paired));
     if repos.len() != 1 {
         repos.push(ALL);
     }
@@ -339,6 +342,10 @@ pub fn markdown(r: &Report) -> String {
         }
         out.push('\n');
     }
+    out.push_str(&super::paired::markdown(
+        &r.paired,
+        repositories(r).len() == 1,
+    ));
     out.push_str(&super::scaling::markdown(r));
     if !r.amortized.is_empty() {
         out.push_str(&format!(

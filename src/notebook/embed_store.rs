@@ -277,24 +277,11 @@ impl Store {
         model: &str,
         rows: &[((String, String), Vector)],
     ) -> Result<(), StoreError> {
-        let path = self.path().to_path_buf();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO embedded_files (model, blob_oid, path, tokens, vec) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(sql)?;
-            for ((blob, path), v) in rows {
-                stmt.execute(params![model, blob, path, v.tokens as i64, v.vec])
-                    .map_err(sql)?;
-            }
-        }
-        tx.commit().map_err(sql)
+        self.replace_all(
+            "INSERT OR REPLACE INTO embedded_files (model, blob_oid, path, tokens, vec) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rows,
+            |stmt, ((blob, path), v)| stmt.execute(params![model, blob, path, v.tokens as i64, v.vec]),
+        )
     }
 
     /// Writes pull-request vectors in one transaction.
@@ -303,6 +290,21 @@ impl Store {
         model: &str,
         rows: &[(String, Vector)],
     ) -> Result<(), StoreError> {
+        self.replace_all(
+            "INSERT OR REPLACE INTO embedded_prs (model, commit_oid, tokens, vec) VALUES (?1, ?2, ?3, ?4)",
+            rows,
+            |stmt, (commit, v)| stmt.execute(params![model, commit, v.tokens as i64, v.vec]),
+        )
+    }
+
+    /// Runs `insert` once per row, all in one transaction: every row is
+    /// written, or none is.
+    fn replace_all<T>(
+        &mut self,
+        insert: &str,
+        rows: &[T],
+        bind: impl Fn(&mut rusqlite::CachedStatement<'_>, &T) -> rusqlite::Result<usize>,
+    ) -> Result<(), StoreError> {
         let path = self.path().to_path_buf();
         let sql = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -310,14 +312,9 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(sql)?;
         {
-            let mut stmt = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO embedded_prs (model, commit_oid, tokens, vec) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(sql)?;
-            for (commit, v) in rows {
-                stmt.execute(params![model, commit, v.tokens as i64, v.vec])
-                    .map_err(sql)?;
+            let mut stmt = tx.prepare_cached(insert).map_err(sql)?;
+            for row in rows {
+                bind(&mut stmt, row).map_err(sql)?;
             }
         }
         tx.commit().map_err(sql)
