@@ -302,3 +302,46 @@ fn sleep_replays_and_reports_through_the_cli() {
         "{text}"
     );
 }
+
+#[test]
+fn a_damaged_replay_notebook_is_rebuilt_by_the_next_replay() {
+    // Only a run's first replay checks the replay notebook (the rest trust
+    // what that run wrote): damage left between runs must still be found.
+    let copy = fixture_copy("learning");
+    let repo = copy.path();
+    let dir = temp_dir("replay-heal-");
+    let state = dir.path().join("state");
+    let cfg = config(100);
+    let opts = LearnOptions::from_config(&cfg);
+    let first = sleep_and_learn(repo, &state, &cfg, &opts);
+    assert_eq!((first.replayed, first.failed), (50, 0), "{first:?}");
+    let db = state.join("replay").join("notebook.sqlite");
+    assert!(db.is_file(), "the replay notebook is at {}", db.display());
+    let _ = std::fs::remove_file(state.join("replay").join("notebook.sqlite-wal"));
+    let _ = std::fs::remove_file(state.join("replay").join("notebook.sqlite-shm"));
+    std::fs::write(&db, "this is not a database at all\n".repeat(200)).expect("damage");
+    // A new merged PR is replayed into the damaged notebook.
+    let module = repo.join("src/color.rs");
+    let mut text = std::fs::read_to_string(&module).expect("read");
+    text.push_str("\n/// Tinting.\npub fn color_tinting() -> u32 {\n    51\n}\n");
+    std::fs::write(&module, text).expect("write");
+    git(repo, &["add", "src/color.rs"]);
+    git(repo, &["commit", "-q", "-m", "Support color tinting (#51)"]);
+    let second = sleep_and_learn(repo, &state, &cfg, &opts);
+    assert_eq!(
+        (second.replayed, second.failed, second.reused),
+        (1, 0, 50),
+        "{second:?}"
+    );
+    let kept: Vec<String> = std::fs::read_dir(state.join("replay"))
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        kept.iter()
+            .any(|n| n.starts_with("notebook.sqlite.damaged-")),
+        "the damaged replay notebook is set aside: {kept:?}"
+    );
+    let fit = second.fit.expect("fitted");
+    assert_eq!(fit.prs, 51, "{fit:?}");
+}

@@ -40,7 +40,7 @@ pub mod store;
 use std::path::{Path, PathBuf};
 
 pub use read::Notebook;
-pub use sleep::{SleepReport, Target, sleep};
+pub use sleep::{Integrity, SleepReport, Target, sleep, sleep_with};
 pub use status::{Status, status};
 pub use store::{Store, StoreError};
 

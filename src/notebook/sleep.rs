@@ -116,11 +116,36 @@ pub fn sleep(
     cfg: &Config,
     progress: &dyn Progress,
 ) -> Result<SleepReport, NotebookError> {
-    match sleep_once(repo, state_dir, target, cfg, progress) {
+    sleep_with(repo, state_dir, target, cfg, progress, Integrity::Check)
+}
+
+/// Whether a sleep runs SQLite's `quick_check` when it opens the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Integrity {
+    /// Check first: every sleep of a notebook a user or the daemon keeps.
+    Check,
+    /// This process checked it and has been the only one writing it since:
+    /// a replay brings one replay notebook through hundreds of revisions in
+    /// a row, and checking it each time cost 0.3 s a pull request on helix
+    /// (an 88 MB replay notebook), half of each replayed sleep. Damage that
+    /// a read finds still heals.
+    Checked,
+}
+
+/// [`sleep`], saying whether the database must be checked first.
+pub fn sleep_with(
+    repo: &Repo,
+    state_dir: &Path,
+    target: &Target,
+    cfg: &Config,
+    progress: &dyn Progress,
+    integrity: Integrity,
+) -> Result<SleepReport, NotebookError> {
+    match sleep_once(repo, state_dir, target, cfg, progress, integrity) {
         Err(NotebookError::Store(e)) if e.is_damage() => {
             tracing::warn!("{e}");
             let aside = super::store::set_aside(state_dir)?;
-            let mut report = sleep_once(repo, state_dir, target, cfg, progress)?;
+            let mut report = sleep_once(repo, state_dir, target, cfg, progress, integrity)?;
             report.healed = Some(aside.display().to_string());
             Ok(report)
         }
@@ -134,6 +159,7 @@ fn sleep_once(
     target: &Target,
     cfg: &Config,
     progress: &dyn Progress,
+    integrity: Integrity,
 ) -> Result<SleepReport, NotebookError> {
     let started = Instant::now();
     let mut timings = Timings::default();
@@ -153,7 +179,10 @@ fn sleep_once(
             )
         }
     };
-    let mut store = Store::open_healing(state_dir)?;
+    let mut store = match integrity {
+        Integrity::Check => Store::open_healing(state_dir)?,
+        Integrity::Checked => Store::open(state_dir)?,
+    };
     let skip = skip_set(&cfg.index.skip_globs)?;
     let generated = generated_set(&cfg.index.generated_globs)?;
     let mut report = SleepReport {

@@ -28,7 +28,9 @@ use crate::config::Config;
 use crate::git::Repo;
 use crate::learn::{self, Example, FEATURE_VERSION, FitReport, TrainOptions};
 use crate::notebook::learn_store::{Learned, PastPr};
-use crate::notebook::{self, NoProgress, Notebook, NotebookError, Progress, Store, Target};
+use crate::notebook::{
+    self, Integrity, NoProgress, Notebook, NotebookError, Progress, Store, Target,
+};
 
 /// Why one past PR could not be replayed.
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +173,14 @@ pub fn learn(
                     report.pending = todo.len() - i;
                     break;
                 }
-                match replay_one(repo, state_dir, &replay_dir, cfg, pr) {
+                // The replay notebook is checked by the first replay of this
+                // run; the rest trust it (only this loop writes it).
+                let integrity = if i == 0 {
+                    Integrity::Check
+                } else {
+                    Integrity::Checked
+                };
+                match replay_one(repo, state_dir, &replay_dir, cfg, pr, integrity) {
                     Ok((examples, tokens)) => {
                         report.replay_tokens += tokens;
                         for (budget, e) in &examples {
@@ -245,14 +254,16 @@ fn replay_one(
     replay_dir: &Path,
     cfg: &Config,
     pr: &PastPr,
+    integrity: Integrity,
 ) -> Result<(Vec<(u64, Example)>, u64), ReplayError> {
     let started = Instant::now();
-    let slept = notebook::sleep(
+    let slept = notebook::sleep_with(
         repo,
         replay_dir,
         &Target::Rev(pr.parent.clone()),
         cfg,
         &NoProgress,
+        integrity,
     )?;
     let slept_s = started.elapsed().as_secs_f64();
     let nb = Notebook::open(replay_dir)?.ok_or_else(|| {
