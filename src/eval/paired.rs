@@ -1,6 +1,8 @@
-//! How sure a difference is: the sleep arm against the no-sleep arm
-//! instance by instance, at each budget, with a 95% bootstrap interval of
-//! the mean F1 difference and the count of instances each arm won. A
+//! How sure a difference is: two sets of answers paired instance by
+//! instance (the sleep arm against the no-sleep arm of one eval, or one
+//! eval against another: [`arms`], [`runs`]), at each budget, with a 95%
+//! bootstrap interval of the mean F1 difference and the count of instances
+//! each side won. A
 //! benchmark of twenty instances can move a macro F1 by a few hundredths
 //! on noise alone; the interval says which differences stand clear of it.
 //! Pure and deterministic (a fixed-seed generator), so a report is the same
@@ -17,7 +19,8 @@ use super::runner::{Arm, RunRecord};
 /// percentile to the third decimal.
 const RESAMPLES: usize = 2000;
 
-/// The sleep arm (at one sleep budget) against the no-sleep arm on the
+/// One side against the other (the sleep arm, at one sleep budget, against
+/// the no-sleep arm; or a later eval against an earlier one) on the
 /// instances both answered at one budget.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Paired {
@@ -27,15 +30,15 @@ pub struct Paired {
     pub budget: u64,
     /// Instances answered by both arms.
     pub pairs: usize,
-    /// Mean of (sleep F1 − no-sleep F1) over the pairs.
+    /// Mean of (this side's F1 − the other's) over the pairs.
     pub mean_diff: f64,
     /// 95% percentile bootstrap interval of `mean_diff`.
     pub low: f64,
     pub high: f64,
-    /// Instances where the sleep arm scored higher, the same, lower.
-    pub sleep_wins: usize,
+    /// Instances where this side scored higher, the same, lower.
+    pub wins: usize,
     pub ties: usize,
-    pub sleep_losses: usize,
+    pub losses: usize,
 }
 
 impl Paired {
@@ -52,27 +55,62 @@ impl Paired {
     }
 }
 
-/// Every pairing the records allow: per repository and for all of them,
-/// per sleep budget of the sleep arm and per test-time budget.
-pub fn pair(records: &[RunRecord]) -> Vec<Paired> {
+/// Pairs' F1 differences by (repository or [`ALL`], sleep budget, budget).
+type Diffs = BTreeMap<(String, Option<usize>, u64), Vec<f64>>;
+
+/// The sleep arm against the no-sleep arm of one eval: per repository and
+/// for all of them, per sleep budget of the sleep arm and per budget.
+pub fn arms(records: &[RunRecord]) -> Vec<Paired> {
     let mut base: BTreeMap<(&str, &str, u64), f64> = BTreeMap::new();
     for r in records.iter().filter(|r| r.arm == Arm::NoSleep) {
         base.insert((&r.repo, &r.instance_id, r.budget), r.prf.f1);
     }
-    type Key = (String, Option<usize>, u64);
-    let mut diffs: BTreeMap<Key, Vec<f64>> = BTreeMap::new();
+    let mut diffs = Diffs::new();
     for r in records.iter().filter(|r| r.arm == Arm::Sleep) {
-        let Some(b) = base.get(&(r.repo.as_str(), r.instance_id.as_str(), r.budget)) else {
-            continue;
-        };
-        let d = r.prf.f1 - b;
-        for repo in [r.repo.as_str(), ALL] {
-            diffs
-                .entry((repo.to_string(), r.sleep_budget, r.budget))
-                .or_default()
-                .push(d);
+        if let Some(b) = base.get(&(r.repo.as_str(), r.instance_id.as_str(), r.budget)) {
+            push(&mut diffs, r, r.prf.f1 - b);
         }
     }
+    summarise(diffs)
+}
+
+/// A later eval (`after`) against an earlier one (`before`) on one arm:
+/// each record of `after` is paired with the record of `before` for the
+/// same instance, arm, budget and sleep budget.
+pub fn runs(before: &[RunRecord], after: &[RunRecord], arm: Arm) -> Vec<Paired> {
+    type Key<'a> = (&'a str, &'a str, u64, Option<usize>);
+    let mut base: BTreeMap<Key, f64> = BTreeMap::new();
+    for r in before.iter().filter(|r| r.arm == arm) {
+        base.insert(
+            (&r.repo, &r.instance_id, r.budget, r.sleep_budget),
+            r.prf.f1,
+        );
+    }
+    let mut diffs = Diffs::new();
+    for r in after.iter().filter(|r| r.arm == arm) {
+        let key = (
+            r.repo.as_str(),
+            r.instance_id.as_str(),
+            r.budget,
+            r.sleep_budget,
+        );
+        if let Some(b) = base.get(&key) {
+            push(&mut diffs, r, r.prf.f1 - b);
+        }
+    }
+    summarise(diffs)
+}
+
+fn push(diffs: &mut Diffs, r: &RunRecord, d: f64) {
+    for repo in [r.repo.as_str(), ALL] {
+        diffs
+            .entry((repo.to_string(), r.sleep_budget, r.budget))
+            .or_default()
+            .push(d);
+    }
+}
+
+fn summarise(diffs: Diffs) -> Vec<Paired> {
     diffs
         .into_iter()
         .map(|((repo, sleep_budget, budget), d)| {
@@ -85,9 +123,9 @@ pub fn pair(records: &[RunRecord]) -> Vec<Paired> {
                 mean_diff: mean(&d),
                 low,
                 high,
-                sleep_wins: d.iter().filter(|x| **x > 1e-12).count(),
+                wins: d.iter().filter(|x| **x > 1e-12).count(),
                 ties: d.iter().filter(|x| x.abs() <= 1e-12).count(),
-                sleep_losses: d.iter().filter(|x| **x < -1e-12).count(),
+                losses: d.iter().filter(|x| **x < -1e-12).count(),
             }
         })
         .collect()
@@ -151,13 +189,25 @@ pub fn interval_text(p: &Paired) -> String {
     format!("{:+.3} to {:+.3}", p.low, p.high)
 }
 
-/// The report's section: one line per repository, sleep budget and budget.
+/// The report's section: the sleep arm against the no-sleep arm, one line
+/// per repository, sleep budget and budget.
 pub fn markdown(paired: &[Paired], one_repo: bool) -> String {
     if paired.is_empty() {
         return String::new();
     }
     let mut out = String::from(
-        "## Sleep against no-sleep, instance by instance\n\nThe sleep arm's F1 minus the no-sleep arm's on each instance both answered, averaged, with a 95% bootstrap interval (2,000 resamples): a difference whose interval holds 0 is not clear of noise on this many instances.\n\n| repo | sleep budget (PRs) | budget | pairs | F1 difference | 95% interval | clear? | sleep better / same / worse |\n|---|---:|---:|---:|---:|---:|---|---:|\n",
+        "## Sleep against no-sleep, instance by instance\n\nThe sleep arm's F1 minus the no-sleep arm's on each instance both answered, averaged, with a 95% bootstrap interval (2,000 resamples): a difference whose interval holds 0 is not clear of noise on this many instances.\n\n",
+    );
+    out.push_str(&table(paired, one_repo, "sleep"));
+    out.push('\n');
+    out
+}
+
+/// The table of pairings, `side` naming the side whose F1 comes first
+/// ("sleep", "after").
+pub fn table(paired: &[Paired], one_repo: bool, side: &str) -> String {
+    let mut out = format!(
+        "| repo | sleep budget (PRs) | budget | pairs | F1 difference | 95% interval | clear? | {side} better / same / worse |\n|---|---:|---:|---:|---:|---:|---|---:|\n"
     );
     let mut rows: Vec<&Paired> = paired
         .iter()
@@ -180,16 +230,15 @@ pub fn markdown(paired: &[Paired], one_repo: bool) -> String {
             p.mean_diff,
             interval_text(p),
             match p.clear() {
-                Some(true) => "sleep ahead",
-                Some(false) => "sleep behind",
-                None => "no",
+                Some(true) => format!("{side} ahead"),
+                Some(false) => format!("{side} behind"),
+                None => "no".to_string(),
             },
-            p.sleep_wins,
+            p.wins,
             p.ties,
-            p.sleep_losses
+            p.losses
         ));
     }
-    out.push('\n');
     out
 }
 
@@ -237,7 +286,7 @@ mod tests {
                 if i % 2 == 0 { 1.0 } else { 0.0 },
             ));
         }
-        let p = pair(&rs);
+        let p = arms(&rs);
         let at = |b: u64| {
             p.iter()
                 .find(|x| x.repo == "o/r" && x.budget == b)
@@ -248,22 +297,19 @@ mod tests {
         assert!((steady.mean_diff - 0.12).abs() < 1e-9, "{steady:?}");
         assert!(steady.low > 0.10 && steady.high < 0.14, "{steady:?}");
         assert_eq!(steady.clear(), Some(true));
-        assert_eq!(
-            (steady.sleep_wins, steady.ties, steady.sleep_losses),
-            (40, 0, 0)
-        );
+        assert_eq!((steady.wins, steady.ties, steady.losses), (40, 0, 0));
         let flip = at(4000);
         assert!(flip.mean_diff.abs() < 1e-9, "{flip:?}");
         assert!(flip.low < -0.1 && flip.high > 0.1, "{flip:?}");
         assert_eq!(flip.clear(), None);
-        assert_eq!((flip.sleep_wins, flip.ties, flip.sleep_losses), (20, 0, 20));
+        assert_eq!((flip.wins, flip.ties, flip.losses), (20, 0, 20));
         // The overall rows pair the same instances.
         assert!(
             p.iter()
                 .any(|x| x.repo == ALL && x.budget == 1000 && x.pairs == 40)
         );
         // Deterministic: the same records, the same intervals.
-        assert_eq!(p, pair(&rs));
+        assert_eq!(p, arms(&rs));
     }
 
     #[test]
@@ -275,7 +321,7 @@ mod tests {
             rec("c", Arm::NoSleep, 1000, 0.1),
             rec("a", Arm::Sleep, 4000, 0.5),
         ];
-        let p = pair(&rs);
+        let p = arms(&rs);
         let one = p
             .iter()
             .find(|x| x.repo == "o/r" && x.budget == 1000)
@@ -297,7 +343,7 @@ mod tests {
             rs.push(rec(&id, Arm::NoSleep, 1000, 0.2));
             rs.push(rec(&id, Arm::Sleep, 1000, 0.6));
         }
-        let md = markdown(&pair(&rs), true);
+        let md = markdown(&arms(&rs), true);
         assert!(
             md.contains(
                 "| o/r | 0 | 1000 | 30 | +0.400 | +0.400 to +0.400 | sleep ahead | 30 / 0 / 0 |"

@@ -175,7 +175,7 @@ pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
         sleep,
         t,
         amortized,
-        paired: super::paired::pair(records),
+        paired: super::paired::arms(records),
     }
 }
 

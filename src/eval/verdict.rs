@@ -235,9 +235,9 @@ mod tests {
             mean_diff: mean,
             low,
             high,
-            sleep_wins: 10,
+            wins: 10,
             ties: 0,
-            sleep_losses: 10,
+            losses: 10,
         }
     }
 
