@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::cli::{ok, stderr};
+use support::cli::{fails, ok, stderr};
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
@@ -661,6 +661,124 @@ fn eval_end_to_end_and_resume() {
     assert_eq!(healed.len(), first.len(), "{healed:#?}");
     let keys: BTreeSet<_> = healed.iter().map(|l| key(l)).collect();
     assert_eq!(keys, want);
+
+    // The report pairs the arms instance by instance, with intervals.
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(
+        md.contains("## Sleep against no-sleep, instance by instance"),
+        "{md}"
+    );
+    assert!(md.contains("95% interval of the paired difference"), "{md}");
+    let rep: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json"))
+            .expect("report.json parses");
+    for p in rep["paired"].as_array().expect("paired") {
+        assert_eq!(p["pairs"], 5, "{p}");
+        let n = |k: &str| p[k].as_u64().expect("a count");
+        assert_eq!(n("wins") + n("ties") + n("losses"), 5, "{p}");
+        let (low, high, mean) = (
+            p["low"].as_f64().expect("low"),
+            p["high"].as_f64().expect("high"),
+            p["mean_diff"].as_f64().expect("mean"),
+        );
+        assert!(low <= mean + 1e-12 && mean <= high + 1e-12, "{p}");
+    }
+
+    // bench compare: the same benchmark without structure, then with it.
+    let flat = dir.path().join("flat.toml");
+    std::fs::write(&flat, "[index]\nstructure = false\n").expect("config");
+    let out_flat = dir.path().join("out-flat");
+    let flat_args = [
+        "eval",
+        "--bench",
+        s(&bench),
+        "--repo",
+        &repo_arg,
+        "--budgets",
+        "500,2000",
+        "--arms",
+        "sleep",
+        "--config",
+        s(&flat),
+        "--out",
+        s(&out_flat),
+    ];
+    ok(swe_sleep(&flat_args), "eval without structure");
+    let cmp = ok(
+        swe_sleep(&[
+            "bench",
+            "compare",
+            "--before",
+            s(&out_flat),
+            "--after",
+            s(&out),
+            "--json",
+        ]),
+        "bench compare",
+    );
+    let c: Value = serde_json::from_slice(&cmp.stdout).expect("one JSON object");
+    assert_eq!(c["arm"], "sleep");
+    let paired = c["paired"].as_array().expect("paired");
+    assert!(
+        paired
+            .iter()
+            .any(|p| p["repo"] == "all" && p["budget"] == 2000),
+        "{c}"
+    );
+    for p in paired {
+        assert_eq!(p["pairs"], 5, "every instance paired: {p}");
+    }
+    assert_eq!(
+        (c["before_only"].clone(), c["after_only"].clone()),
+        (0.into(), 0.into())
+    );
+    let text = String::from_utf8(
+        ok(
+            swe_sleep(&[
+                "bench",
+                "compare",
+                "--before",
+                s(&out_flat),
+                "--after",
+                s(&out),
+            ]),
+            "bench compare as text",
+        )
+        .stdout,
+    )
+    .expect("utf-8");
+    assert!(text.contains("- budget 500, sleep budget "), "{text}");
+    assert!(text.contains("after better / same / worse"), "{text}");
+    // The no-sleep arm ran only in one of them: nothing to compare.
+    let err = fails(
+        swe_sleep(&[
+            "bench",
+            "compare",
+            "--before",
+            s(&out_flat),
+            "--after",
+            s(&out),
+            "--arm",
+            "no-sleep",
+        ]),
+        "bench compare without shared runs",
+    );
+    assert!(
+        err.contains("share no instance of the no-sleep arm"),
+        "{err}"
+    );
+    let err = fails(
+        swe_sleep(&[
+            "bench",
+            "compare",
+            "--before",
+            s(dir.path()),
+            "--after",
+            s(&out),
+        ]),
+        "bench compare of a directory that is no eval",
+    );
+    assert!(err.contains("not an eval output directory"), "{err}");
 }
 
 /// The report covers exactly what the output directory holds: a re-run

@@ -1,6 +1,8 @@
 //! `swe-sleep bench`: benchmark tools. `bench mine` turns a repository's
 //! merged pull requests into SWE-Features-style instances (JSON lines), with
-//! git alone; the rules are in `docs/benchmark.md`.
+//! git alone; the rules are in `docs/benchmark.md`. `bench compare` pairs
+//! two eval runs instance by instance and says what the change between
+//! them bought, and how sure that is.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,6 +10,8 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 
+use swe_sleep::eval::Arm;
+use swe_sleep::eval::compare;
 use swe_sleep::eval::mine::{self, MineOptions};
 use swe_sleep::git::Repo;
 
@@ -21,6 +25,24 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Mine benchmark instances from a repository's first-parent history.
     Mine(MineArgs),
+    /// Compare two eval runs instance by instance (F1 difference with a 95% interval).
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The earlier eval's output directory (its `--out`).
+    #[arg(long)]
+    pub before: PathBuf,
+    /// The later eval's output directory.
+    #[arg(long)]
+    pub after: PathBuf,
+    /// The arm to compare: sleep or no-sleep.
+    #[arg(long, default_value = "sleep")]
+    pub arm: String,
+    /// One JSON object instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -71,7 +93,22 @@ pub struct MineArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.command {
         BenchCommand::Mine(a) => run_mine(a),
+        BenchCommand::Compare(a) => run_compare(a),
     }
+}
+
+fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
+    let Some(arm) = Arm::parse(&args.arm) else {
+        bail!("--arm {}: expected sleep or no-sleep", args.arm);
+    };
+    let c = compare::compare(&args.before, &args.after, arm)?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&c)? + "\n"
+    } else {
+        compare::markdown(&c)
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(())
 }
 
 fn run_mine(args: MineArgs) -> anyhow::Result<()> {

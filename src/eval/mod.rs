@@ -2,12 +2,13 @@
 //! mined from a repository's history ([`mine`]), file-set scoring
 //! ([`score`]), the runner over repositories, arms and budgets ([`runner`]),
 //! and the reports ([`report`]), with how sure each difference is
-//! ([`paired`]).
+//! ([`paired`]), and two evals compared ([`compare`]).
 //!
 //! Honest use: the predictor sees only the query, the repository at
 //! `base_commit` and history reachable from it; never `head_commit`,
 //! `changed_files` or anything later.
 
+pub mod compare;
 pub mod context;
 pub mod coverage;
 pub mod instance;
