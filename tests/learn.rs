@@ -345,3 +345,114 @@ fn a_damaged_replay_notebook_is_rebuilt_by_the_next_replay() {
     let fit = second.fit.expect("fitted");
     assert_eq!(fit.prs, 51, "{fit:?}");
 }
+
+#[test]
+fn eval_traces_f1_against_the_sleep_budget() {
+    let repo = fixture("learning");
+    let dir = temp_dir("learn-scaling-");
+    let cfg = config_file(dir.path());
+    let bench = dir.path().join("bench.jsonl");
+    ok(
+        swe_sleep()
+            .args([
+                "bench",
+                "mine",
+                "--repo",
+                p(&repo),
+                "--name",
+                "learn/ing",
+                "--min-modified",
+                "1",
+                "--min-source",
+                "1",
+                "--limit",
+                "4",
+                "--out",
+                p(&bench),
+            ])
+            .output()
+            .expect("runs"),
+        "bench mine",
+    );
+    let mined = std::fs::read_to_string(&bench).expect("bench");
+    assert_eq!(mined.lines().count(), 4, "{mined}");
+    let out = dir.path().join("eval");
+    let repo_arg = format!("learn/ing={}", p(&repo));
+    ok(
+        swe_sleep()
+            .args([
+                "eval",
+                "--bench",
+                p(&bench),
+                "--repo",
+                &repo_arg,
+                "--budgets",
+                "1000",
+                "--sleep-budgets",
+                "0,30",
+                "--config",
+                p(&cfg),
+                "--out",
+                p(&out),
+            ])
+            .output()
+            .expect("runs"),
+        "eval --sleep-budgets",
+    );
+    let rep: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("json"))
+            .expect("report.json parses");
+    let f1 = |sb: u64| {
+        rep["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["repo"] == "all" && r["arm"] == "sleep" && r["sleep_budget"] == sb)
+            .unwrap_or_else(|| panic!("a row at sleep budget {sb}: {rep}"))["f1"]
+            .as_f64()
+            .expect("f1")
+    };
+    // The fixture's history teaches which module answers; plain retrieval
+    // spreads over several. Learning from 30 past PRs must not lose to none.
+    assert!(
+        f1(30) >= f1(0),
+        "F1 {} with 30 PRs, {} with none",
+        f1(30),
+        f1(0)
+    );
+    // Each sleep budget is paired with no replay, instance by instance.
+    let sp = rep["sleep_paired"].as_array().expect("sleep_paired");
+    let all = sp
+        .iter()
+        .find(|x| x["repo"] == "all" && x["sleep_budget"] == 30)
+        .unwrap_or_else(|| panic!("{rep}"));
+    assert_eq!(all["pairs"], 4, "{all}");
+    assert_eq!(all["wins"], 4, "better on every instance: {all}");
+    assert!(
+        (all["mean_diff"].as_f64().expect("diff") - (f1(30) - f1(0))).abs() < 1e-9,
+        "{all}"
+    );
+    // The replay is paid for: more sleep costs more sleep-time tokens.
+    let amortized = rep["amortized"].as_array().expect("amortized");
+    let cost = |sb: u64| {
+        amortized
+            .iter()
+            .find(|a| a["sleep_budget"] == sb && a["queries"] == 1)
+            .unwrap_or_else(|| panic!("amortized at {sb}: {rep}"))["sleep_cost"]
+            .as_f64()
+            .expect("cost")
+    };
+    assert!(
+        cost(30) > cost(0),
+        "replay counted: {} vs {}",
+        cost(30),
+        cost(0)
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(md.contains("## Sleep-time scaling"), "{md}");
+    assert!(md.contains("Each sleep budget against 0 past PRs"), "{md}");
+    assert!(md.contains("more sleep better / same / worse"), "{md}");
+    let svg = std::fs::read_to_string(out.join("scaling.svg")).expect("scaling.svg");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<polyline").count(), 1, "one line per budget");
+}

@@ -101,6 +101,30 @@ pub fn runs(before: &[RunRecord], after: &[RunRecord], arm: Arm) -> Vec<Paired> 
     summarise(diffs)
 }
 
+/// More sleep against the least: each sleep budget of the sleep arm
+/// against the smallest one the records hold (usually 0, no learning), on
+/// the same instances and budgets. Empty with fewer than two sleep budgets.
+pub fn sleep_budgets(records: &[RunRecord]) -> Vec<Paired> {
+    let sleep: Vec<&RunRecord> = records.iter().filter(|r| r.arm == Arm::Sleep).collect();
+    let Some(least) = sleep.iter().filter_map(|r| r.sleep_budget).min() else {
+        return Vec::new();
+    };
+    let mut base: BTreeMap<(&str, &str, u64), f64> = BTreeMap::new();
+    for r in sleep.iter().filter(|r| r.sleep_budget == Some(least)) {
+        base.insert((&r.repo, &r.instance_id, r.budget), r.prf.f1);
+    }
+    let mut diffs = Diffs::new();
+    for r in sleep
+        .iter()
+        .filter(|r| r.sleep_budget.is_some_and(|s| s > least))
+    {
+        if let Some(b) = base.get(&(r.repo.as_str(), r.instance_id.as_str(), r.budget)) {
+            push(&mut diffs, r, r.prf.f1 - b);
+        }
+    }
+    summarise(diffs)
+}
+
 fn push(diffs: &mut Diffs, r: &RunRecord, d: f64) {
     for repo in [r.repo.as_str(), ALL] {
         diffs
@@ -333,6 +357,39 @@ mod tests {
             !p.iter().any(|x| x.budget == 4000),
             "no no-sleep run at 4000"
         );
+    }
+
+    #[test]
+    fn each_sleep_budget_is_paired_with_the_least() {
+        let mut rs = Vec::new();
+        for i in 0..10 {
+            let id = format!("i{i}");
+            for (sb, f1) in [(0, 0.3), (50, 0.35), (200, 0.5)] {
+                let mut r = rec(&id, Arm::Sleep, 1000, f1);
+                r.sleep_budget = Some(sb);
+                rs.push(r);
+            }
+            rs.push(rec(&id, Arm::NoSleep, 1000, 0.9));
+        }
+        let p = sleep_budgets(&rs);
+        let at = |sb: usize| {
+            p.iter()
+                .find(|x| x.repo == "o/r" && x.sleep_budget == Some(sb))
+                .expect("paired")
+        };
+        assert!((at(50).mean_diff - 0.05).abs() < 1e-9);
+        assert!((at(200).mean_diff - 0.2).abs() < 1e-9);
+        assert_eq!(at(200).pairs, 10);
+        assert!(
+            !p.iter().any(|x| x.sleep_budget == Some(0)),
+            "the least is the baseline"
+        );
+        // One sleep budget: nothing to pair.
+        let one: Vec<RunRecord> = rs
+            .into_iter()
+            .filter(|r| r.sleep_budget != Some(50) && r.sleep_budget != Some(200))
+            .collect();
+        assert!(sleep_budgets(&one).is_empty());
     }
 
     #[test]

@@ -117,6 +117,8 @@ pub struct Report {
     pub amortized: Vec<Amortized>,
     /// The sleep arm against the no-sleep arm, instance by instance.
     pub paired: Vec<super::paired::Paired>,
+    /// Each sleep budget against the smallest, instance by instance.
+    pub sleep_paired: Vec<super::paired::Paired>,
 }
 
 pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
@@ -176,6 +178,7 @@ pub fn build(records: &[RunRecord], sleeps: &[SleepRecord], t: f64) -> Report {
         t,
         amortized,
         paired: super::paired::arms(records),
+        sleep_paired: super::paired::sleep_budgets(records),
     }
 }
 

@@ -70,6 +70,18 @@ pub fn markdown(r: &Report) -> String {
         ));
     }
     out.push('\n');
+    if !r.sleep_paired.is_empty() {
+        out.push_str(&format!(
+            "Each sleep budget against {} past PRs, instance by instance (the sleep arm's F1 with more replay minus its F1 with the least, 95% bootstrap interval):\n\n",
+            sbs[0]
+        ));
+        out.push_str(&super::paired::table(
+            &r.sleep_paired,
+            super::report::repositories(r).len() == 1,
+            "more sleep",
+        ));
+        out.push('\n');
+    }
     out
 }
 
