@@ -32,6 +32,11 @@ pub struct ServiceConfig {
     /// or `{ file = "PATH" }` (a connection string may hold a password).
     /// Unset: SQLite in the state directory, one process.
     pub database: SecretSource,
+    /// A PEM file of certificate authorities trusted for TLS to the
+    /// database, beside the system's (a private CA, a cloud provider's).
+    /// TLS itself follows the connection string's `sslmode`. Empty: the
+    /// system's roots only.
+    pub database_ca: String,
     /// A process that has not renewed its leases for this long is taken
     /// for dead and its repositories move to the others; renewed every
     /// third of it.
@@ -49,6 +54,7 @@ impl Default for ServiceConfig {
             backoff_max_secs: 3600,
             fetch_timeout_secs: 600,
             database: SecretSource::default(),
+            database_ca: String::new(),
             lease_secs: 30,
         }
     }

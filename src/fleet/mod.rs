@@ -335,7 +335,9 @@ async fn open_queue(
     let Some(url) = url else {
         return Ok((Arc::new(Queue::open(&cfg.state_dir)?), None));
     };
-    let pool = pg::connect(url.expose(), 16).await?;
+    let ca = &cfg.config.service.database_ca;
+    let ca = (!ca.is_empty()).then(|| std::path::Path::new(ca.as_str()));
+    let pool = pg::connect(url.expose(), 16, ca).await?;
     let worker = worker_name();
     tracing::info!("queue and leases in postgresql, as worker {worker}");
     let leases = Arc::new(pg::leases::Leases::new(

@@ -4,6 +4,9 @@
 //! (immediately) and removed when dropped. As root, the server runs as the
 //! `postgres` user (PostgreSQL refuses root).
 //!
+//! [`Postgres::start_tls`] starts one that accepts only TLS connections,
+//! with the certificate and key given.
+//!
 //! [`Postgres::start_or_skip`] returns `None` only when no server can be
 //! started here, after printing why on stderr, loudly; with
 //! `REQUIRE_POSTGRES_TESTS=1` (CI, which installs PostgreSQL) it
@@ -48,21 +51,26 @@ fn bin_dir() -> Option<PathBuf> {
 impl Postgres {
     /// A running server, or `None` (after saying why) where none can start.
     pub fn start_or_skip(test: &str) -> Option<Postgres> {
-        match Postgres::start() {
-            Ok(pg) => Some(pg),
-            Err(why) => {
-                if std::env::var_os("REQUIRE_POSTGRES_TESTS").is_some_and(|v| v == "1") {
-                    panic!("{test}: PostgreSQL is required here but cannot start: {why}");
-                }
-                eprintln!(
-                    "\n!! SKIPPED {test}: no PostgreSQL server can be started here: {why}\n!! (install Debian's postgresql package, or put initdb and pg_ctl on PATH)\n"
-                );
-                None
-            }
-        }
+        or_skip(test, Postgres::start())
+    }
+
+    /// [`Postgres::start_tls`], or `None` (after saying why) where no
+    /// server can start.
+    pub fn start_tls_or_skip(test: &str, cert: &str, key: &str) -> Option<Postgres> {
+        or_skip(test, Postgres::start_tls(cert, key))
     }
 
     pub fn start() -> Result<Postgres, String> {
+        Postgres::start_with(None)
+    }
+
+    /// A server that refuses connections without TLS; `cert` and `key` are
+    /// PEM (the certificate must name 127.0.0.1).
+    pub fn start_tls(cert: &str, key: &str) -> Result<Postgres, String> {
+        Postgres::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Result<Postgres, String> {
         let bin =
             bin_dir().ok_or("initdb and pg_ctl are not on PATH nor under /usr/lib/postgresql")?;
         let as_postgres = is_root();
@@ -105,6 +113,9 @@ impl Postgres {
                 "--no-sync",
             ],
         )?;
+        if let Some((cert, key)) = tls {
+            pg.serve_tls_only(&data, cert, key)?;
+        }
         let options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
             p(pg.dir.path())
@@ -140,6 +151,44 @@ impl Postgres {
         )
     }
 
+    /// `ssl = on` with `cert` and `key`, and an `pg_hba.conf` that lets
+    /// loopback in over TLS only.
+    fn serve_tls_only(&self, data: &Path, cert: &str, key: &str) -> Result<(), String> {
+        let write = |name: &str, text: &str| {
+            std::fs::write(data.join(name), text).map_err(|e| format!("writing {name}: {e}"))
+        };
+        write("server.crt", cert)?;
+        write("server.key", key)?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                data.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .map_err(|e| format!("server.key: {e}"))?;
+        }
+        let mut conf = std::fs::read_to_string(data.join("postgresql.conf"))
+            .map_err(|e| format!("postgresql.conf: {e}"))?;
+        conf.push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        write("postgresql.conf", &conf)?;
+        write(
+            "pg_hba.conf",
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+        )?;
+        if self.as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(data)
+                .status()
+                .map_err(|e| format!("chown: {e}"))?
+                .success();
+            if !ok {
+                return Err("cannot give the TLS files to the postgres user".into());
+            }
+        }
+        Ok(())
+    }
+
     fn run(&self, tool: &str, args: &[&str]) -> Result<(), String> {
         let exe = self.bin.join(tool);
         let mut cmd = if self.as_postgres {
@@ -170,6 +219,21 @@ impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");
         let _ = self.run("pg_ctl", &["-D", p(&data), "-m", "immediate", "-w", "stop"]);
+    }
+}
+
+fn or_skip(test: &str, started: Result<Postgres, String>) -> Option<Postgres> {
+    match started {
+        Ok(pg) => Some(pg),
+        Err(why) => {
+            if std::env::var_os("REQUIRE_POSTGRES_TESTS").is_some_and(|v| v == "1") {
+                panic!("{test}: PostgreSQL is required here but cannot start: {why}");
+            }
+            eprintln!(
+                "\n!! SKIPPED {test}: no PostgreSQL server can be started here: {why}\n!! (install Debian's postgresql package, or put initdb and pg_ctl on PATH)\n"
+            );
+            None
+        }
     }
 }
 

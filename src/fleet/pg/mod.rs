@@ -2,11 +2,13 @@
 //! delivery queue and results ([`queue::PgQueue`], the same
 //! [`crate::github::job_queue::JobQueue`] as SQLite's) and the
 //! repository leases ([`leases::Leases`]), through `tokio-postgres` with
-//! a `deadpool-postgres` pool. The schema is created at connection, once,
+//! a `deadpool-postgres` pool, over TLS as the connection string's
+//! `sslmode` asks ([`tls`]). The schema is created at connection, once,
 //! under an advisory lock, so processes starting together do not race.
 
 pub mod leases;
 pub mod queue;
+pub mod tls;
 
 use std::str::FromStr;
 
@@ -22,6 +24,8 @@ pub enum PgError {
     Url(#[source] tokio_postgres::Error),
     #[error("cannot build the postgresql pool")]
     Pool(#[source] deadpool_postgres::BuildError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("cannot reach postgresql")]
     Connect(#[source] deadpool_postgres::PoolError),
     #[error("postgresql: {what}")]
@@ -81,12 +85,17 @@ CREATE TABLE IF NOT EXISTS workers (
 /// Any constant: the key of the advisory lock the schema is created under.
 const SCHEMA_LOCK: i64 = 0x5357_4553_4c45_4550;
 
-/// A pool on `url`, with the schema in place.
-pub async fn connect(url: &str, max_size: usize) -> Result<Pool, PgError> {
+/// A pool on `url`, with the schema in place; `ca` adds a certificate
+/// authority for TLS to the system's roots.
+pub async fn connect(
+    url: &str,
+    max_size: usize,
+    ca: Option<&std::path::Path>,
+) -> Result<Pool, PgError> {
     let config = tokio_postgres::Config::from_str(url).map_err(PgError::Url)?;
     let manager = Manager::from_config(
         config,
-        tokio_postgres::NoTls,
+        tls::connector(ca)?,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
