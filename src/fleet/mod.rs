@@ -42,7 +42,7 @@ use crate::daemon::access::Access;
 use crate::daemon::github::GithubParts;
 use crate::daemon::hosts::AllowedHosts;
 use crate::daemon::refusal::Refusals;
-use crate::daemon::{DaemonLock, Limits, listen, serve};
+use crate::daemon::{DaemonLock, Limits, listen, serve, shutdown};
 use crate::github::job_queue::JobQueue;
 use crate::github::queue::Queue;
 use crate::github::webhook::{DeliveryScope, WebhookState, WebhookStats};
@@ -268,44 +268,16 @@ pub async fn run(
         stop_rx,
     ));
 
-    let mut failure = None;
-    tokio::select! {
-        () = shutdown => tracing::info!("shutting down"),
-        r = &mut server => {
-            let e = match r {
-                Ok(Ok(())) => std::io::Error::other("the server stopped"),
-                Ok(Err(e)) => e,
-                Err(e) => std::io::Error::other(e),
-            };
-            failure = Some(FleetError::Daemon(crate::daemon::DaemonError::Server(e)));
-        }
-    }
+    let failure = shutdown::until_shutdown(shutdown, &mut server).await;
     let _ = stop_tx.send(true);
     let deadline = tokio::time::Instant::now() + cfg.shutdown_deadline;
-    if failure.is_none()
-        && tokio::time::timeout_at(deadline, &mut server)
-            .await
-            .is_err()
-    {
-        tracing::warn!("open connections did not close in time");
-        server.abort();
+    shutdown::Draining {
+        server: failure.is_none().then_some(&mut server),
+        scheduler: &mut scheduler,
+        worker: Some(&mut worker),
     }
-    if tokio::time::timeout_at(deadline, &mut scheduler)
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "a running sleep did not finish in time; the notebook keeps its previous snapshot"
-        );
-        scheduler.abort();
-    }
-    if tokio::time::timeout_at(deadline, &mut worker)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the running job did not finish in time; it runs again at the next start");
-        worker.abort();
-    }
+    .finish(deadline)
+    .await;
     changes.abort();
     pruner.abort();
     if let Some(task) = lease_loop.take() {
@@ -318,7 +290,9 @@ pub async fn run(
         }
     }
     drop(lock);
-    failure.map_or(Ok(()), Err)
+    failure.map_or(Ok(()), |e| {
+        Err(FleetError::Daemon(crate::daemon::DaemonError::Server(e)))
+    })
 }
 
 /// SQLite in the state directory, or PostgreSQL with this process's

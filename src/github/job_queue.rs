@@ -8,6 +8,32 @@ use super::events::Job;
 use super::events::TargetKind;
 use super::queue::{Claimed, Queue, QueueCounts, QueueError, Recorded, StoredResult};
 
+/// How a delivery is stored, whichever queue keeps it: with a job it is
+/// `queued` (the job as JSON, its [`Job::supersede_key`]); without one it
+/// is kept only so that a redelivery is recognised, `done` for a ping and
+/// `ignored` otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub state: &'static str,
+    pub job: Option<String>,
+    pub target: Option<String>,
+}
+
+impl DeliveryRow {
+    pub fn new(event: &str, job: Option<&Job>) -> DeliveryRow {
+        let state = match job {
+            Some(_) => "queued",
+            None if event == "ping" => "done",
+            None => "ignored",
+        };
+        DeliveryRow {
+            state,
+            job: job.map(|j| serde_json::to_string(j).expect("jobs serialize")),
+            target: job.and_then(Job::supersede_key),
+        }
+    }
+}
+
 /// The delivery queue and the results, wherever they are kept. The
 /// semantics are [`Queue`]'s: deliveries deduplicated by id, due jobs
 /// claimed oldest first (newer deliveries for the same target superseding

@@ -18,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::events::{Job, TargetKind};
+use super::job_queue::DeliveryRow;
 
 pub const QUEUE_FILE: &str = "github.sqlite";
 
@@ -217,21 +218,13 @@ impl Queue {
         job: Option<&Job>,
         note: &str,
     ) -> Result<Recorded, QueueError> {
-        let (state, job_text) = match job {
-            Some(j) => (
-                "queued",
-                Some(serde_json::to_string(j).expect("jobs serialize")),
-            ),
-            None if event == "ping" => ("done", None),
-            None => ("ignored", None),
-        };
-        let target = job.and_then(Job::supersede_key);
+        let row = DeliveryRow::new(event, job);
         let n = self
             .conn()
             .execute(
                 "INSERT OR IGNORE INTO deliveries (id, event, received_at, state, job, note, target)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![delivery, event, now_ms(), state, job_text, note, target],
+                params![delivery, event, now_ms(), row.state, row.job, note, row.target],
             )
             .map_err(|e| self.sql(e))?;
         Ok(if n == 1 {

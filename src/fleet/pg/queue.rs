@@ -14,7 +14,7 @@ use deadpool_postgres::Pool;
 use tokio::runtime::Handle;
 
 use crate::github::events::{Job, TargetKind};
-use crate::github::job_queue::JobQueue;
+use crate::github::job_queue::{DeliveryRow, JobQueue};
 use crate::github::queue::{Claimed, QueueCounts, QueueError, Recorded, StoredResult, now_ms};
 
 /// How often a worker with nothing due looks again (deliveries may arrive
@@ -107,15 +107,7 @@ impl JobQueue for PgQueue {
         job: Option<&Job>,
         note: &str,
     ) -> Result<Recorded, QueueError> {
-        let (state, job_text) = match job {
-            Some(j) => (
-                "queued",
-                Some(serde_json::to_string(j).expect("jobs serialize")),
-            ),
-            None if event == "ping" => ("done", None),
-            None => ("ignored", None),
-        };
-        let target = job.and_then(Job::supersede_key);
+        let row = DeliveryRow::new(event, job);
         let repo = job.map(|j| j.repo().to_string());
         self.run(async {
             let n = self
@@ -124,7 +116,7 @@ impl JobQueue for PgQueue {
                     "INSERT INTO deliveries (id, event, received_at, state, job, repo, note, target)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
                     &[
-                        &delivery, &event, &now_ms(), &state, &job_text, &repo, &note, &target,
+                        &delivery, &event, &now_ms(), &row.state, &row.job, &repo, &note, &row.target,
                     ],
                 )
                 .await?;
