@@ -16,8 +16,9 @@
 //! repository and comments as the installation.
 //!
 //! Depends on `config`, `daemon` (sleeps, predictions, the HTTP layers),
-//! `github`, `notebook` (the sleep target) and `secret`; only the CLI
-//! depends on it.
+//! `github`, `llm` (a copy of each notebook's cost ledger, `pg::ledger`),
+//! `notebook` (the sleep target, the ledger's rows) and `secret`; only the
+//! CLI depends on it.
 
 pub mod held;
 pub mod mirror;
@@ -27,6 +28,7 @@ pub mod report;
 pub mod routes;
 pub mod runner;
 pub mod schedule;
+pub mod spend;
 pub mod sync;
 
 use std::future::Future;
@@ -159,14 +161,18 @@ pub async fn run(
         .map_err(crate::daemon::DaemonError::from)?;
     listen::check_exposure(cfg.listen, token.is_some())?;
     let lock = DaemonLock::acquire(&cfg.state_dir, &cfg.listen.to_string())?;
-    let (queue, leases) = open_queue(&cfg).await?;
+    let Stores {
+        queue,
+        leases,
+        ledger,
+    } = open_stores(&cfg).await?;
 
     let (changes_tx, mut changes_rx) = mpsc::unbounded_channel();
     let registry = Arc::new(Registry::new(
         cfg.state_dir.join("repos"),
         cfg.config.clone(),
-        cfg.sleep_nice,
-        cfg.sleep_threads,
+        (cfg.sleep_nice, cfg.sleep_threads),
+        ledger.clone(),
         changes_tx,
     ));
     let grants = sync::Grants {
@@ -215,6 +221,7 @@ pub async fn run(
     let refusals = Arc::new(Refusals::default());
     let view = Arc::new(routes::View {
         leases: leases.clone(),
+        ledger,
         registry: registry.clone(),
         parts: parts.clone(),
         pacing,
@@ -295,11 +302,16 @@ pub async fn run(
     })
 }
 
-/// SQLite in the state directory, or PostgreSQL with this process's
-/// leases when `service.database` is set.
-async fn open_queue(
-    cfg: &FleetConfig,
-) -> Result<(Arc<dyn JobQueue>, Option<Arc<pg::leases::Leases>>), FleetError> {
+/// Where the service keeps what outlives a process: the queue (SQLite in
+/// the state directory, or PostgreSQL), and with PostgreSQL this
+/// process's leases and the shared cost ledger.
+struct Stores {
+    queue: Arc<dyn JobQueue>,
+    leases: Option<Arc<pg::leases::Leases>>,
+    ledger: Option<Arc<pg::ledger::PgLedger>>,
+}
+
+async fn open_stores(cfg: &FleetConfig) -> Result<Stores, FleetError> {
     let url = cfg
         .config
         .service
@@ -307,18 +319,32 @@ async fn open_queue(
         .load("service.database")
         .map_err(crate::daemon::DaemonError::from)?;
     let Some(url) = url else {
-        return Ok((Arc::new(Queue::open(&cfg.state_dir)?), None));
+        return Ok(Stores {
+            queue: Arc::new(Queue::open(&cfg.state_dir)?),
+            leases: None,
+            ledger: None,
+        });
     };
     let pool = pg::connect(url.expose(), 16).await?;
     let worker = worker_name();
-    tracing::info!("queue and leases in postgresql, as worker {worker}");
+    tracing::info!("queue, leases and cost ledger in postgresql, as worker {worker}");
     let leases = Arc::new(pg::leases::Leases::new(
         pool.clone(),
         worker.clone(),
         Duration::from_secs(cfg.config.service.lease_secs.max(1)),
     ));
-    let queue = pg::queue::PgQueue::new(pool, tokio::runtime::Handle::current(), worker);
-    Ok((Arc::new(queue), Some(leases)))
+    let runtime = tokio::runtime::Handle::current();
+    let ledger = Arc::new(pg::ledger::PgLedger::new(
+        pool.clone(),
+        runtime.clone(),
+        worker.clone(),
+    ));
+    let queue = pg::queue::PgQueue::new(pool, runtime, worker);
+    Ok(Stores {
+        queue: Arc::new(queue),
+        leases: Some(leases),
+        ledger: Some(ledger),
+    })
 }
 
 /// How long a finished delivery is remembered (a redelivery within it is

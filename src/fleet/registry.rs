@@ -17,6 +17,7 @@ use crate::github::webhook::DeliveryScope;
 use crate::github::worker::{PredictFailure, Predicted, Predictor};
 
 use super::held::Held;
+use super::pg::ledger::PgLedger;
 
 /// Every held repository, and where installation changes go.
 #[derive(Debug)]
@@ -26,6 +27,8 @@ pub struct Registry {
     config: Config,
     sleep_nice: i32,
     sleep_threads: usize,
+    /// With PostgreSQL: the service's cost ledger.
+    ledger: Option<Arc<PgLedger>>,
     held: RwLock<BTreeMap<String, Arc<Held>>>,
     changes: mpsc::UnboundedSender<InstallationChange>,
     /// Wakes the scheduler (a repository added, a push, a sleep done).
@@ -34,12 +37,12 @@ pub struct Registry {
 
 impl Registry {
     /// A registry with nothing held; installation changes are sent to
-    /// `changes`.
+    /// `changes`; model calls also go to `ledger` when given.
     pub fn new(
         root: PathBuf,
         config: Config,
-        sleep_nice: i32,
-        sleep_threads: usize,
+        (sleep_nice, sleep_threads): (i32, usize),
+        ledger: Option<Arc<PgLedger>>,
         changes: mpsc::UnboundedSender<InstallationChange>,
     ) -> Registry {
         Registry {
@@ -47,6 +50,7 @@ impl Registry {
             config,
             sleep_nice,
             sleep_threads,
+            ledger,
             held: RwLock::new(BTreeMap::new()),
             changes,
             wake: Notify::new(),
@@ -74,8 +78,8 @@ impl Registry {
             &self.root,
             r,
             &self.config,
-            self.sleep_nice,
-            self.sleep_threads,
+            (self.sleep_nice, self.sleep_threads),
+            self.ledger.as_ref(),
         );
         tracing::info!("holding {name} (installation {})", r.installation);
         held.insert(name, Arc::new(h));
