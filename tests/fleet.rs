@@ -5,6 +5,9 @@
 //! predicted for; each pull request gets one comment; deliveries for a
 //! repository the service does not hold are refused; a repository that
 //! cannot be fetched backs off and says why; the token reaches no file.
+//! The `installation` event's lifecycle: deleted (everything released,
+//! files removed), created (its repositories held), suspend (released,
+//! deliveries refused saying why) and unsuspend (held and served again).
 
 mod support;
 
@@ -143,6 +146,56 @@ fn repositories_event(action: &str, repo: &str) -> Vec<u8> {
         "repositories_removed": removed,
     }))
     .expect("json")
+}
+
+/// An `installation` delivery as GitHub sends it, naming `repos`.
+fn installation_event(action: &str, repos: &[&str]) -> Vec<u8> {
+    let repositories: Vec<Value> = repos
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            json!({
+                "id": 1000 + i,
+                "node_id": format!("R_{i}"),
+                "name": r.split('/').nth(1),
+                "full_name": r,
+                "private": true,
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "action": action,
+        "installation": {
+            "id": INSTALLATION,
+            "account": { "login": ORG, "id": 9919, "type": "Organization" },
+            "repository_selection": "selected",
+            "app_id": APP_ID,
+            "target_type": "Organization",
+            "suspended_at": if action == "suspend" { json!("2026-12-03T12:00:00Z") } else { Value::Null },
+        },
+        "repositories": repositories,
+        "requester": null,
+        "sender": { "login": "octocat", "id": 1, "type": "User" },
+    }))
+    .expect("json")
+}
+
+fn held(s: &Value) -> Vec<String> {
+    s["repositories"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| r["repo"].as_str().expect("a name").to_string())
+        .collect()
+}
+
+/// Waits until `dir` is gone.
+fn removed(dir: &Path) {
+    let until = Instant::now() + Duration::from_secs(30);
+    while dir.exists() {
+        assert!(Instant::now() < until, "{} stays", dir.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn wait_done(state: &Path, id: &str, secs: u64) -> String {
@@ -356,6 +409,144 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
     assert!(holding.is_empty(), "the token is written to {holding:?}");
     assert!(!metrics.contains(&tok));
     assert!(!service.status().to_string().contains(&tok));
+    service.stop(&rt);
+}
+
+#[test]
+fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
+    let git_root = temp_dir("fleet-inst-git-");
+    publish(git_root.path(), &["alpha", "beta"]);
+    let state = temp_dir("fleet-inst-state-");
+    let secrets = temp_dir("fleet-inst-secrets-");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let git_server = rt.block_on(GitServer::start(git_root.path(), &token()));
+    let app = rt.block_on(App::start(&git_server, &["octo-org/alpha"]));
+    let service = Running::start(&rt, state.path(), secrets.path(), &app.stand_in.url());
+    service.wait("alpha sleeps", 120, |s| ready(s, "octo-org/alpha"));
+    let alpha_dir = state.path().join("repos/octo-org/alpha");
+    let beta_dir = state.path().join("repos/octo-org/beta");
+    assert!(alpha_dir.join("notebook").is_dir());
+
+    // Deleted: every repository it granted released, its files removed,
+    // its deliveries refused.
+    app.revoke("octo-org/alpha");
+    let (code, v) = service.deliver(
+        "installation",
+        "inst-deleted",
+        &installation_event("deleted", &["octo-org/alpha"]),
+    );
+    assert_eq!(code, 202, "{v}");
+    service.wait("everything is released", 30, |s| held(s).is_empty());
+    removed(&alpha_dir);
+    let (code, v) = service.deliver(
+        "pull_request",
+        "pr-after-delete",
+        &pull_request("octo-org/alpha", "Add a unit conversion for cups"),
+    );
+    assert_eq!(code, 422, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not hold octo-org/alpha")),
+        "{v}"
+    );
+
+    // Created again, with two repositories: both held, mirrored, slept
+    // and served.
+    app.grant("octo-org/alpha");
+    app.grant("octo-org/beta");
+    let (code, v) = service.deliver(
+        "installation",
+        "inst-created",
+        &installation_event("created", &["octo-org/alpha", "octo-org/beta"]),
+    );
+    assert_eq!(code, 202, "{v}");
+    let s = service.wait("alpha and beta sleep", 120, |s| {
+        ready(s, "octo-org/alpha") && ready(s, "octo-org/beta")
+    });
+    assert_eq!(held(&s), ["octo-org/alpha", "octo-org/beta"], "{s:#}");
+    let (code, _) = service.deliver(
+        "pull_request",
+        "pr-beta",
+        &pull_request("octo-org/beta", "Add a unit conversion for cups"),
+    );
+    assert_eq!(code, 202);
+    wait_done(state.path(), "pr-beta", 60);
+    assert_eq!(app.comments_on("octo-org/beta", 2).len(), 1);
+
+    // Suspended: released and not slept; deliveries refused saying why.
+    let (code, v) = service.deliver(
+        "installation",
+        "inst-suspend",
+        &installation_event("suspend", &[]),
+    );
+    assert_eq!(code, 202, "{v}");
+    service.wait("everything is released", 30, |s| held(s).is_empty());
+    removed(&alpha_dir);
+    removed(&beta_dir);
+    let (code, v) = service.deliver(
+        "pull_request",
+        "pr-suspended",
+        &pull_request("octo-org/beta", "Add a unit conversion for teaspoons"),
+    );
+    assert_eq!(code, 422, "{v}");
+    let why = v["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("octo-org/beta")
+            && why.contains(&format!("installation {INSTALLATION} is suspended")),
+        "{v}"
+    );
+    assert!(
+        Queue::open(state.path())
+            .expect("q")
+            .delivery_state("pr-suspended")
+            .expect("read")
+            .is_none(),
+        "a refused delivery is not queued"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !alpha_dir.exists() && !beta_dir.exists(),
+        "nothing is slept while suspended"
+    );
+
+    // Unsuspended: listed, held, slept and served again.
+    let (code, v) = service.deliver(
+        "installation",
+        "inst-unsuspend",
+        &installation_event("unsuspend", &[]),
+    );
+    assert_eq!(code, 202, "{v}");
+    service.wait("alpha and beta sleep again", 120, |s| {
+        ready(s, "octo-org/alpha") && ready(s, "octo-org/beta")
+    });
+    let (code, v) = service.deliver(
+        "pull_request",
+        "pr-resumed",
+        &pull_request("octo-org/beta", "Add a unit conversion for teaspoons"),
+    );
+    assert_eq!(code, 202, "{v}");
+    wait_done(state.path(), "pr-resumed", 60);
+    let c = app.comments_on("octo-org/beta", 2);
+    assert_eq!(c.len(), 1, "the one comment, updated: {c:?}");
+    // Each installation delivery is stored with what it changed.
+    let q = Queue::open(state.path()).expect("q");
+    for (id, says) in [
+        ("inst-deleted", "dropping every repository"),
+        ("inst-suspend", "suspended"),
+        ("inst-unsuspend", "listing again"),
+        ("inst-created", "adding octo-org/alpha, octo-org/beta"),
+    ] {
+        let (_, note) = q.delivery_state(id).expect("read").expect("stored");
+        assert!(
+            note.as_deref().unwrap_or_default().contains(says),
+            "{id}: {note:?}"
+        );
+    }
     service.stop(&rt);
 }
 

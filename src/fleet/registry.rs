@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc};
@@ -30,6 +30,9 @@ pub struct Registry {
     /// With PostgreSQL: the service's cost ledger.
     ledger: Option<Arc<PgLedger>>,
     held: RwLock<BTreeMap<String, Arc<Held>>>,
+    /// Repositories dropped because their installation was suspended, by
+    /// name, with the installation: their deliveries are refused saying so.
+    suspended: Mutex<BTreeMap<String, u64>>,
     changes: mpsc::UnboundedSender<InstallationChange>,
     /// Wakes the scheduler (a repository added, a push, a sleep done).
     pub wake: Notify,
@@ -52,6 +55,7 @@ impl Registry {
             sleep_threads,
             ledger,
             held: RwLock::new(BTreeMap::new()),
+            suspended: Mutex::new(BTreeMap::new()),
             changes,
             wake: Notify::new(),
         }
@@ -69,6 +73,7 @@ impl Registry {
     /// Holds `r` (or updates where it is fetched from); true when new.
     pub fn hold(&self, r: &InstalledRepo) -> bool {
         let name = r.repo.to_string();
+        self.suspended_lock().remove(&name);
         let mut held = self.held.write().unwrap_or_else(|e| e.into_inner());
         if let Some(h) = held.get(&name) {
             h.update_source(r);
@@ -111,6 +116,22 @@ impl Registry {
         Some(h)
     }
 
+    /// Remembers that `repo` is dropped because `installation` is
+    /// suspended.
+    pub fn suspend(&self, installation: u64, repo: &str) {
+        self.suspended_lock().insert(repo.to_string(), installation);
+    }
+
+    /// `installation` is back: its repositories are no longer refused as
+    /// suspended (the listing that follows holds them again).
+    pub fn unsuspend(&self, installation: u64) {
+        self.suspended_lock().retain(|_, i| *i != installation);
+    }
+
+    fn suspended_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
+        self.suspended.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Held>>> {
         self.held.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -123,9 +144,14 @@ impl DeliveryScope for Registry {
                 h.with_health(|health| health.delivered(now_ms()));
                 Ok(())
             }
-            None => Err(format!(
-                "this service does not hold {repo}: the App is not installed on it, or it was removed from the installation"
-            )),
+            None => Err(match self.suspended_lock().get(repo) {
+                Some(installation) => format!(
+                    "this service does not serve {repo} while installation {installation} is suspended; it is served again once the installation is unsuspended"
+                ),
+                None => format!(
+                    "this service does not hold {repo}: the App is not installed on it, or it was removed from the installation"
+                ),
+            }),
         }
     }
 
