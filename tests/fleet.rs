@@ -425,8 +425,45 @@ fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
         .expect("a runtime");
     let git_server = rt.block_on(GitServer::start(git_root.path(), &token()));
     let app = rt.block_on(App::start(&git_server, &["octo-org/alpha"]));
+    // A queue from an earlier run, with rows past the 30 days kept.
+    let q = Queue::open(state.path()).expect("q");
+    let prediction = json!({"files": []});
+    for (id, number) in [("old", 7), ("old-queued", 8), ("recent", 9)] {
+        q.record(id, "pull_request", None, "").expect("record");
+        q.store_result(
+            "octo-org/alpha",
+            number,
+            swe_sleep::github::events::TargetKind::PullRequest,
+            &prediction,
+            None,
+            id,
+        )
+        .expect("store");
+    }
+    drop(q);
+    let db = rusqlite::Connection::open(state.path().join("github.sqlite")).expect("open");
+    let old = swe_sleep::github::queue::now_ms() - 40 * 24 * 3600 * 1000;
+    // Queued, and due only in a year: the worker leaves it alone.
+    let later = swe_sleep::github::queue::now_ms() + 365 * 24 * 3600 * 1000;
+    db.execute_batch(&format!(
+        "UPDATE deliveries SET received_at = {old} WHERE id LIKE 'old%';
+         UPDATE deliveries SET state = 'queued', next_at = {later} WHERE id = 'old-queued';
+         UPDATE results SET updated_at = {old} WHERE number IN (7, 8);"
+    ))
+    .expect("backdate");
+    drop(db);
     let service = Running::start(&rt, state.path(), secrets.path(), &app.stand_in.url());
     service.wait("alpha sleeps", 120, |s| ready(s, "octo-org/alpha"));
+    // Pruned at start: old finished deliveries and old results, not
+    // queued work.
+    let q = Queue::open(state.path()).expect("q");
+    assert!(q.delivery_state("old").expect("read").is_none());
+    assert!(q.delivery_state("old-queued").expect("read").is_some());
+    assert!(q.delivery_state("recent").expect("read").is_some());
+    assert!(q.result("octo-org/alpha", 7).expect("read").is_none());
+    assert!(q.result("octo-org/alpha", 8).expect("read").is_none());
+    assert!(q.result("octo-org/alpha", 9).expect("read").is_some());
+    drop(q);
     let alpha_dir = state.path().join("repos/octo-org/alpha");
     let beta_dir = state.path().join("repos/octo-org/beta");
     assert!(alpha_dir.join("notebook").is_dir());

@@ -374,7 +374,8 @@ fn every_model_call_of_serve_is_in_the_postgres_ledger_and_outlives_its_worker()
     )
     .expect("write the config");
     let without_model = dir.path().join("without-model.toml");
-    std::fs::write(&without_model, &plain).expect("write the config");
+    std::fs::write(&without_model, format!("{plain}retention_days = 1\n"))
+        .expect("write the config");
     let url = pg.url();
     let db_rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -505,6 +506,22 @@ fn every_model_call_of_serve_is_in_the_postgres_ledger_and_outlives_its_worker()
         assert_eq!(calls, per_repo[*repo].0, "{repo}: {local:?}");
     }
 
+    // Rows past the next process's retention (a day): finished deliveries
+    // and results it deletes at start, and queued work it keeps.
+    let old = swe_sleep::github::queue::now_ms() - 2 * 24 * 3600 * 1000;
+    db_rt
+        .block_on(db.batch_execute(&format!(
+            "INSERT INTO deliveries (id, event, received_at, state) VALUES
+                 ('old-done', 'pull_request', {old}, 'done'),
+                 ('old-ignored', 'issues', {old}, 'ignored'),
+                 ('old-queued', 'pull_request', {old}, 'queued');
+             INSERT INTO results (repo, number, kind, prediction, delivery, updated_at) VALUES
+                 ('octo-org/alpha', 7, 'pull_request', '{{}}', 'old-done', {old}),
+                 ('octo-org/alpha', 8, 'pull_request', '{{}}', 'new', {now});",
+            now = swe_sleep::github::queue::now_ms()
+        )))
+        .expect("old rows");
+
     // Another process, with no model of its own, shows the same spend.
     let b = spawn(
         &without_model,
@@ -564,5 +581,27 @@ fn every_model_call_of_serve_is_in_the_postgres_ledger_and_outlives_its_worker()
         calls.len(),
         "the second worker made no call"
     );
+
+    // Its retention pruned the old finished deliveries and results only.
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ids: Vec<String> = query("SELECT id FROM deliveries WHERE id LIKE 'old-%' ORDER BY id")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let numbers: Vec<i64> = query("SELECT number FROM results ORDER BY number")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if ids == ["old-queued"] {
+            assert_eq!(numbers, [8], "the old result is pruned with the deliveries");
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "never pruned: {ids:?}, results {numbers:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(b);
 }

@@ -36,6 +36,11 @@ pub struct ServiceConfig {
     /// for dead and its repositories move to the others; renewed every
     /// third of it.
     pub lease_secs: u64,
+    /// Finished deliveries and stored results (one per pull request or
+    /// issue) older than this many days are deleted, at start and hourly,
+    /// on SQLite and PostgreSQL alike; 0 keeps them forever. The cost
+    /// ledger is kept.
+    pub retention_days: u64,
 }
 
 impl Default for ServiceConfig {
@@ -50,6 +55,7 @@ impl Default for ServiceConfig {
             fetch_timeout_secs: 600,
             database: SecretSource::default(),
             lease_secs: 30,
+            retention_days: 30,
         }
     }
 }

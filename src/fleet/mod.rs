@@ -261,7 +261,11 @@ pub async fn run(
         fetch_timeout: Duration::from_secs(cfg.config.service.fetch_timeout_secs.max(1)),
     };
     let mut scheduler = tokio::spawn(runner.run(stop_rx.clone()));
-    let pruner = tokio::spawn(prune_deliveries(queue.clone(), stop_rx.clone()));
+    let pruner = tokio::spawn(prune(
+        queue.clone(),
+        cfg.config.service.retention_days,
+        stop_rx.clone(),
+    ));
     let changes = tokio::spawn(async move {
         while let Some(change) = changes_rx.recv().await {
             grants.apply(change).await;
@@ -347,20 +351,24 @@ async fn open_stores(cfg: &FleetConfig) -> Result<Stores, FleetError> {
     })
 }
 
-/// How long a finished delivery is remembered (a redelivery within it is
-/// recognised), as the daemon's.
-const KEEP_DELIVERIES_MS: i64 = 30 * 24 * 3600 * 1000;
-
-/// Forgets finished deliveries older than [`KEEP_DELIVERIES_MS`] at start
-/// and every hour until `stop` (any process may: the statement is
-/// idempotent).
-async fn prune_deliveries(queue: Arc<dyn JobQueue>, mut stop: watch::Receiver<bool>) {
+/// Forgets finished deliveries and results older than `days` at start and
+/// every hour until `stop` (any process may: the statements are
+/// idempotent); `days = 0` keeps them.
+async fn prune(queue: Arc<dyn JobQueue>, days: u64, mut stop: watch::Receiver<bool>) {
+    if days == 0 {
+        return;
+    }
+    let max_age_ms = i64::try_from(days.saturating_mul(24 * 3600 * 1000)).unwrap_or(i64::MAX);
     loop {
         let q = queue.clone();
-        match tokio::task::spawn_blocking(move || q.prune(KEEP_DELIVERIES_MS)).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!("forgot {n} deliveries older than 30 days"),
+        match tokio::task::spawn_blocking(move || q.prune(max_age_ms)).await {
+            Ok(Ok(p)) if p.deliveries + p.results > 0 => tracing::info!(
+                "forgot {} deliveries and {} results older than {days} days",
+                p.deliveries,
+                p.results
+            ),
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!("cannot prune old deliveries: {}", chain(&e)),
+            Ok(Err(e)) => tracing::warn!("cannot prune old deliveries and results: {}", chain(&e)),
             Err(e) => tracing::warn!("the prune task failed: {e}"),
         }
         tokio::select! {

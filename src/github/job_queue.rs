@@ -6,7 +6,7 @@
 
 use super::events::Job;
 use super::events::TargetKind;
-use super::queue::{Claimed, Queue, QueueCounts, QueueError, Recorded, StoredResult};
+use super::queue::{Claimed, Pruned, Queue, QueueCounts, QueueError, Recorded, StoredResult};
 
 /// How a delivery is stored, whichever queue keeps it: with a job it is
 /// `queued` (the job as JSON, its [`Job::supersede_key`]); without one it
@@ -72,7 +72,8 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug + 'static {
         delivery: &str,
     ) -> Result<(), QueueError>;
     fn set_comment_id(&self, repo: &str, number: u64, id: u64) -> Result<(), QueueError>;
-    fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError>;
+    /// Forgets finished deliveries and results older than `max_age_ms`.
+    fn prune(&self, max_age_ms: i64) -> Result<Pruned, QueueError>;
 }
 
 impl JobQueue for Queue {
@@ -137,7 +138,7 @@ impl JobQueue for Queue {
     fn set_comment_id(&self, repo: &str, number: u64, id: u64) -> Result<(), QueueError> {
         Queue::set_comment_id(self, repo, number, id)
     }
-    fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError> {
+    fn prune(&self, max_age_ms: i64) -> Result<Pruned, QueueError> {
         Queue::prune(self, max_age_ms)
     }
 }

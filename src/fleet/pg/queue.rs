@@ -15,7 +15,10 @@ use tokio::runtime::Handle;
 
 use crate::github::events::{Job, TargetKind};
 use crate::github::job_queue::{DeliveryRow, JobQueue};
-use crate::github::queue::{Claimed, QueueCounts, QueueError, Recorded, StoredResult, now_ms};
+use crate::github::queue::{
+    Claimed, PRUNE_DELIVERIES, PRUNE_RESULTS, Pruned, QueueCounts, QueueError, Recorded,
+    StoredResult, now_ms,
+};
 
 /// How often a worker with nothing due looks again (deliveries may arrive
 /// at other processes).
@@ -360,16 +363,25 @@ impl JobQueue for PgQueue {
         })
     }
 
-    fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError> {
+    fn prune(&self, max_age_ms: i64) -> Result<Pruned, QueueError> {
         let before = now_ms() - max_age_ms;
         self.run(async {
-            self.execute(
-                "prune",
-                "DELETE FROM deliveries WHERE state IN ('done', 'ignored', 'failed') AND received_at < $1",
-                &[&before],
-            )
-            .await
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            let mut c = self.client().await?;
+            let tx = c.transaction().await.map_err(|e| db("prune", e))?;
+            let deliveries = tx
+                .execute(PRUNE_DELIVERIES, &[&before])
+                .await
+                .map_err(|e| db("prune deliveries", e))?;
+            let results = tx
+                .execute(PRUNE_RESULTS, &[&before])
+                .await
+                .map_err(|e| db("prune results", e))?;
+            tx.commit().await.map_err(|e| db("prune", e))?;
+            let n = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+            Ok(Pruned {
+                deliveries: n(deliveries),
+                results: n(results),
+            })
         })
     }
 }
