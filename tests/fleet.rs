@@ -506,6 +506,50 @@ fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
         ready(s, "octo-org/alpha") && ready(s, "octo-org/beta")
     });
     assert_eq!(held(&s), ["octo-org/alpha", "octo-org/beta"], "{s:#}");
+    // `swe-sleep status` on the service's state directory asks it.
+    let out = support::cli::ok(
+        support::cli::swe_sleep()
+            .args(["status", "--json", "--state-dir"])
+            .arg(state.path())
+            .output()
+            .expect("runs"),
+        "status of the service",
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["pid"], std::process::id(), "{v:#}");
+    let listed: Vec<(String, String)> = v["status"]["repositories"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| {
+            (
+                r["repo"].as_str().unwrap_or_default().to_string(),
+                r["state"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("octo-org/alpha".to_string(), "ready".to_string()),
+            ("octo-org/beta".to_string(), "ready".to_string())
+        ]
+    );
+    let out = support::cli::ok(
+        support::cli::swe_sleep()
+            .args(["status", "--state-dir"])
+            .arg(state.path())
+            .output()
+            .expect("runs"),
+        "status of the service, as text",
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("2 repositories"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("octo-org/beta") && l.contains("ready")),
+        "{text}"
+    );
     let (code, _) = service.deliver(
         "pull_request",
         "pr-beta",
@@ -585,6 +629,13 @@ fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
         );
     }
     service.stop(&rt);
+    let out = support::cli::swe_sleep()
+        .args(["status", "--state-dir"])
+        .arg(state.path())
+        .output()
+        .expect("runs");
+    let err = support::cli::fails(out, "status without a running service");
+    assert!(err.contains("no swe-sleep serve is running"), "{err}");
 }
 
 #[test]

@@ -161,6 +161,8 @@ pub async fn run(
         .map_err(crate::daemon::DaemonError::from)?;
     listen::check_exposure(cfg.listen, token.is_some())?;
     let lock = DaemonLock::acquire(&cfg.state_dir, &cfg.listen.to_string())?;
+    // For `swe-sleep status --state-dir`, as the daemon's.
+    let token_file = crate::daemon::token_file::TokenFile::publish(&cfg.state_dir, token.as_ref())?;
     let Stores {
         queue,
         leases,
@@ -300,6 +302,7 @@ pub async fn run(
             Err(e) => tracing::warn!("cannot give the leases back (they expire): {}", chain(&e)),
         }
     }
+    drop(token_file);
     drop(lock);
     failure.map_or(Ok(()), |e| {
         Err(FleetError::Daemon(crate::daemon::DaemonError::Server(e)))
