@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use swe_sleep::config::Config;
+use swe_sleep::config::{Config, ModelConfig, ProviderKind};
 use swe_sleep::fleet::{self, FleetConfig};
 use swe_sleep::github::queue::Queue;
 use swe_sleep::github::signature::sign;
@@ -26,6 +26,7 @@ use swe_sleep::secret::SecretSource;
 use support::git_http::GitServer;
 use support::github_app::{APP_ID, App, INSTALLATION, ORG, SECRET, publish, token, write_secret};
 use support::http::{http, request};
+use support::llm_server::{Reply, StandIn, Wire};
 use support::{fixture as built_fixture, git, temp_dir};
 
 struct Running {
@@ -35,8 +36,25 @@ struct Running {
 }
 
 impl Running {
-    fn start(rt: &tokio::runtime::Runtime, state: &Path, secrets: &Path, api: &str) -> Running {
+    /// The service on the App at `api`; with `model`, a sleep-time model
+    /// at that address writes cards and anticipations.
+    fn start(
+        rt: &tokio::runtime::Runtime,
+        state: &Path,
+        secrets: &Path,
+        api: &str,
+        model: Option<&str>,
+    ) -> Running {
         let mut config = Config::default();
+        if let Some(url) = model {
+            let mut m = ModelConfig::new(ProviderKind::Openai, "stand-in-small");
+            m.base_url = Some(url.to_string());
+            m.retry_base_ms = 10;
+            m.max_attempts = 1;
+            config.llm.sleep = Some(m);
+            config.llm.cards_per_sleep = 2;
+            config.llm.anticipate = 1;
+        }
         config.github.app_id = APP_ID;
         config.github.app_key =
             SecretSource::from_file(support::github::fixture_path("test-app-key.pem"));
@@ -248,7 +266,16 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
         &git_server,
         &["octo-org/alpha", "octo-org/beta", "octo-org/broken"],
     ));
-    let service = Running::start(&rt, state.path(), secrets.path(), &app.stand_in.url());
+    let model = StandIn::with(Wire::OpenAi, 1.0, |_, _| {
+        Reply::fixture("openai/card_text.json")
+    });
+    let service = Running::start(
+        &rt,
+        state.path(),
+        secrets.path(),
+        &app.stand_in.url(),
+        Some(&model.url),
+    );
 
     // Listed at start: two mirrored and slept, one backing off with why.
     let s = service.wait("alpha and beta sleep; broken fails", 120, |s| {
@@ -289,6 +316,36 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
         git_server.refused() > 0,
         "git asked for credentials when told to"
     );
+
+    // The sleep-time model's calls, per repository from each notebook's
+    // ledger (SQLite: no shared ledger), and in all.
+    let s = service.wait("the model's calls are counted", 60, |s| {
+        let calls = s["service"]["model"]["calls"].as_u64().unwrap_or(0);
+        calls > 0 && calls == model.exchanges().len() as u64
+    });
+    let mut sum = 0;
+    for name in ["alpha", "beta"] {
+        let local = swe_sleep::llm::ledger::totals_in(
+            &state
+                .path()
+                .join("repos/octo-org")
+                .join(name)
+                .join("notebook"),
+        )
+        .expect("the notebook's ledger");
+        let calls: u64 = local.iter().map(|t| t.calls).sum();
+        assert!(calls > 0, "{name}: {local:?}");
+        let listed = s["repositories"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|r| r["repo"] == format!("octo-org/{name}"))
+            .expect("held")["model"]["calls"]
+            .as_u64();
+        assert_eq!(listed, Some(calls), "{s:#}");
+        sum += calls;
+    }
+    assert_eq!(s["service"]["model"]["calls"], sum, "{s:#}");
 
     // A pull request in each held repository: one comment each.
     for (i, repo) in ["octo-org/alpha", "octo-org/beta"].iter().enumerate() {
@@ -398,6 +455,7 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
         "swe_sleep_repo_predictions_total{repo=\"octo-org/gamma\"} 1",
         "swe_sleep_service_predictions_total 3",
         "swe_sleep_service_queue_depth 0",
+        "swe_sleep_repo_model_calls_total{repo=\"octo-org/broken\"} 0",
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
@@ -452,7 +510,7 @@ fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
     ))
     .expect("backdate");
     drop(db);
-    let service = Running::start(&rt, state.path(), secrets.path(), &app.stand_in.url());
+    let service = Running::start(&rt, state.path(), secrets.path(), &app.stand_in.url(), None);
     service.wait("alpha sleeps", 120, |s| ready(s, "octo-org/alpha"));
     // Pruned at start: old finished deliveries and old results, not
     // queued work.

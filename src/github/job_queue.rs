@@ -142,3 +142,43 @@ impl JobQueue for Queue {
         Queue::prune(self, max_age_ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::github::events::Target;
+
+    #[test]
+    fn a_delivery_is_queued_with_a_job_and_kept_only_for_deduplication_without() {
+        let job = Job::Predict {
+            target: Target {
+                repo: "o/r".into(),
+                number: 4,
+                kind: TargetKind::PullRequest,
+                title: "t".into(),
+                body: String::new(),
+                base_ref: None,
+                html_url: String::new(),
+                installation_id: None,
+            },
+            why: "test".into(),
+        };
+        let queued = DeliveryRow::new("pull_request", Some(&job));
+        assert_eq!(queued.state, "queued");
+        let stored: Job = serde_json::from_str(queued.job.as_deref().expect("the job"))
+            .expect("the job reads back");
+        assert_eq!(stored, job);
+        assert_eq!(queued.target, job.supersede_key());
+        assert!(queued.target.is_some());
+        let none = |event| DeliveryRow::new(event, None);
+        assert_eq!(
+            none("ping"),
+            DeliveryRow {
+                state: "done",
+                job: None,
+                target: None
+            }
+        );
+        assert_eq!(none("push").state, "ignored");
+    }
+}
