@@ -11,7 +11,8 @@
 //! And the cost ledger: a `serve` process with a sleep-time model (the
 //! loopback OpenAI stand-in) writes every call it makes into PostgreSQL as
 //! it makes it; after that process is SIGKILLed, another process (with no
-//! model of its own) shows the same spend in `/status` and `/metrics`.
+//! model of its own) shows the same spend in `/status` and `/metrics`, and
+//! a third, with the model, finds the hourly budget already spent.
 
 mod support;
 
@@ -365,6 +366,12 @@ fn every_model_call_of_serve_is_in_the_postgres_ledger_and_outlives_its_worker()
     let secret = write_secret(dir.path(), "webhook", SECRET);
     let plain = service_config(&app.stand_in.url(), &secret);
     let with_model = dir.path().join("with-model.toml");
+    let model_section = |budget: &str| {
+        format!(
+            "{plain}\n[llm]\ncards_per_sleep = 2\nanticipate = 1\n{budget}\n[llm.sleep]\nprovider = \"openai\"\nmodel = \"stand-in-small\"\nbase_url = \"{url}\"\nretry_base_ms = 10\nmax_attempts = 1\n",
+            url = model.url
+        )
+    };
     std::fs::write(
         &with_model,
         format!(
@@ -603,5 +610,54 @@ fn every_model_call_of_serve_is_in_the_postgres_ledger_and_outlives_its_worker()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // A third process with the model, whose hourly sleep-time budget the
+    // dead worker has already spent on every repository: its notebooks
+    // are new, but the budget is counted from PostgreSQL, so its sleeps
+    // call no model.
+    let spent: i64 = query(
+        "SELECT MIN(t)::BIGINT FROM (SELECT SUM(input_tokens + output_tokens) AS t FROM llm_ledger GROUP BY repo) s",
+    )[0]
+    .get(0);
+    let budgeted = dir.path().join("budgeted.toml");
+    std::fs::write(
+        &budgeted,
+        model_section(&format!("sleep_tokens_per_hour = {spent}\n")),
+    )
+    .expect("write the config");
+    let c = spawn(
+        &budgeted,
+        &dir.path().join("state-c"),
+        &url,
+        &dir.path().join("c.log"),
+    );
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = status(c.addr);
+        let slept = s["repositories"].as_array().is_some_and(|l| {
+            l.iter().any(|r| {
+                r["leased"] == true && r["state"] == "ready" && r["sleeps"].as_u64() > Some(0)
+            })
+        });
+        if slept {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the third worker never slept a repository: {s:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        model.exchanges().len(),
+        calls.len(),
+        "a budget spent by a dead worker stays spent"
+    );
+    let log = std::fs::read_to_string(dir.path().join("c.log")).expect("the log");
+    assert!(
+        log.contains("stopped: the sleep-time budget llm.sleep_tokens_per_hour"),
+        "the sleep says why no model was called:\n{log}"
+    );
+    drop(c);
     drop(b);
 }

@@ -109,9 +109,18 @@ impl Ledger {
         copied
     }
 
-    /// Tokens (prompt + output) spent on `purposes` since `since` (unix s).
+    /// Tokens (prompt + output) spent on `purposes` since `since` (unix s):
+    /// the notebook's count, or the registered copy's when that is larger
+    /// (it also holds what other processes spent, or an earlier notebook).
     pub fn tokens_since(&self, purposes: &[&str], since: i64) -> Result<u64, LlmError> {
-        Ok(self.store.ledger_tokens_since(purposes, since)?)
+        let local = self.store.ledger_tokens_since(purposes, since)?;
+        let shared = match &self.copy {
+            Some(copy) => copy
+                .tokens_since(purposes, since)
+                .map_err(LlmError::LedgerCopy)?,
+            None => 0,
+        };
+        Ok(local.max(shared))
     }
 
     /// Totals per purpose, provider and model, in that order.
@@ -215,6 +224,15 @@ mod tests {
             self.0.lock().expect("lock").push(row.clone());
             Ok(())
         }
+
+        /// As if another process had spent 1,000 tokens on cards.
+        fn tokens_since(
+            &self,
+            purposes: &[&str],
+            _since: i64,
+        ) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+            Ok(if purposes.contains(&"card") { 1000 } else { 0 })
+        }
     }
 
     #[test]
@@ -244,7 +262,20 @@ mod tests {
             .record(&entry("refused"), None)
             .expect_err("the copy's failure is the caller's");
         assert!(matches!(err, LlmError::LedgerCopy(_)), "{err:?}");
+        assert_eq!(
+            ledger.tokens_since(SLEEP_PURPOSES, 0).expect("sum"),
+            1000,
+            "the larger of the notebook's count and the copy's"
+        );
         drop(registration);
+        assert_eq!(
+            Ledger::open(dir.path())
+                .expect("opens")
+                .tokens_since(SLEEP_PURPOSES, 0)
+                .expect("sum"),
+            15,
+            "without a copy, the notebook's own count"
+        );
         Ledger::open(dir.path())
             .expect("opens")
             .record(&entry("anticipate"), None)

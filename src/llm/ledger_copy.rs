@@ -20,6 +20,15 @@ use crate::notebook::llm_store::LedgerRow;
 /// model calls are made, on blocking threads.
 pub trait LedgerCopy: Send + Sync {
     fn append(&self, row: &LedgerRow) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+    /// Tokens (prompt, output and cache, as the notebook's
+    /// `ledger_tokens_since`) the copy holds for `purposes` since `since`
+    /// (unix seconds): for a service, every process's calls for the
+    /// repository, so a budget outlives the notebook that was counting.
+    fn tokens_since(
+        &self,
+        purposes: &[&str],
+        since: i64,
+    ) -> Result<u64, Box<dyn std::error::Error + Send + Sync>>;
 }
 
 type Copies = HashMap<PathBuf, Arc<dyn LedgerCopy>>;

@@ -3,7 +3,9 @@
 //! cards and anticipations, a model-driven prediction), one row each with
 //! the repository and the process, written when the call is made, as the
 //! notebook's own ledger is. The notebook is a cache a new holder rebuilds;
-//! this table is the spend that survives it and that every process sees.
+//! this table is the spend that survives it and that every process sees,
+//! and the sleep-time budgets (`llm.sleep_tokens_per_*`) of a repository
+//! are counted from it.
 
 use std::sync::Arc;
 
@@ -93,6 +95,31 @@ impl PgLedger {
         Ok(())
     }
 
+    /// Tokens (prompt, output and cache) spent for `repo` on `purposes`
+    /// since `since` (unix seconds), by every process.
+    pub async fn tokens_since(
+        &self,
+        repo: &str,
+        purposes: &[&str],
+        since: i64,
+    ) -> Result<u64, PgError> {
+        let c = self.pool.get().await.map_err(PgError::Connect)?;
+        let purposes: Vec<String> = purposes.iter().map(|p| p.to_string()).collect();
+        let row = c
+            .query_one(
+                "SELECT COALESCE(SUM(input_tokens + output_tokens + cache_read_tokens
+                                     + cache_write_tokens), 0)::BIGINT
+                 FROM llm_ledger WHERE repo = $1 AND purpose = ANY($2) AND at >= $3",
+                &[&repo, &purposes, &since],
+            )
+            .await
+            .map_err(|source| PgError::Statement {
+                what: "the tokens spent",
+                source,
+            })?;
+        Ok(uint(row.get(0)))
+    }
+
     /// Every repository's spend, by every process.
     pub async fn spends(&self) -> Result<Spends, PgError> {
         let c = self.pool.get().await.map_err(PgError::Connect)?;
@@ -142,6 +169,17 @@ impl LedgerCopy for RepoLedger {
         self.ledger
             .runtime
             .block_on(self.ledger.append(&self.repo, row))
+            .map_err(Into::into)
+    }
+
+    fn tokens_since(
+        &self,
+        purposes: &[&str],
+        since: i64,
+    ) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+        self.ledger
+            .runtime
+            .block_on(self.ledger.tokens_since(&self.repo, purposes, since))
             .map_err(Into::into)
     }
 }
