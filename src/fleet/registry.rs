@@ -122,8 +122,9 @@ impl Registry {
         self.suspended_lock().insert(repo.to_string(), installation);
     }
 
-    /// `installation` is back: its repositories are no longer refused as
-    /// suspended (the listing that follows holds them again).
+    /// `installation` is back (the listing that follows holds its
+    /// repositories again) or gone: its repositories are no longer refused
+    /// as suspended.
     pub fn unsuspend(&self, installation: u64) {
         self.suspended_lock().retain(|_, i| *i != installation);
     }

@@ -78,6 +78,7 @@ impl Grants {
                 }
             }
             InstallationChange::Drop { installation } => {
+                self.registry.unsuspend(installation);
                 for h in self.registry.list() {
                     if h.source().installation == installation {
                         self.release(&h.name).await;
