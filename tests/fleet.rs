@@ -5,6 +5,9 @@
 //! predicted for; each pull request gets one comment; deliveries for a
 //! repository the service does not hold are refused; a repository that
 //! cannot be fetched backs off and says why; the token reaches no file.
+//! The `installation` event's lifecycle: deleted (everything released,
+//! files removed), created (its repositories held), suspend (released,
+//! deliveries refused saying why) and unsuspend (held and served again).
 
 mod support;
 
@@ -14,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use swe_sleep::config::Config;
+use swe_sleep::config::{Config, ModelConfig, ProviderKind};
 use swe_sleep::fleet::{self, FleetConfig};
 use swe_sleep::github::queue::Queue;
 use swe_sleep::github::signature::sign;
@@ -23,6 +26,7 @@ use swe_sleep::secret::SecretSource;
 use support::git_http::GitServer;
 use support::github_app::{APP_ID, App, INSTALLATION, ORG, SECRET, publish, token, write_secret};
 use support::http::{http, request};
+use support::llm_server::{Reply, StandIn, Wire};
 use support::{fixture as built_fixture, git, temp_dir};
 
 struct Running {
@@ -32,8 +36,25 @@ struct Running {
 }
 
 impl Running {
-    fn start(rt: &tokio::runtime::Runtime, state: &Path, secrets: &Path, api: &str) -> Running {
+    /// The service on the App at `api`; with `model`, a sleep-time model
+    /// at that address writes cards and anticipations.
+    fn start(
+        rt: &tokio::runtime::Runtime,
+        state: &Path,
+        secrets: &Path,
+        api: &str,
+        model: Option<&str>,
+    ) -> Running {
         let mut config = Config::default();
+        if let Some(url) = model {
+            let mut m = ModelConfig::new(ProviderKind::Openai, "stand-in-small");
+            m.base_url = Some(url.to_string());
+            m.retry_base_ms = 10;
+            m.max_attempts = 1;
+            config.llm.sleep = Some(m);
+            config.llm.cards_per_sleep = 2;
+            config.llm.anticipate = 1;
+        }
         config.github.app_id = APP_ID;
         config.github.app_key =
             SecretSource::from_file(support::github::fixture_path("test-app-key.pem"));
@@ -145,6 +166,56 @@ fn repositories_event(action: &str, repo: &str) -> Vec<u8> {
     .expect("json")
 }
 
+/// An `installation` delivery as GitHub sends it, naming `repos`.
+fn installation_event(action: &str, repos: &[&str]) -> Vec<u8> {
+    let repositories: Vec<Value> = repos
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            json!({
+                "id": 1000 + i,
+                "node_id": format!("R_{i}"),
+                "name": r.split('/').nth(1),
+                "full_name": r,
+                "private": true,
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "action": action,
+        "installation": {
+            "id": INSTALLATION,
+            "account": { "login": ORG, "id": 9919, "type": "Organization" },
+            "repository_selection": "selected",
+            "app_id": APP_ID,
+            "target_type": "Organization",
+            "suspended_at": if action == "suspend" { json!("2026-12-03T12:00:00Z") } else { Value::Null },
+        },
+        "repositories": repositories,
+        "requester": null,
+        "sender": { "login": "octocat", "id": 1, "type": "User" },
+    }))
+    .expect("json")
+}
+
+fn held(s: &Value) -> Vec<String> {
+    s["repositories"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| r["repo"].as_str().expect("a name").to_string())
+        .collect()
+}
+
+/// Waits until `dir` is gone.
+fn removed(dir: &Path) {
+    let until = Instant::now() + Duration::from_secs(30);
+    while dir.exists() {
+        assert!(Instant::now() < until, "{} stays", dir.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn wait_done(state: &Path, id: &str, secs: u64) -> String {
     let until = Instant::now() + Duration::from_secs(secs);
     loop {
@@ -195,7 +266,16 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
         &git_server,
         &["octo-org/alpha", "octo-org/beta", "octo-org/broken"],
     ));
-    let service = Running::start(&rt, state.path(), secrets.path(), &app.stand_in.url());
+    let model = StandIn::with(Wire::OpenAi, 1.0, |_, _| {
+        Reply::fixture("openai/card_text.json")
+    });
+    let service = Running::start(
+        &rt,
+        state.path(),
+        secrets.path(),
+        &app.stand_in.url(),
+        Some(&model.url),
+    );
 
     // Listed at start: two mirrored and slept, one backing off with why.
     let s = service.wait("alpha and beta sleep; broken fails", 120, |s| {
@@ -236,6 +316,36 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
         git_server.refused() > 0,
         "git asked for credentials when told to"
     );
+
+    // The sleep-time model's calls, per repository from each notebook's
+    // ledger (SQLite: no shared ledger), and in all.
+    let s = service.wait("the model's calls are counted", 60, |s| {
+        let calls = s["service"]["model"]["calls"].as_u64().unwrap_or(0);
+        calls > 0 && calls == model.exchanges().len() as u64
+    });
+    let mut sum = 0;
+    for name in ["alpha", "beta"] {
+        let local = swe_sleep::llm::ledger::totals_in(
+            &state
+                .path()
+                .join("repos/octo-org")
+                .join(name)
+                .join("notebook"),
+        )
+        .expect("the notebook's ledger");
+        let calls: u64 = local.iter().map(|t| t.calls).sum();
+        assert!(calls > 0, "{name}: {local:?}");
+        let listed = s["repositories"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|r| r["repo"] == format!("octo-org/{name}"))
+            .expect("held")["model"]["calls"]
+            .as_u64();
+        assert_eq!(listed, Some(calls), "{s:#}");
+        sum += calls;
+    }
+    assert_eq!(s["service"]["model"]["calls"], sum, "{s:#}");
 
     // A pull request in each held repository: one comment each.
     for (i, repo) in ["octo-org/alpha", "octo-org/beta"].iter().enumerate() {
@@ -345,6 +455,7 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
         "swe_sleep_repo_predictions_total{repo=\"octo-org/gamma\"} 1",
         "swe_sleep_service_predictions_total 3",
         "swe_sleep_service_queue_depth 0",
+        "swe_sleep_repo_model_calls_total{repo=\"octo-org/broken\"} 0",
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
@@ -357,6 +468,232 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
     assert!(!metrics.contains(&tok));
     assert!(!service.status().to_string().contains(&tok));
     service.stop(&rt);
+}
+
+#[test]
+fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
+    let git_root = temp_dir("fleet-inst-git-");
+    publish(git_root.path(), &["alpha", "beta"]);
+    let state = temp_dir("fleet-inst-state-");
+    let secrets = temp_dir("fleet-inst-secrets-");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let git_server = rt.block_on(GitServer::start(git_root.path(), &token()));
+    let app = rt.block_on(App::start(&git_server, &["octo-org/alpha"]));
+    // A queue from an earlier run, with rows past the 30 days kept.
+    let q = Queue::open(state.path()).expect("q");
+    let prediction = json!({"files": []});
+    for (id, number) in [("old", 7), ("old-queued", 8), ("recent", 9)] {
+        q.record(id, "pull_request", None, "").expect("record");
+        q.store_result(
+            "octo-org/alpha",
+            number,
+            swe_sleep::github::events::TargetKind::PullRequest,
+            &prediction,
+            None,
+            id,
+        )
+        .expect("store");
+    }
+    drop(q);
+    let db = rusqlite::Connection::open(state.path().join("github.sqlite")).expect("open");
+    let old = swe_sleep::github::queue::now_ms() - 40 * 24 * 3600 * 1000;
+    // Queued, and due only in a year: the worker leaves it alone.
+    let later = swe_sleep::github::queue::now_ms() + 365 * 24 * 3600 * 1000;
+    db.execute_batch(&format!(
+        "UPDATE deliveries SET received_at = {old} WHERE id LIKE 'old%';
+         UPDATE deliveries SET state = 'queued', next_at = {later} WHERE id = 'old-queued';
+         UPDATE results SET updated_at = {old} WHERE number IN (7, 8);"
+    ))
+    .expect("backdate");
+    drop(db);
+    let service = Running::start(&rt, state.path(), secrets.path(), &app.stand_in.url(), None);
+    service.wait("alpha sleeps", 120, |s| ready(s, "octo-org/alpha"));
+    // Pruned at start: old finished deliveries and old results, not
+    // queued work.
+    let q = Queue::open(state.path()).expect("q");
+    assert!(q.delivery_state("old").expect("read").is_none());
+    assert!(q.delivery_state("old-queued").expect("read").is_some());
+    assert!(q.delivery_state("recent").expect("read").is_some());
+    assert!(q.result("octo-org/alpha", 7).expect("read").is_none());
+    assert!(q.result("octo-org/alpha", 8).expect("read").is_none());
+    assert!(q.result("octo-org/alpha", 9).expect("read").is_some());
+    drop(q);
+    let alpha_dir = state.path().join("repos/octo-org/alpha");
+    let beta_dir = state.path().join("repos/octo-org/beta");
+    assert!(alpha_dir.join("notebook").is_dir());
+
+    // Deleted: every repository it granted released, its files removed,
+    // its deliveries refused.
+    app.revoke("octo-org/alpha");
+    let (code, v) = service.deliver(
+        "installation",
+        "inst-deleted",
+        &installation_event("deleted", &["octo-org/alpha"]),
+    );
+    assert_eq!(code, 202, "{v}");
+    service.wait("everything is released", 30, |s| held(s).is_empty());
+    removed(&alpha_dir);
+    let (code, v) = service.deliver(
+        "pull_request",
+        "pr-after-delete",
+        &pull_request("octo-org/alpha", "Add a unit conversion for cups"),
+    );
+    assert_eq!(code, 422, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not hold octo-org/alpha")),
+        "{v}"
+    );
+
+    // Created again, with two repositories: both held, mirrored, slept
+    // and served.
+    app.grant("octo-org/alpha");
+    app.grant("octo-org/beta");
+    let (code, v) = service.deliver(
+        "installation",
+        "inst-created",
+        &installation_event("created", &["octo-org/alpha", "octo-org/beta"]),
+    );
+    assert_eq!(code, 202, "{v}");
+    let s = service.wait("alpha and beta sleep", 120, |s| {
+        ready(s, "octo-org/alpha") && ready(s, "octo-org/beta")
+    });
+    assert_eq!(held(&s), ["octo-org/alpha", "octo-org/beta"], "{s:#}");
+    // `swe-sleep status` on the service's state directory asks it.
+    let out = support::cli::ok(
+        support::cli::swe_sleep()
+            .args(["status", "--json", "--state-dir"])
+            .arg(state.path())
+            .output()
+            .expect("runs"),
+        "status of the service",
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["pid"], std::process::id(), "{v:#}");
+    let listed: Vec<(String, String)> = v["status"]["repositories"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| {
+            (
+                r["repo"].as_str().unwrap_or_default().to_string(),
+                r["state"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("octo-org/alpha".to_string(), "ready".to_string()),
+            ("octo-org/beta".to_string(), "ready".to_string())
+        ]
+    );
+    let out = support::cli::ok(
+        support::cli::swe_sleep()
+            .args(["status", "--state-dir"])
+            .arg(state.path())
+            .output()
+            .expect("runs"),
+        "status of the service, as text",
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("2 repositories"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("octo-org/beta") && l.contains("ready")),
+        "{text}"
+    );
+    let (code, _) = service.deliver(
+        "pull_request",
+        "pr-beta",
+        &pull_request("octo-org/beta", "Add a unit conversion for cups"),
+    );
+    assert_eq!(code, 202);
+    wait_done(state.path(), "pr-beta", 60);
+    assert_eq!(app.comments_on("octo-org/beta", 2).len(), 1);
+
+    // Suspended: released and not slept; deliveries refused saying why.
+    let (code, v) = service.deliver(
+        "installation",
+        "inst-suspend",
+        &installation_event("suspend", &[]),
+    );
+    assert_eq!(code, 202, "{v}");
+    service.wait("everything is released", 30, |s| held(s).is_empty());
+    removed(&alpha_dir);
+    removed(&beta_dir);
+    let (code, v) = service.deliver(
+        "pull_request",
+        "pr-suspended",
+        &pull_request("octo-org/beta", "Add a unit conversion for teaspoons"),
+    );
+    assert_eq!(code, 422, "{v}");
+    let why = v["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("octo-org/beta")
+            && why.contains(&format!("installation {INSTALLATION} is suspended")),
+        "{v}"
+    );
+    assert!(
+        Queue::open(state.path())
+            .expect("q")
+            .delivery_state("pr-suspended")
+            .expect("read")
+            .is_none(),
+        "a refused delivery is not queued"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !alpha_dir.exists() && !beta_dir.exists(),
+        "nothing is slept while suspended"
+    );
+
+    // Unsuspended: listed, held, slept and served again.
+    let (code, v) = service.deliver(
+        "installation",
+        "inst-unsuspend",
+        &installation_event("unsuspend", &[]),
+    );
+    assert_eq!(code, 202, "{v}");
+    service.wait("alpha and beta sleep again", 120, |s| {
+        ready(s, "octo-org/alpha") && ready(s, "octo-org/beta")
+    });
+    let (code, v) = service.deliver(
+        "pull_request",
+        "pr-resumed",
+        &pull_request("octo-org/beta", "Add a unit conversion for teaspoons"),
+    );
+    assert_eq!(code, 202, "{v}");
+    wait_done(state.path(), "pr-resumed", 60);
+    let c = app.comments_on("octo-org/beta", 2);
+    assert_eq!(c.len(), 1, "the one comment, updated: {c:?}");
+    // Each installation delivery is stored with what it changed.
+    let q = Queue::open(state.path()).expect("q");
+    for (id, says) in [
+        ("inst-deleted", "dropping every repository"),
+        ("inst-suspend", "suspended"),
+        ("inst-unsuspend", "listing again"),
+        ("inst-created", "adding octo-org/alpha, octo-org/beta"),
+    ] {
+        let (_, note) = q.delivery_state(id).expect("read").expect("stored");
+        assert!(
+            note.as_deref().unwrap_or_default().contains(says),
+            "{id}: {note:?}"
+        );
+    }
+    service.stop(&rt);
+    let out = support::cli::swe_sleep()
+        .args(["status", "--state-dir"])
+        .arg(state.path())
+        .output()
+        .expect("runs");
+    let err = support::cli::fails(out, "status without a running service");
+    assert!(err.contains("no swe-sleep serve is running"), "{err}");
 }
 
 #[test]

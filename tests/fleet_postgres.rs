@@ -7,6 +7,12 @@
 //! 2,000 deliveries over 20 repositories (about four minutes on a 2-core
 //! machine in the debug build); `FLEET_TEST_DELIVERIES` and
 //! `FLEET_TEST_REPOS` change it while iterating.
+//!
+//! And the cost ledger: a `serve` process with a sleep-time model (the
+//! loopback OpenAI stand-in) writes every call it makes into PostgreSQL as
+//! it makes it; after that process is SIGKILLed, another process (with no
+//! model of its own) shows the same spend in `/status` and `/metrics`, and
+//! a third, with the model, finds the hourly budget already spent.
 
 mod support;
 
@@ -23,6 +29,7 @@ use swe_sleep::github::signature::sign;
 use support::git_http::GitServer;
 use support::github_app::{App, SECRET, publish, pull_request, token, write_secret};
 use support::http::{http, request};
+use support::llm_server::{Reply, StandIn, Wire};
 use support::postgres::Postgres;
 use support::temp_dir;
 
@@ -304,4 +311,353 @@ concurrency = 1
         deliveries as f64 / took.as_secs_f64()
     );
     drop(workers);
+}
+
+/// The `[github]` and `[service]` sections of a worker on `api`.
+fn service_config(app_api: &str, secret: &Path) -> String {
+    format!(
+        r#"[github]
+app_id = {app_id}
+app_key = {{ file = "{key}" }}
+webhook_secret = {{ file = "{secret}" }}
+api_url = "{app_api}"
+comments = true
+min_write_interval_ms = 0
+
+[service]
+database = {{ env = "DATABASE_URL" }}
+lease_secs = 3
+concurrency = 1
+"#,
+        app_id = support::github_app::APP_ID,
+        key = support::github::fixture_path("test-app-key.pem").display(),
+        secret = secret.display(),
+    )
+}
+
+fn metric(text: &str, line_start: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{line_start} missing from:\n{text}"))
+        .parse()
+        .expect("a number")
+}
+
+#[test]
+fn every_model_call_of_serve_is_in_the_postgres_ledger_and_outlives_its_worker() {
+    let Some(pg) = Postgres::start_or_skip("fleet_postgres (cost ledger)") else {
+        return;
+    };
+    let names = ["alpha", "beta"];
+    let full = ["octo-org/alpha", "octo-org/beta"];
+    let git_root = temp_dir("fleet-ledger-git-");
+    publish(git_root.path(), &names);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let git_server = rt.block_on(GitServer::start(git_root.path(), &token()));
+    let app = rt.block_on(App::start(&git_server, &full));
+    let model = StandIn::with(Wire::OpenAi, 1.0, |_, _| {
+        Reply::fixture("openai/card_text.json")
+    });
+    let dir = temp_dir("fleet-ledger-");
+    let secret = write_secret(dir.path(), "webhook", SECRET);
+    let plain = service_config(&app.stand_in.url(), &secret);
+    let with_model = dir.path().join("with-model.toml");
+    let model_section = |budget: &str| {
+        format!(
+            "{plain}\n[llm]\ncards_per_sleep = 2\nanticipate = 1\n{budget}\n[llm.sleep]\nprovider = \"openai\"\nmodel = \"stand-in-small\"\nbase_url = \"{url}\"\nretry_base_ms = 10\nmax_attempts = 1\n",
+            url = model.url
+        )
+    };
+    std::fs::write(
+        &with_model,
+        format!(
+            "{plain}\n[llm]\ncards_per_sleep = 2\nanticipate = 1\n\n[llm.sleep]\nprovider = \"openai\"\nmodel = \"stand-in-small\"\nbase_url = \"{url}\"\nretry_base_ms = 10\nmax_attempts = 1\n\n[llm.sleep.price]\ninput = 1.0\noutput = 4.0\n",
+            url = model.url
+        ),
+    )
+    .expect("write the config");
+    let without_model = dir.path().join("without-model.toml");
+    std::fs::write(&without_model, format!("{plain}retention_days = 1\n"))
+        .expect("write the config");
+    let url = pg.url();
+    let db_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let db = db_rt.block_on(async {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        client
+    });
+    let query = |sql: &str| -> Vec<tokio_postgres::Row> {
+        db_rt.block_on(db.query(sql, &[])).expect("query")
+    };
+
+    // One worker with a model: both repositories slept, each sleep's
+    // cards and anticipation calls in the ledger as they are made.
+    let state_a = dir.path().join("state-a");
+    let mut a = spawn(&with_model, &state_a, &url, &dir.path().join("a.log"));
+    let until = Instant::now() + Duration::from_secs(240);
+    let mut stable_since: Option<(i64, Instant)> = None;
+    loop {
+        let s = status(a.addr);
+        let ready = s["repositories"]
+            .as_array()
+            .is_some_and(|l| l.len() == 2 && l.iter().all(|r| r["state"] == "ready"));
+        let rows: i64 = query("SELECT COUNT(*) FROM llm_ledger")[0].get(0);
+        let seen = model.exchanges().len() as i64;
+        if ready && rows > 0 && rows == seen {
+            match stable_since {
+                Some((n, t)) if n == rows && t.elapsed() > Duration::from_secs(2) => break,
+                Some((n, _)) if n == rows => {}
+                _ => stable_since = Some((rows, Instant::now())),
+            }
+        } else {
+            stable_since = None;
+        }
+        assert!(
+            Instant::now() < until,
+            "the model's calls never settled: {rows} rows, {seen} calls: {s:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let worker_a = status(a.addr)["service"]["worker"]
+        .as_str()
+        .expect("a worker name")
+        .to_string();
+    let (_, metrics_a) = http(a.addr, "GET", "/metrics", None);
+    let status_a = status(a.addr);
+
+    // The worker dies; the rows stay.
+    a.child.kill().expect("SIGKILL");
+    a.child.wait().expect("reaped");
+    let calls = model.exchanges();
+    let (prompt, output) = model.reported();
+    let rows = query(
+        "SELECT repo, worker, provider, model, purpose, input_tokens, output_tokens, ok, cost FROM llm_ledger",
+    );
+    assert_eq!(rows.len(), calls.len(), "one row per call");
+    let mut per_repo: BTreeMap<String, (u64, i64, i64, f64)> = BTreeMap::new();
+    for r in &rows {
+        let (repo, worker, provider, model_name, purpose): (
+            String,
+            String,
+            String,
+            String,
+            String,
+        ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+        let (input, out, ok, cost): (i64, i64, bool, Option<f64>) =
+            (r.get(5), r.get(6), r.get(7), r.get(8));
+        assert!(full.contains(&repo.as_str()), "{repo}");
+        assert_eq!(worker, worker_a);
+        assert_eq!(
+            (provider.as_str(), model_name.as_str()),
+            ("openai", "stand-in-small")
+        );
+        assert!(
+            ["card", "anticipate"].contains(&purpose.as_str()),
+            "{purpose}"
+        );
+        assert!(
+            ok && input > 0 && out > 0,
+            "{repo} {purpose}: {input} in, {out} out"
+        );
+        let cost = cost.expect("the model has a price");
+        assert!((cost - (input as f64 + 4.0 * out as f64) / 1e6).abs() < 1e-12);
+        let e = per_repo.entry(repo).or_default();
+        *e = (e.0 + 1, e.1 + input, e.2 + out, e.3 + cost);
+    }
+    assert_eq!(
+        per_repo.len(),
+        2,
+        "both repositories called the model: {per_repo:?}"
+    );
+    let total_in: i64 = per_repo.values().map(|v| v.1).sum();
+    let total_out: i64 = per_repo.values().map(|v| v.2).sum();
+    assert_eq!(
+        (total_in as u64, total_out as u64),
+        (prompt, output),
+        "the ledger holds the usage the model reported"
+    );
+    let total_cost: f64 = per_repo.values().map(|v| v.3).sum();
+
+    // What the dead worker said, per repository and for the service.
+    assert_eq!(
+        status_a["service"]["model"]["calls"],
+        calls.len(),
+        "{status_a:#}"
+    );
+    assert_eq!(status_a["service"]["model"]["input_tokens"], total_in);
+    for line in [
+        format!("swe_sleep_service_model_calls_total {}", calls.len()),
+        format!("swe_sleep_service_model_output_tokens_total {total_out}"),
+    ] {
+        assert!(
+            metrics_a.contains(&line),
+            "{line} missing from:\n{metrics_a}"
+        );
+    }
+    // Its notebooks keep their own ledgers too.
+    for (repo, name) in full.iter().zip(names) {
+        let local = swe_sleep::llm::ledger::totals_in(
+            &state_a.join("repos/octo-org").join(name).join("notebook"),
+        )
+        .expect("the notebook's ledger");
+        let calls: u64 = local.iter().map(|t| t.calls).sum();
+        assert_eq!(calls, per_repo[*repo].0, "{repo}: {local:?}");
+    }
+
+    // Rows past the next process's retention (a day): finished deliveries
+    // and results it deletes at start, and queued work it keeps.
+    let old = swe_sleep::github::queue::now_ms() - 2 * 24 * 3600 * 1000;
+    db_rt
+        .block_on(db.batch_execute(&format!(
+            "INSERT INTO deliveries (id, event, received_at, state) VALUES
+                 ('old-done', 'pull_request', {old}, 'done'),
+                 ('old-ignored', 'issues', {old}, 'ignored'),
+                 ('old-queued', 'pull_request', {old}, 'queued');
+             INSERT INTO results (repo, number, kind, prediction, delivery, updated_at) VALUES
+                 ('octo-org/alpha', 7, 'pull_request', '{{}}', 'old-done', {old}),
+                 ('octo-org/alpha', 8, 'pull_request', '{{}}', 'new', {now});",
+            now = swe_sleep::github::queue::now_ms()
+        )))
+        .expect("old rows");
+
+    // Another process, with no model of its own, shows the same spend.
+    let b = spawn(
+        &without_model,
+        &dir.path().join("state-b"),
+        &url,
+        &dir.path().join("b.log"),
+    );
+    let s = status(b.addr);
+    assert_ne!(s["service"]["worker"], worker_a.as_str());
+    let total = &s["service"]["model"];
+    assert_eq!(total["calls"], calls.len(), "{s:#}");
+    assert_eq!(total["failed"], 0);
+    assert_eq!(
+        (
+            total["input_tokens"].as_i64(),
+            total["output_tokens"].as_i64()
+        ),
+        (Some(total_in), Some(total_out))
+    );
+    assert!((total["cost"].as_f64().expect("dollars") - total_cost).abs() < 1e-9);
+    for repo in full {
+        let r = s["repositories"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|r| r["repo"] == repo)
+            .unwrap_or_else(|| panic!("{repo} held: {s:#}"));
+        let (n, input, out, _) = per_repo[repo];
+        assert_eq!(r["model"]["calls"], n, "{r:#}");
+        assert_eq!(r["model"]["input_tokens"], input, "{r:#}");
+        assert_eq!(r["model"]["output_tokens"], out, "{r:#}");
+    }
+    let (code, metrics_b) = http(b.addr, "GET", "/metrics", None);
+    assert_eq!(code, 200);
+    assert_eq!(
+        metric(&metrics_b, "swe_sleep_service_model_calls_total") as usize,
+        calls.len()
+    );
+    assert!(
+        (metric(&metrics_b, "swe_sleep_service_model_cost_dollars_total") - total_cost).abs()
+            < 1e-9
+    );
+    for repo in full {
+        let calls = metric(
+            &metrics_b,
+            &format!("swe_sleep_repo_model_calls_total{{repo=\"{repo}\"}}"),
+        );
+        assert_eq!(calls as u64, per_repo[repo].0, "{repo}");
+        let tokens = metric(
+            &metrics_b,
+            &format!("swe_sleep_repo_model_input_tokens_total{{repo=\"{repo}\"}}"),
+        );
+        assert_eq!(tokens as i64, per_repo[repo].1, "{repo}");
+    }
+    assert_eq!(
+        model.exchanges().len(),
+        calls.len(),
+        "the second worker made no call"
+    );
+
+    // Its retention pruned the old finished deliveries and results only.
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ids: Vec<String> = query("SELECT id FROM deliveries WHERE id LIKE 'old-%' ORDER BY id")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let numbers: Vec<i64> = query("SELECT number FROM results ORDER BY number")
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if ids == ["old-queued"] {
+            assert_eq!(numbers, [8], "the old result is pruned with the deliveries");
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "never pruned: {ids:?}, results {numbers:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // A third process with the model, whose hourly sleep-time budget the
+    // dead worker has already spent on every repository: its notebooks
+    // are new, but the budget is counted from PostgreSQL, so its sleeps
+    // call no model.
+    let spent: i64 = query(
+        "SELECT MIN(t)::BIGINT FROM (SELECT SUM(input_tokens + output_tokens) AS t FROM llm_ledger GROUP BY repo) s",
+    )[0]
+    .get(0);
+    let budgeted = dir.path().join("budgeted.toml");
+    std::fs::write(
+        &budgeted,
+        model_section(&format!("sleep_tokens_per_hour = {spent}\n")),
+    )
+    .expect("write the config");
+    let c = spawn(
+        &budgeted,
+        &dir.path().join("state-c"),
+        &url,
+        &dir.path().join("c.log"),
+    );
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = status(c.addr);
+        let slept = s["repositories"].as_array().is_some_and(|l| {
+            l.iter().any(|r| {
+                r["leased"] == true && r["state"] == "ready" && r["sleeps"].as_u64() > Some(0)
+            })
+        });
+        if slept {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the third worker never slept a repository: {s:#}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        model.exchanges().len(),
+        calls.len(),
+        "a budget spent by a dead worker stays spent"
+    );
+    let log = std::fs::read_to_string(dir.path().join("c.log")).expect("the log");
+    assert!(
+        log.contains("stopped: the sleep-time budget llm.sleep_tokens_per_hour"),
+        "the sleep says why no model was called:\n{log}"
+    );
+    drop(c);
+    drop(b);
 }

@@ -11,6 +11,7 @@ mod render;
 mod serve;
 mod sleep;
 mod status;
+mod status_serve;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,6 @@
-//! `swe-sleep status`: what the notebook holds and how stale it is.
+//! `swe-sleep status`: what the notebook holds and how stale it is (or,
+//! given a `serve` state directory, what the running service holds:
+//! `status_serve.rs`).
 
 use clap::Args;
 
@@ -24,6 +26,13 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
+    // A `swe-sleep serve` state directory: the running service's status.
+    if let Some(dir) = &args.repo.state_dir
+        && args.rev.is_none()
+        && super::status_serve::is_service_dir(dir)
+    {
+        return super::status_serve::run(dir, args.json);
+    }
     let (repo, config, state_dir) = args.repo.open()?;
     let s = notebook::status(&repo, &state_dir, args.rev.as_deref(), &config)?;
     let totals = if s.exists {

@@ -41,6 +41,11 @@ pub struct ServiceConfig {
     /// for dead and its repositories move to the others; renewed every
     /// third of it.
     pub lease_secs: u64,
+    /// Finished deliveries and stored results (one per pull request or
+    /// issue) older than this many days are deleted, at start and hourly,
+    /// on SQLite and PostgreSQL alike; 0 keeps them forever. The cost
+    /// ledger is kept.
+    pub retention_days: u64,
 }
 
 impl Default for ServiceConfig {
@@ -56,6 +61,7 @@ impl Default for ServiceConfig {
             database: SecretSource::default(),
             database_ca: String::new(),
             lease_secs: 30,
+            retention_days: 30,
         }
     }
 }

@@ -68,7 +68,11 @@ pub fn setup(
     }
     let queue = Arc::new(Queue::open(state_dir).map_err(|e| DaemonError::Config(e.to_string()))?);
     match queue.prune(30 * 24 * 3600 * 1000) {
-        Ok(n) if n > 0 => tracing::info!("forgot {n} deliveries older than 30 days"),
+        Ok(p) if p.deliveries + p.results > 0 => tracing::info!(
+            "forgot {} deliveries and {} results older than 30 days",
+            p.deliveries,
+            p.results
+        ),
         Ok(_) => {}
         Err(e) => tracing::warn!("{e}"),
     }

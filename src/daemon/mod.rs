@@ -12,6 +12,7 @@
 //!   content type; [`hosts`], [`body`]), [`webhook_gate`], [`refusal`]
 //!   (JSON errors, counted); [`serve`]: the server loop and its limits;
 //!   [`listen`]: the `--listen` address; [`token_file`]: the token for the CLI;
+//!   [`shutdown`](mod@shutdown): the end of a run, shared with `serve`;
 //! - [`state`]: what the handlers and the scheduler share, and the metrics;
 //! - [`mcp`](mod@mcp): `/mcp`, MCP over streamable HTTP answered by the
 //!   prediction service; [`mcp_forward`]: how `swe-sleep mcp` forwards its
@@ -44,6 +45,7 @@ pub mod process;
 pub mod refusal;
 pub mod serve;
 pub mod service;
+pub mod shutdown;
 pub mod state;
 pub mod token_file;
 pub mod watch;
@@ -307,49 +309,16 @@ pub async fn run(
         stop_rx.clone(),
     ));
 
-    let mut failure = None;
-    tokio::select! {
-        () = shutdown => tracing::info!("shutting down"),
-        r = &mut server => {
-            failure = Some(match r {
-                Ok(Ok(())) => DaemonError::Server(std::io::Error::other("the server stopped")),
-                Ok(Err(e)) => DaemonError::Server(e),
-                Err(e) => DaemonError::Server(std::io::Error::other(e)),
-            });
-        }
-    }
+    let failure = shutdown::until_shutdown(shutdown, &mut server).await;
     let _ = stop_tx.send(true);
-    let deadline = tokio::time::Instant::now() + config.shutdown_deadline;
-    if failure.is_none()
-        && tokio::time::timeout_at(deadline, &mut server)
-            .await
-            .is_err()
-    {
-        tracing::warn!("open connections did not close in time");
-        server.abort();
+    shutdown::Draining {
+        server: failure.is_none().then_some(&mut server),
+        scheduler: &mut scheduler,
+        worker: worker.as_mut(),
     }
-    if tokio::time::timeout_at(deadline, &mut scheduler)
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "the running sleep did not finish within {:?}; leaving it (the notebook keeps its previous snapshot)",
-            config.shutdown_deadline
-        );
-        scheduler.abort();
-    }
-    if let Some(mut w) = worker
-        && tokio::time::timeout_at(deadline, &mut w).await.is_err()
-    {
-        tracing::warn!(
-            "the running GitHub job did not finish in time; it runs again at the next start"
-        );
-        w.abort();
-    }
+    .finish(tokio::time::Instant::now() + config.shutdown_deadline)
+    .await;
     drop(token_file);
     drop(lock);
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    failure.map_or(Ok(()), |e| Err(DaemonError::Server(e)))
 }

@@ -12,9 +12,12 @@ use crate::config::Config;
 use crate::daemon::Shared;
 use crate::github::installations::InstalledRepo;
 use crate::github::queue::now_ms;
+use crate::llm::ledger_copy::{self, CopyRegistration};
 
 use super::mirror::Mirror;
+use super::pg::ledger::PgLedger;
 use super::schedule::{Health, Pacing};
+use super::spend::Spend;
 
 /// Where a held repository is fetched from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +44,9 @@ pub struct Held {
     sleeping: AtomicBool,
     removed: AtomicBool,
     commit: Mutex<Option<String>>,
+    /// With PostgreSQL: the notebook's ledger rows also go to the
+    /// service's ledger while the repository is held.
+    _ledger_copy: Option<CopyRegistration>,
 }
 
 /// A held repository as `/status` shows it.
@@ -63,6 +69,9 @@ pub struct HeldStatus {
     pub predictions: u64,
     /// With PostgreSQL: whether this process holds the lease.
     pub leased: Option<bool>,
+    /// Model calls for this repository and what they cost (with
+    /// PostgreSQL, by every process).
+    pub model: Option<Spend>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -71,19 +80,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Held {
     /// A repository to hold under `repos_root`, sleeping with `config`
-    /// (nice and threads as the service's).
+    /// (nice and threads as the service's); its model calls are also
+    /// recorded in `ledger` when given.
     pub fn new(
         repos_root: &std::path::Path,
         r: &InstalledRepo,
         config: &Config,
-        nice: i32,
-        threads: usize,
+        (nice, threads): (i32, usize),
+        ledger: Option<&Arc<PgLedger>>,
     ) -> Held {
         let dir = repos_root.join(&r.repo.owner).join(&r.repo.name);
         let mirror = Mirror::new(dir.join("mirror.git"));
         let mut config = config.clone();
         config.github.repo = r.repo.to_string();
-        let shared = Shared::new(mirror.path().to_path_buf(), dir.join("notebook"), config)
+        let notebook = dir.join("notebook");
+        let ledger_copy =
+            ledger.map(|l| ledger_copy::register(&notebook, l.for_repo(&r.repo.to_string())));
+        let shared = Shared::new(mirror.path().to_path_buf(), notebook, config)
             .with_sleep_limits(nice, threads);
         Held {
             name: r.repo.to_string(),
@@ -96,7 +109,13 @@ impl Held {
             sleeping: AtomicBool::new(false),
             removed: AtomicBool::new(false),
             commit: Mutex::new(None),
+            _ledger_copy: ledger_copy,
         }
+    }
+
+    /// The notebook's directory (`dir/notebook`).
+    pub fn notebook_dir(&self) -> PathBuf {
+        self.dir.join("notebook")
     }
 
     pub fn source(&self) -> Source {
@@ -173,6 +192,7 @@ impl Held {
             deliveries_last_hour: h.busyness(now),
             predictions: self.shared.metrics().predictions_total,
             leased: None,
+            model: None,
         }
     }
 }

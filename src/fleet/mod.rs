@@ -16,8 +16,9 @@
 //! repository and comments as the installation.
 //!
 //! Depends on `config`, `daemon` (sleeps, predictions, the HTTP layers),
-//! `github`, `notebook` (the sleep target) and `secret`; only the CLI
-//! depends on it.
+//! `github`, `llm` (a copy of each notebook's cost ledger, `pg::ledger`),
+//! `notebook` (the sleep target, the ledger's rows) and `secret`; only the
+//! CLI depends on it.
 
 pub mod held;
 pub mod mirror;
@@ -27,6 +28,7 @@ pub mod report;
 pub mod routes;
 pub mod runner;
 pub mod schedule;
+pub mod spend;
 pub mod sync;
 
 use std::future::Future;
@@ -42,7 +44,7 @@ use crate::daemon::access::Access;
 use crate::daemon::github::GithubParts;
 use crate::daemon::hosts::AllowedHosts;
 use crate::daemon::refusal::Refusals;
-use crate::daemon::{DaemonLock, Limits, listen, serve};
+use crate::daemon::{DaemonLock, Limits, listen, serve, shutdown};
 use crate::github::job_queue::JobQueue;
 use crate::github::queue::Queue;
 use crate::github::webhook::{DeliveryScope, WebhookState, WebhookStats};
@@ -159,14 +161,20 @@ pub async fn run(
         .map_err(crate::daemon::DaemonError::from)?;
     listen::check_exposure(cfg.listen, token.is_some())?;
     let lock = DaemonLock::acquire(&cfg.state_dir, &cfg.listen.to_string())?;
-    let (queue, leases) = open_queue(&cfg).await?;
+    // For `swe-sleep status --state-dir`, as the daemon's.
+    let token_file = crate::daemon::token_file::TokenFile::publish(&cfg.state_dir, token.as_ref())?;
+    let Stores {
+        queue,
+        leases,
+        ledger,
+    } = open_stores(&cfg).await?;
 
     let (changes_tx, mut changes_rx) = mpsc::unbounded_channel();
     let registry = Arc::new(Registry::new(
         cfg.state_dir.join("repos"),
         cfg.config.clone(),
-        cfg.sleep_nice,
-        cfg.sleep_threads,
+        (cfg.sleep_nice, cfg.sleep_threads),
+        ledger.clone(),
         changes_tx,
     ));
     let grants = sync::Grants {
@@ -215,6 +223,7 @@ pub async fn run(
     let refusals = Arc::new(Refusals::default());
     let view = Arc::new(routes::View {
         leases: leases.clone(),
+        ledger,
         registry: registry.clone(),
         parts: parts.clone(),
         pacing,
@@ -254,7 +263,11 @@ pub async fn run(
         fetch_timeout: Duration::from_secs(cfg.config.service.fetch_timeout_secs.max(1)),
     };
     let mut scheduler = tokio::spawn(runner.run(stop_rx.clone()));
-    let pruner = tokio::spawn(prune_deliveries(queue.clone(), stop_rx.clone()));
+    let pruner = tokio::spawn(prune(
+        queue.clone(),
+        cfg.config.service.retention_days,
+        stop_rx.clone(),
+    ));
     let changes = tokio::spawn(async move {
         while let Some(change) = changes_rx.recv().await {
             grants.apply(change).await;
@@ -268,44 +281,16 @@ pub async fn run(
         stop_rx,
     ));
 
-    let mut failure = None;
-    tokio::select! {
-        () = shutdown => tracing::info!("shutting down"),
-        r = &mut server => {
-            let e = match r {
-                Ok(Ok(())) => std::io::Error::other("the server stopped"),
-                Ok(Err(e)) => e,
-                Err(e) => std::io::Error::other(e),
-            };
-            failure = Some(FleetError::Daemon(crate::daemon::DaemonError::Server(e)));
-        }
-    }
+    let failure = shutdown::until_shutdown(shutdown, &mut server).await;
     let _ = stop_tx.send(true);
     let deadline = tokio::time::Instant::now() + cfg.shutdown_deadline;
-    if failure.is_none()
-        && tokio::time::timeout_at(deadline, &mut server)
-            .await
-            .is_err()
-    {
-        tracing::warn!("open connections did not close in time");
-        server.abort();
+    shutdown::Draining {
+        server: failure.is_none().then_some(&mut server),
+        scheduler: &mut scheduler,
+        worker: Some(&mut worker),
     }
-    if tokio::time::timeout_at(deadline, &mut scheduler)
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "a running sleep did not finish in time; the notebook keeps its previous snapshot"
-        );
-        scheduler.abort();
-    }
-    if tokio::time::timeout_at(deadline, &mut worker)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the running job did not finish in time; it runs again at the next start");
-        worker.abort();
-    }
+    .finish(deadline)
+    .await;
     changes.abort();
     pruner.abort();
     if let Some(task) = lease_loop.take() {
@@ -317,15 +302,23 @@ pub async fn run(
             Err(e) => tracing::warn!("cannot give the leases back (they expire): {}", chain(&e)),
         }
     }
+    drop(token_file);
     drop(lock);
-    failure.map_or(Ok(()), Err)
+    failure.map_or(Ok(()), |e| {
+        Err(FleetError::Daemon(crate::daemon::DaemonError::Server(e)))
+    })
 }
 
-/// SQLite in the state directory, or PostgreSQL with this process's
-/// leases when `service.database` is set.
-async fn open_queue(
-    cfg: &FleetConfig,
-) -> Result<(Arc<dyn JobQueue>, Option<Arc<pg::leases::Leases>>), FleetError> {
+/// Where the service keeps what outlives a process: the queue (SQLite in
+/// the state directory, or PostgreSQL), and with PostgreSQL this
+/// process's leases and the shared cost ledger.
+struct Stores {
+    queue: Arc<dyn JobQueue>,
+    leases: Option<Arc<pg::leases::Leases>>,
+    ledger: Option<Arc<pg::ledger::PgLedger>>,
+}
+
+async fn open_stores(cfg: &FleetConfig) -> Result<Stores, FleetError> {
     let url = cfg
         .config
         .service
@@ -333,36 +326,54 @@ async fn open_queue(
         .load("service.database")
         .map_err(crate::daemon::DaemonError::from)?;
     let Some(url) = url else {
-        return Ok((Arc::new(Queue::open(&cfg.state_dir)?), None));
+        return Ok(Stores {
+            queue: Arc::new(Queue::open(&cfg.state_dir)?),
+            leases: None,
+            ledger: None,
+        });
     };
     let ca = &cfg.config.service.database_ca;
     let ca = (!ca.is_empty()).then(|| std::path::Path::new(ca.as_str()));
     let pool = pg::connect(url.expose(), 16, ca).await?;
     let worker = worker_name();
-    tracing::info!("queue and leases in postgresql, as worker {worker}");
+    tracing::info!("queue, leases and cost ledger in postgresql, as worker {worker}");
     let leases = Arc::new(pg::leases::Leases::new(
         pool.clone(),
         worker.clone(),
         Duration::from_secs(cfg.config.service.lease_secs.max(1)),
     ));
-    let queue = pg::queue::PgQueue::new(pool, tokio::runtime::Handle::current(), worker);
-    Ok((Arc::new(queue), Some(leases)))
+    let runtime = tokio::runtime::Handle::current();
+    let ledger = Arc::new(pg::ledger::PgLedger::new(
+        pool.clone(),
+        runtime.clone(),
+        worker.clone(),
+    ));
+    let queue = pg::queue::PgQueue::new(pool, runtime, worker);
+    Ok(Stores {
+        queue: Arc::new(queue),
+        leases: Some(leases),
+        ledger: Some(ledger),
+    })
 }
 
-/// How long a finished delivery is remembered (a redelivery within it is
-/// recognised), as the daemon's.
-const KEEP_DELIVERIES_MS: i64 = 30 * 24 * 3600 * 1000;
-
-/// Forgets finished deliveries older than [`KEEP_DELIVERIES_MS`] at start
-/// and every hour until `stop` (any process may: the statement is
-/// idempotent).
-async fn prune_deliveries(queue: Arc<dyn JobQueue>, mut stop: watch::Receiver<bool>) {
+/// Forgets finished deliveries and results older than `days` at start and
+/// every hour until `stop` (any process may: the statements are
+/// idempotent); `days = 0` keeps them.
+async fn prune(queue: Arc<dyn JobQueue>, days: u64, mut stop: watch::Receiver<bool>) {
+    if days == 0 {
+        return;
+    }
+    let max_age_ms = i64::try_from(days.saturating_mul(24 * 3600 * 1000)).unwrap_or(i64::MAX);
     loop {
         let q = queue.clone();
-        match tokio::task::spawn_blocking(move || q.prune(KEEP_DELIVERIES_MS)).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!("forgot {n} deliveries older than 30 days"),
+        match tokio::task::spawn_blocking(move || q.prune(max_age_ms)).await {
+            Ok(Ok(p)) if p.deliveries + p.results > 0 => tracing::info!(
+                "forgot {} deliveries and {} results older than {days} days",
+                p.deliveries,
+                p.results
+            ),
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!("cannot prune old deliveries: {}", chain(&e)),
+            Ok(Err(e)) => tracing::warn!("cannot prune old deliveries and results: {}", chain(&e)),
             Err(e) => tracing::warn!("the prune task failed: {e}"),
         }
         tokio::select! {

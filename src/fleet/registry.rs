@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use tokio::sync::{Notify, mpsc};
@@ -17,6 +17,7 @@ use crate::github::webhook::DeliveryScope;
 use crate::github::worker::{PredictFailure, Predicted, Predictor};
 
 use super::held::Held;
+use super::pg::ledger::PgLedger;
 
 /// Every held repository, and where installation changes go.
 #[derive(Debug)]
@@ -26,7 +27,12 @@ pub struct Registry {
     config: Config,
     sleep_nice: i32,
     sleep_threads: usize,
+    /// With PostgreSQL: the service's cost ledger.
+    ledger: Option<Arc<PgLedger>>,
     held: RwLock<BTreeMap<String, Arc<Held>>>,
+    /// Repositories dropped because their installation was suspended, by
+    /// name, with the installation: their deliveries are refused saying so.
+    suspended: Mutex<BTreeMap<String, u64>>,
     changes: mpsc::UnboundedSender<InstallationChange>,
     /// Wakes the scheduler (a repository added, a push, a sleep done).
     pub wake: Notify,
@@ -34,12 +40,12 @@ pub struct Registry {
 
 impl Registry {
     /// A registry with nothing held; installation changes are sent to
-    /// `changes`.
+    /// `changes`; model calls also go to `ledger` when given.
     pub fn new(
         root: PathBuf,
         config: Config,
-        sleep_nice: i32,
-        sleep_threads: usize,
+        (sleep_nice, sleep_threads): (i32, usize),
+        ledger: Option<Arc<PgLedger>>,
         changes: mpsc::UnboundedSender<InstallationChange>,
     ) -> Registry {
         Registry {
@@ -47,7 +53,9 @@ impl Registry {
             config,
             sleep_nice,
             sleep_threads,
+            ledger,
             held: RwLock::new(BTreeMap::new()),
+            suspended: Mutex::new(BTreeMap::new()),
             changes,
             wake: Notify::new(),
         }
@@ -65,6 +73,7 @@ impl Registry {
     /// Holds `r` (or updates where it is fetched from); true when new.
     pub fn hold(&self, r: &InstalledRepo) -> bool {
         let name = r.repo.to_string();
+        self.suspended_lock().remove(&name);
         let mut held = self.held.write().unwrap_or_else(|e| e.into_inner());
         if let Some(h) = held.get(&name) {
             h.update_source(r);
@@ -74,8 +83,8 @@ impl Registry {
             &self.root,
             r,
             &self.config,
-            self.sleep_nice,
-            self.sleep_threads,
+            (self.sleep_nice, self.sleep_threads),
+            self.ledger.as_ref(),
         );
         tracing::info!("holding {name} (installation {})", r.installation);
         held.insert(name, Arc::new(h));
@@ -107,6 +116,23 @@ impl Registry {
         Some(h)
     }
 
+    /// Remembers that `repo` is dropped because `installation` is
+    /// suspended.
+    pub fn suspend(&self, installation: u64, repo: &str) {
+        self.suspended_lock().insert(repo.to_string(), installation);
+    }
+
+    /// `installation` is back (the listing that follows holds its
+    /// repositories again) or gone: its repositories are no longer refused
+    /// as suspended.
+    pub fn unsuspend(&self, installation: u64) {
+        self.suspended_lock().retain(|_, i| *i != installation);
+    }
+
+    fn suspended_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
+        self.suspended.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Held>>> {
         self.held.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -119,9 +145,14 @@ impl DeliveryScope for Registry {
                 h.with_health(|health| health.delivered(now_ms()));
                 Ok(())
             }
-            None => Err(format!(
-                "this service does not hold {repo}: the App is not installed on it, or it was removed from the installation"
-            )),
+            None => Err(match self.suspended_lock().get(repo) {
+                Some(installation) => format!(
+                    "this service does not serve {repo} while installation {installation} is suspended; it is served again once the installation is unsuspended"
+                ),
+                None => format!(
+                    "this service does not hold {repo}: the App is not installed on it, or it was removed from the installation"
+                ),
+            }),
         }
     }
 

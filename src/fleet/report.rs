@@ -1,6 +1,6 @@
 //! What `/status` and `/metrics` say about the service: each held
 //! repository and the whole (repositories, sleeping, queue depth, sleeps,
-//! predictions, failures).
+//! predictions, failures, model calls and their cost).
 
 use serde::Serialize;
 
@@ -9,6 +9,7 @@ use crate::github::queue::{QueueCounts, now_ms};
 use super::held::HeldStatus;
 use super::registry::Registry;
 use super::schedule::Pacing;
+use super::spend::{self, Spend, Spends};
 
 /// The service as a whole.
 #[derive(Debug, Clone, Serialize)]
@@ -25,6 +26,11 @@ pub struct ServiceStatus {
     /// With PostgreSQL: this process's name and how many leases it holds.
     pub worker: Option<String>,
     pub leased: Option<usize>,
+    /// Model calls of every repository and what they cost (with
+    /// PostgreSQL, by every process, repositories no longer held
+    /// included); `None` with `model_error` when it could not be read.
+    pub model: Option<Spend>,
+    pub model_error: Option<String>,
 }
 
 /// `/status`: the service and each repository.
@@ -67,6 +73,8 @@ impl Report {
                 queue,
                 worker: None,
                 leased: None,
+                model: None,
+                model_error: None,
             },
             repositories,
         }
@@ -78,6 +86,26 @@ impl Report {
         self.service.leased = Some(held.len());
         for r in &mut self.repositories {
             r.leased = Some(held.contains(&r.repo));
+        }
+    }
+
+    /// Adds the model spend: each held repository's, and the total.
+    pub fn with_spend(&mut self, spends: Result<Spends, String>) {
+        match spends {
+            Ok(spends) => {
+                let mut total = Spend::default();
+                for s in spends.values() {
+                    total.add(s);
+                }
+                for r in &mut self.repositories {
+                    r.model = Some(spends.get(&r.repo).cloned().unwrap_or_default());
+                }
+                self.service.model = Some(total);
+            }
+            Err(why) => {
+                tracing::warn!("cannot read the model spend: {why}");
+                self.service.model_error = Some(why);
+            }
         }
     }
 
@@ -179,6 +207,14 @@ impl Report {
             "Deliveries admitted for a repository in the last hour.",
             per(|r| r.deliveries_last_hour as u64),
         );
+        if let Some(total) = &s.model {
+            let per: Vec<(&str, &Spend)> = self
+                .repositories
+                .iter()
+                .filter_map(|r| Some((r.repo.as_str(), r.model.as_ref()?)))
+                .collect();
+            out.push_str(&spend::metrics(total, &per));
+        }
         out
     }
 }

@@ -22,12 +22,15 @@ use crate::github::webhook::WebhookState;
 use super::registry::Registry;
 use super::report::Report;
 use super::schedule::Pacing;
+use super::spend::{self, Spends};
 
 /// What the handlers read.
 #[derive(Debug)]
 pub struct View {
     /// With PostgreSQL, this process's leases.
     pub leases: Option<Arc<super::pg::leases::Leases>>,
+    /// With PostgreSQL, the service's cost ledger (else each notebook's).
+    pub ledger: Option<Arc<super::pg::ledger::PgLedger>>,
     pub registry: Arc<Registry>,
     pub parts: Arc<GithubParts>,
     pub pacing: Pacing,
@@ -42,7 +45,20 @@ impl View {
         if let Some(l) = &self.leases {
             report.with_leases(l.worker(), &l.held());
         }
+        report.with_spend(self.spends().await);
         report
+    }
+
+    /// Every repository's model spend; a failed read is said, not zero.
+    async fn spends(&self) -> Result<Spends, String> {
+        if let Some(ledger) = &self.ledger {
+            return ledger.spends().await.map_err(|e| super::chain(&e));
+        }
+        let registry = self.registry.clone();
+        tokio::task::spawn_blocking(move || spend::from_notebooks(&registry))
+            .await
+            .map_err(|e| format!("the spend task failed: {e}"))?
+            .map_err(|e| super::chain(&e))
     }
 }
 

@@ -25,6 +25,14 @@ impl Grants {
     pub async fn list_all(&self) -> Result<usize, GitHubError> {
         let mut granted = BTreeSet::new();
         for inst in self.client.installations().await? {
+            if inst.suspended {
+                tracing::info!(
+                    "installation {} on {}: suspended, nothing held",
+                    inst.id,
+                    inst.account
+                );
+                continue;
+            }
             for r in self.client.installation_repositories(inst.id).await? {
                 self.registry.hold(&r);
                 granted.insert(r.repo.to_string());
@@ -44,6 +52,7 @@ impl Grants {
     pub async fn apply(&self, change: InstallationChange) {
         match change {
             InstallationChange::Relist { installation, .. } => {
+                self.registry.unsuspend(installation);
                 match self.client.installation_repositories(installation).await {
                     Ok(repos) => {
                         let granted: BTreeSet<String> =
@@ -69,8 +78,17 @@ impl Grants {
                 }
             }
             InstallationChange::Drop { installation } => {
+                self.registry.unsuspend(installation);
                 for h in self.registry.list() {
                     if h.source().installation == installation {
+                        self.release(&h.name).await;
+                    }
+                }
+            }
+            InstallationChange::Suspend { installation } => {
+                for h in self.registry.list() {
+                    if h.source().installation == installation {
+                        self.registry.suspend(installation, &h.name);
                         self.release(&h.name).await;
                     }
                 }

@@ -25,8 +25,11 @@ pub enum InstallationChange {
         installation: u64,
         repos: Vec<String>,
     },
-    /// The installation is gone or suspended: nothing it granted is served.
+    /// The installation is gone: nothing it granted is served.
     Drop { installation: u64 },
+    /// The installation is suspended: nothing it granted is served (nor
+    /// can be fetched) until it is unsuspended, which lists it again.
+    Suspend { installation: u64 },
     /// Nothing changes for the repositories held (with the reason).
     Nothing(String),
 }
@@ -49,6 +52,9 @@ impl InstallationChange {
             } => format!("installation {installation}: removing {}", repos.join(", ")),
             InstallationChange::Drop { installation } => {
                 format!("installation {installation}: dropping every repository")
+            }
+            InstallationChange::Suspend { installation } => {
+                format!("installation {installation}: suspended, dropping every repository")
             }
             InstallationChange::Nothing(why) => why.clone(),
         }
@@ -106,7 +112,8 @@ pub fn read(event: &str, body: &[u8]) -> Result<InstallationChange, EventError> 
                         added: e.repositories.map(names).unwrap_or_default(),
                     }
                 }
-                "deleted" | "suspend" => InstallationChange::Drop { installation },
+                "deleted" => InstallationChange::Drop { installation },
+                "suspend" => InstallationChange::Suspend { installation },
                 other => InstallationChange::Nothing(format!(
                     "installation {installation}: action `{other}` changes no repository"
                 )),
@@ -170,6 +177,16 @@ mod tests {
         assert!(matches!(
             read("installation", created).expect("reads"),
             InstallationChange::Relist { installation: 9, ref added } if added == &["o/r".to_string()]
+        ));
+        let suspend = br#"{"action":"suspend","installation":{"id":9,"account":{"login":"o"}}}"#;
+        assert_eq!(
+            read("installation", suspend).expect("reads"),
+            InstallationChange::Suspend { installation: 9 }
+        );
+        let unsuspend = br#"{"action":"unsuspend","installation":{"id":9}}"#;
+        assert!(matches!(
+            read("installation", unsuspend).expect("reads"),
+            InstallationChange::Relist { installation: 9, ref added } if added.is_empty()
         ));
         let other = br#"{"action":"new_permissions_requested","installation":{"id":9}}"#;
         assert!(matches!(

@@ -25,6 +25,10 @@ pub struct Installation {
     pub id: u64,
     /// The account (organisation or user) it is installed on.
     pub account: String,
+    /// Suspended by its owner (`suspended_at` set): it grants nothing
+    /// until unsuspended, and its token cannot be had.
+    #[serde(default)]
+    pub suspended: bool,
 }
 
 /// A repository an installation grants.
@@ -49,6 +53,8 @@ mod wire {
     pub struct Installation {
         pub id: u64,
         pub account: Account,
+        #[serde(default)]
+        pub suspended_at: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -86,6 +92,7 @@ impl GitHubClient {
             .map(|i| Installation {
                 id: i.id,
                 account: i.account.login,
+                suspended: i.suspended_at.is_some(),
             })
             .collect())
     }

@@ -6,7 +6,33 @@
 
 use super::events::Job;
 use super::events::TargetKind;
-use super::queue::{Claimed, Queue, QueueCounts, QueueError, Recorded, StoredResult};
+use super::queue::{Claimed, Pruned, Queue, QueueCounts, QueueError, Recorded, StoredResult};
+
+/// How a delivery is stored, whichever queue keeps it: with a job it is
+/// `queued` (the job as JSON, its [`Job::supersede_key`]); without one it
+/// is kept only so that a redelivery is recognised, `done` for a ping and
+/// `ignored` otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub state: &'static str,
+    pub job: Option<String>,
+    pub target: Option<String>,
+}
+
+impl DeliveryRow {
+    pub fn new(event: &str, job: Option<&Job>) -> DeliveryRow {
+        let state = match job {
+            Some(_) => "queued",
+            None if event == "ping" => "done",
+            None => "ignored",
+        };
+        DeliveryRow {
+            state,
+            job: job.map(|j| serde_json::to_string(j).expect("jobs serialize")),
+            target: job.and_then(Job::supersede_key),
+        }
+    }
+}
 
 /// The delivery queue and the results, wherever they are kept. The
 /// semantics are [`Queue`]'s: deliveries deduplicated by id, due jobs
@@ -46,7 +72,8 @@ pub trait JobQueue: Send + Sync + std::fmt::Debug + 'static {
         delivery: &str,
     ) -> Result<(), QueueError>;
     fn set_comment_id(&self, repo: &str, number: u64, id: u64) -> Result<(), QueueError>;
-    fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError>;
+    /// Forgets finished deliveries and results older than `max_age_ms`.
+    fn prune(&self, max_age_ms: i64) -> Result<Pruned, QueueError>;
 }
 
 impl JobQueue for Queue {
@@ -111,7 +138,47 @@ impl JobQueue for Queue {
     fn set_comment_id(&self, repo: &str, number: u64, id: u64) -> Result<(), QueueError> {
         Queue::set_comment_id(self, repo, number, id)
     }
-    fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError> {
+    fn prune(&self, max_age_ms: i64) -> Result<Pruned, QueueError> {
         Queue::prune(self, max_age_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::github::events::Target;
+
+    #[test]
+    fn a_delivery_is_queued_with_a_job_and_kept_only_for_deduplication_without() {
+        let job = Job::Predict {
+            target: Target {
+                repo: "o/r".into(),
+                number: 4,
+                kind: TargetKind::PullRequest,
+                title: "t".into(),
+                body: String::new(),
+                base_ref: None,
+                html_url: String::new(),
+                installation_id: None,
+            },
+            why: "test".into(),
+        };
+        let queued = DeliveryRow::new("pull_request", Some(&job));
+        assert_eq!(queued.state, "queued");
+        let stored: Job = serde_json::from_str(queued.job.as_deref().expect("the job"))
+            .expect("the job reads back");
+        assert_eq!(stored, job);
+        assert_eq!(queued.target, job.supersede_key());
+        assert!(queued.target.is_some());
+        let none = |event| DeliveryRow::new(event, None);
+        assert_eq!(
+            none("ping"),
+            DeliveryRow {
+                state: "done",
+                job: None,
+                target: None
+            }
+        );
+        assert_eq!(none("push").state, "ignored");
     }
 }

@@ -18,6 +18,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::events::{Job, TargetKind};
+use super::job_queue::DeliveryRow;
 
 pub const QUEUE_FILE: &str = "github.sqlite";
 
@@ -217,21 +218,13 @@ impl Queue {
         job: Option<&Job>,
         note: &str,
     ) -> Result<Recorded, QueueError> {
-        let (state, job_text) = match job {
-            Some(j) => (
-                "queued",
-                Some(serde_json::to_string(j).expect("jobs serialize")),
-            ),
-            None if event == "ping" => ("done", None),
-            None => ("ignored", None),
-        };
-        let target = job.and_then(Job::supersede_key);
+        let row = DeliveryRow::new(event, job);
         let n = self
             .conn()
             .execute(
                 "INSERT OR IGNORE INTO deliveries (id, event, received_at, state, job, note, target)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![delivery, event, now_ms(), state, job_text, note, target],
+                params![delivery, event, now_ms(), row.state, row.job, note, row.target],
             )
             .map_err(|e| self.sql(e))?;
         Ok(if n == 1 {
@@ -481,16 +474,39 @@ impl Queue {
         Ok(())
     }
 
-    /// Forgets finished deliveries older than `max_age_ms` (GitHub offers
-    /// redelivery for a few days; a month is kept).
-    pub fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError> {
-        self.conn()
-            .execute(
-                "DELETE FROM deliveries WHERE state IN ('done', 'ignored', 'failed') AND received_at < ?1",
-                params![now_ms() - max_age_ms],
-            )
-            .map_err(|e| self.sql(e))
+    /// Forgets finished deliveries received, and results last updated,
+    /// more than `max_age_ms` ago (GitHub offers redelivery for a few
+    /// days; a forgotten result's comment is found again by its marker).
+    /// Queued and running deliveries are kept whatever their age.
+    pub fn prune(&self, max_age_ms: i64) -> Result<Pruned, QueueError> {
+        let before = now_ms() - max_age_ms;
+        let mut conn = self.conn();
+        let tx = conn.transaction().map_err(|e| self.sql(e))?;
+        let deliveries = tx
+            .execute(PRUNE_DELIVERIES, params![before])
+            .map_err(|e| self.sql(e))?;
+        let results = tx
+            .execute(PRUNE_RESULTS, params![before])
+            .map_err(|e| self.sql(e))?;
+        tx.commit().map_err(|e| self.sql(e))?;
+        Ok(Pruned {
+            deliveries,
+            results,
+        })
     }
+}
+
+/// Finished deliveries received before `?1` / `$1` (ms).
+pub const PRUNE_DELIVERIES: &str =
+    "DELETE FROM deliveries WHERE state IN ('done', 'ignored', 'failed') AND received_at < $1";
+/// Results last updated before `?1` / `$1` (ms).
+pub const PRUNE_RESULTS: &str = "DELETE FROM results WHERE updated_at < $1";
+
+/// What [`Queue::prune`] forgot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub deliveries: usize,
+    pub results: usize,
 }
 
 #[cfg(test)]
@@ -617,5 +633,47 @@ mod tests {
         assert_eq!(r.comment_id, Some(77));
         assert_eq!(r.notebook_commit.as_deref(), Some("def"));
         assert_eq!(r.delivery, "d2");
+    }
+
+    #[test]
+    fn prune_forgets_old_finished_deliveries_and_old_results_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let q = Queue::open(dir.path()).expect("open");
+        let v = serde_json::json!({"files": []});
+        for (id, n) in [("old-done", 1), ("old-queued", 2), ("new-done", 3)] {
+            q.record(id, "pull_request", Some(&job(n)), "")
+                .expect("record");
+            q.store_result("o/r", n, TargetKind::PullRequest, &v, None, id)
+                .expect("store");
+        }
+        for id in ["old-done", "new-done"] {
+            q.finish(id, "ok").expect("finish");
+        }
+        let day = 24 * 3600 * 1000;
+        q.conn()
+            .execute_batch(&format!(
+                "UPDATE deliveries SET received_at = received_at - {} WHERE id LIKE 'old-%';
+                 UPDATE results SET updated_at = updated_at - {} WHERE number IN (1, 2);",
+                40 * day,
+                40 * day
+            ))
+            .expect("backdate");
+        let pruned = q.prune(30 * day).expect("prune");
+        assert_eq!(
+            pruned,
+            Pruned {
+                deliveries: 1,
+                results: 2
+            }
+        );
+        assert!(q.delivery_state("old-done").expect("read").is_none());
+        assert!(
+            q.delivery_state("old-queued").expect("read").is_some(),
+            "queued work stays"
+        );
+        assert!(q.delivery_state("new-done").expect("read").is_some());
+        assert!(q.result("o/r", 1).expect("read").is_none());
+        assert!(q.result("o/r", 3).expect("read").is_some());
+        assert_eq!(q.prune(30 * day).expect("prune"), Pruned::default());
     }
 }

@@ -38,6 +38,9 @@ pub enum LlmError {
     },
     #[error("cost ledger: {0}")]
     Ledger(#[from] crate::notebook::StoreError),
+    /// The copy of the ledger a service registered (`ledger_copy`).
+    #[error("the service's cost ledger")]
+    LedgerCopy(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("cannot start the http client: {0}")]
     Client(String),
 }

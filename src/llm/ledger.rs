@@ -5,6 +5,7 @@
 //! budgets are sums over it; `swe-sleep status` and eval reports read it.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -14,6 +15,7 @@ use crate::notebook::Store;
 use crate::notebook::llm_store::LedgerRow;
 
 use super::error::LlmError;
+use super::ledger_copy::LedgerCopy;
 use super::message::Usage;
 
 /// Purposes whose tokens count against the sleep-time budgets.
@@ -46,9 +48,11 @@ pub struct LedgerTotal {
     pub cost: f64,
 }
 
-/// The ledger of one notebook.
+/// The ledger of one notebook, and the copy registered for its directory
+/// ([`super::ledger_copy`]).
 pub struct Ledger {
     store: Store,
+    copy: Option<Arc<dyn LedgerCopy>>,
 }
 
 /// Dollars for `u` at `price` (per million tokens).
@@ -67,17 +71,20 @@ pub fn now() -> i64 {
 }
 
 impl Ledger {
-    /// The ledger in `state_dir`'s notebook database (created if needed).
+    /// The ledger in `state_dir`'s notebook database (created if needed),
+    /// with the copy registered for `state_dir`, if any.
     pub fn open(state_dir: &Path) -> Result<Ledger, LlmError> {
         Ok(Ledger {
             store: Store::open(state_dir)?,
+            copy: super::ledger_copy::registered(state_dir),
         })
     }
 
-    /// Appends one row.
+    /// Appends one row to the notebook and to the registered copy; both
+    /// are tried, the first failure is returned.
     pub fn record(&self, e: &LedgerEntry, price: Option<&Price>) -> Result<(), LlmError> {
         let u = &e.usage;
-        self.store.append_ledger(&LedgerRow {
+        let row = LedgerRow {
             at: now(),
             provider: e.provider.clone(),
             model: e.model.clone(),
@@ -92,13 +99,28 @@ impl Ledger {
             attempts: e.attempts,
             ok: e.ok,
             cost: price.map(|p| cost(u, p)),
-        })?;
-        Ok(())
+        };
+        let local = self.store.append_ledger(&row);
+        let copied = match &self.copy {
+            Some(copy) => copy.append(&row).map_err(LlmError::LedgerCopy),
+            None => Ok(()),
+        };
+        local?;
+        copied
     }
 
-    /// Tokens (prompt + output) spent on `purposes` since `since` (unix s).
+    /// Tokens (prompt + output) spent on `purposes` since `since` (unix s):
+    /// the notebook's count, or the registered copy's when that is larger
+    /// (it also holds what other processes spent, or an earlier notebook).
     pub fn tokens_since(&self, purposes: &[&str], since: i64) -> Result<u64, LlmError> {
-        Ok(self.store.ledger_tokens_since(purposes, since)?)
+        let local = self.store.ledger_tokens_since(purposes, since)?;
+        let shared = match &self.copy {
+            Some(copy) => copy
+                .tokens_since(purposes, since)
+                .map_err(LlmError::LedgerCopy)?,
+            None => 0,
+        };
+        Ok(local.max(shared))
     }
 
     /// Totals per purpose, provider and model, in that order.
@@ -188,5 +210,84 @@ mod tests {
         assert_eq!(t[0].calls, 2);
         assert_eq!(t[0].usage.input, 150);
         assert!((t[0].cost - (100.0 + 20.0) / 1e6).abs() < 1e-12);
+    }
+
+    /// Rows copied, in the order written.
+    #[derive(Default)]
+    struct Copied(std::sync::Mutex<Vec<LedgerRow>>);
+
+    impl crate::llm::ledger_copy::LedgerCopy for Copied {
+        fn append(&self, row: &LedgerRow) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            if row.purpose == "refused" {
+                return Err("the copy refuses".into());
+            }
+            self.0.lock().expect("lock").push(row.clone());
+            Ok(())
+        }
+
+        /// As if another process had spent 1,000 tokens on cards.
+        fn tokens_since(
+            &self,
+            purposes: &[&str],
+            _since: i64,
+        ) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+            Ok(if purposes.contains(&"card") { 1000 } else { 0 })
+        }
+    }
+
+    #[test]
+    fn a_registered_copy_gets_every_row_while_registered() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let copied = Arc::new(Copied::default());
+        let entry = |purpose: &str| LedgerEntry {
+            provider: "openai".into(),
+            model: "m".into(),
+            purpose: purpose.into(),
+            template: "file_card".into(),
+            template_hash: "0123456789abcdef".into(),
+            usage: Usage {
+                input: 12,
+                output: 3,
+                cache_read: 0,
+                cache_write: 0,
+            },
+            latency_ms: 1,
+            attempts: 1,
+            ok: true,
+        };
+        let registration = crate::llm::ledger_copy::register(dir.path(), copied.clone());
+        let ledger = Ledger::open(dir.path()).expect("opens");
+        ledger.record(&entry("card"), None).expect("record");
+        let err = ledger
+            .record(&entry("refused"), None)
+            .expect_err("the copy's failure is the caller's");
+        assert!(matches!(err, LlmError::LedgerCopy(_)), "{err:?}");
+        assert_eq!(
+            ledger.tokens_since(SLEEP_PURPOSES, 0).expect("sum"),
+            1000,
+            "the larger of the notebook's count and the copy's"
+        );
+        drop(registration);
+        assert_eq!(
+            Ledger::open(dir.path())
+                .expect("opens")
+                .tokens_since(SLEEP_PURPOSES, 0)
+                .expect("sum"),
+            15,
+            "without a copy, the notebook's own count"
+        );
+        Ledger::open(dir.path())
+            .expect("opens")
+            .record(&entry("anticipate"), None)
+            .expect("record");
+        let rows = copied.0.lock().expect("lock").clone();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!((rows[0].purpose.as_str(), rows[0].input), ("card", 12));
+        let local: u64 = totals_in(dir.path())
+            .expect("totals")
+            .iter()
+            .map(|t| t.calls)
+            .sum();
+        assert_eq!(local, 3, "the notebook keeps every row, copied or not");
     }
 }

@@ -8,6 +8,8 @@
 //! - [`transport`], [`retry`]: HTTP with timeouts, retries with exponential
 //!   backoff honouring `retry-after`, and a hard cap on attempts;
 //! - [`ledger`]: the cost ledger in the notebook database, one row per call;
+//!   [`ledger_copy`]: a second place for its rows a service registers per
+//!   notebook (`serve`'s PostgreSQL);
 //! - [`session`]: the calls of one task, recorded in the ledger and summed;
 //! - [`prompt`]: templates as data (`prompts/`), filled from typed structs;
 //! - [`text_calls`]: tool calls a model wrote as text, and conversations
@@ -23,6 +25,7 @@
 pub mod anthropic;
 pub mod error;
 pub mod ledger;
+pub mod ledger_copy;
 pub mod message;
 pub mod openai;
 pub mod prompt;

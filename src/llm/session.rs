@@ -94,7 +94,13 @@ impl Session {
                 ok,
             };
             if let Err(e) = ledger.record(&entry, self.provider.config().price.as_ref()) {
-                tracing::warn!("cannot record a model call in the cost ledger: {e}");
+                let mut why = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    why.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                tracing::warn!("cannot record a model call in the cost ledger: {why}");
             }
         }
         result

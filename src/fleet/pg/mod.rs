@@ -1,12 +1,14 @@
 //! The fleet's shared state in PostgreSQL (`[service] database`): the
 //! delivery queue and results ([`queue::PgQueue`], the same
-//! [`crate::github::job_queue::JobQueue`] as SQLite's) and the
-//! repository leases ([`leases::Leases`]), through `tokio-postgres` with
-//! a `deadpool-postgres` pool, over TLS as the connection string's
-//! `sslmode` asks ([`tls`]). The schema is created at connection, once,
+//! [`crate::github::job_queue::JobQueue`] as SQLite's), the repository
+//! leases ([`leases::Leases`]) and the cost ledger of every model call
+//! ([`ledger::PgLedger`]), through `tokio-postgres` with a
+//! `deadpool-postgres` pool, over TLS as the connection string's `sslmode`
+//! asks ([`tls`]). The schema is created at connection, once,
 //! under an advisory lock, so processes starting together do not race.
 
 pub mod leases;
+pub mod ledger;
 pub mod queue;
 pub mod tls;
 
@@ -80,6 +82,28 @@ CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY,
     seen_ms BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS llm_ledger (
+    id BIGSERIAL PRIMARY KEY,
+    repo TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    -- Unix seconds, as the notebook's ledger.
+    at BIGINT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    template TEXT NOT NULL,
+    template_hash TEXT NOT NULL,
+    input_tokens BIGINT NOT NULL,
+    output_tokens BIGINT NOT NULL,
+    cache_read_tokens BIGINT NOT NULL,
+    cache_write_tokens BIGINT NOT NULL,
+    latency_ms BIGINT NOT NULL,
+    attempts INTEGER NOT NULL,
+    ok BOOLEAN NOT NULL,
+    -- Dollars, when the model has a price.
+    cost DOUBLE PRECISION
+);
+CREATE INDEX IF NOT EXISTS llm_ledger_repo ON llm_ledger (repo, at);
 ";
 
 /// Any constant: the key of the advisory lock the schema is created under.

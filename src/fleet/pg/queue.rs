@@ -14,8 +14,11 @@ use deadpool_postgres::Pool;
 use tokio::runtime::Handle;
 
 use crate::github::events::{Job, TargetKind};
-use crate::github::job_queue::JobQueue;
-use crate::github::queue::{Claimed, QueueCounts, QueueError, Recorded, StoredResult, now_ms};
+use crate::github::job_queue::{DeliveryRow, JobQueue};
+use crate::github::queue::{
+    Claimed, PRUNE_DELIVERIES, PRUNE_RESULTS, Pruned, QueueCounts, QueueError, Recorded,
+    StoredResult, now_ms,
+};
 
 /// How often a worker with nothing due looks again (deliveries may arrive
 /// at other processes).
@@ -107,15 +110,7 @@ impl JobQueue for PgQueue {
         job: Option<&Job>,
         note: &str,
     ) -> Result<Recorded, QueueError> {
-        let (state, job_text) = match job {
-            Some(j) => (
-                "queued",
-                Some(serde_json::to_string(j).expect("jobs serialize")),
-            ),
-            None if event == "ping" => ("done", None),
-            None => ("ignored", None),
-        };
-        let target = job.and_then(Job::supersede_key);
+        let row = DeliveryRow::new(event, job);
         let repo = job.map(|j| j.repo().to_string());
         self.run(async {
             let n = self
@@ -124,7 +119,7 @@ impl JobQueue for PgQueue {
                     "INSERT INTO deliveries (id, event, received_at, state, job, repo, note, target)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
                     &[
-                        &delivery, &event, &now_ms(), &state, &job_text, &repo, &note, &target,
+                        &delivery, &event, &now_ms(), &row.state, &row.job, &repo, &note, &row.target,
                     ],
                 )
                 .await?;
@@ -368,16 +363,25 @@ impl JobQueue for PgQueue {
         })
     }
 
-    fn prune(&self, max_age_ms: i64) -> Result<usize, QueueError> {
+    fn prune(&self, max_age_ms: i64) -> Result<Pruned, QueueError> {
         let before = now_ms() - max_age_ms;
         self.run(async {
-            self.execute(
-                "prune",
-                "DELETE FROM deliveries WHERE state IN ('done', 'ignored', 'failed') AND received_at < $1",
-                &[&before],
-            )
-            .await
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            let mut c = self.client().await?;
+            let tx = c.transaction().await.map_err(|e| db("prune", e))?;
+            let deliveries = tx
+                .execute(PRUNE_DELIVERIES, &[&before])
+                .await
+                .map_err(|e| db("prune deliveries", e))?;
+            let results = tx
+                .execute(PRUNE_RESULTS, &[&before])
+                .await
+                .map_err(|e| db("prune results", e))?;
+            tx.commit().await.map_err(|e| db("prune", e))?;
+            let n = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+            Ok(Pruned {
+                deliveries: n(deliveries),
+                results: n(results),
+            })
         })
     }
 }
