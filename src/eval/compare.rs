@@ -170,28 +170,9 @@ pub fn markdown(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::score::Prf;
 
     fn line(id: &str, budget: u64, f1: f64) -> String {
-        let r = RunRecord {
-            instance_id: id.into(),
-            repo: "o/r".into(),
-            arm: Arm::Sleep,
-            budget,
-            predicted: vec![],
-            gold: vec![],
-            prf: Prf {
-                precision: f1,
-                recall: f1,
-                f1,
-            },
-            tokens: 0,
-            steps: 0,
-            wall_ms: 0.0,
-            model: None,
-            sleep_budget: Some(0),
-            learned: false,
-        };
+        let r = RunRecord::scored(id, Arm::Sleep, budget, f1);
         serde_json::to_string(&r).expect("json") + "\n"
     }
 

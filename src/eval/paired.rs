@@ -269,28 +269,9 @@ pub fn table(paired: &[Paired], one_repo: bool, side: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::score::Prf;
 
     fn rec(id: &str, arm: Arm, budget: u64, f1: f64) -> RunRecord {
-        RunRecord {
-            instance_id: id.into(),
-            repo: "o/r".into(),
-            arm,
-            budget,
-            predicted: vec![],
-            gold: vec![],
-            prf: Prf {
-                precision: f1,
-                recall: f1,
-                f1,
-            },
-            tokens: 0,
-            steps: 0,
-            wall_ms: 0.0,
-            model: None,
-            sleep_budget: (arm == Arm::Sleep).then_some(0),
-            learned: false,
-        }
+        RunRecord::scored(id, arm, budget, f1)
     }
 
     #[test]

@@ -123,6 +123,33 @@ pub struct RunRecord {
     pub learned: bool,
 }
 
+#[cfg(test)]
+impl RunRecord {
+    /// A record of `o/r` with precision, recall and F1 all `f1` (the sleep
+    /// arm at sleep budget 0), for the report's unit tests.
+    pub(crate) fn scored(id: &str, arm: Arm, budget: u64, f1: f64) -> RunRecord {
+        RunRecord {
+            instance_id: id.into(),
+            repo: "o/r".into(),
+            arm,
+            budget,
+            predicted: vec![],
+            gold: vec![],
+            prf: super::score::Prf {
+                precision: f1,
+                recall: f1,
+                f1,
+            },
+            tokens: 0,
+            steps: 0,
+            wall_ms: 0.0,
+            model: None,
+            sleep_budget: (arm == Arm::Sleep).then_some(0),
+            learned: false,
+        }
+    }
+}
+
 /// One line of `sleep.jsonl`: the sleep before an instance.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SleepRecord {
