@@ -140,29 +140,8 @@ fn three_workers_on_postgres_survive_a_sigkill_without_losing_or_repeating_work(
     let dir = temp_dir("fleet-pg-");
     let secret = write_secret(dir.path(), "webhook", SECRET);
     let config = dir.path().join("swe-sleep.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[github]
-app_id = {app_id}
-app_key = {{ file = "{key}" }}
-webhook_secret = {{ file = "{secret}" }}
-api_url = "{api}"
-comments = true
-min_write_interval_ms = 0
-
-[service]
-database = {{ env = "DATABASE_URL" }}
-lease_secs = 3
-concurrency = 1
-"#,
-            app_id = support::github_app::APP_ID,
-            key = support::github::fixture_path("test-app-key.pem").display(),
-            secret = secret.display(),
-            api = app.stand_in.url(),
-        ),
-    )
-    .expect("write the config");
+    std::fs::write(&config, service_config(&app.stand_in.url(), &secret))
+        .expect("write the config");
     let url = pg.url();
     let mut workers: Vec<Serve> = (0..3)
         .map(|i| {
