@@ -82,6 +82,14 @@ impl Running {
         }
     }
 
+    /// Delivers a pull request titled `title` on `repo` as `id`, expects it
+    /// accepted, and waits until its job is done.
+    fn predict(&self, state: &Path, id: &str, repo: &str, title: &str) {
+        let (code, v) = self.deliver("pull_request", id, &pull_request(repo, title));
+        assert_eq!(code, 202, "{id}: {v}");
+        wait_done(state, id, 60);
+    }
+
     fn deliver(&self, event: &str, id: &str, body: &[u8]) -> (u16, Value) {
         let sig = sign(SECRET.as_bytes(), body);
         let (code, text) = request(
@@ -391,23 +399,21 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
     );
     assert_eq!(code, 202, "{v}");
     service.wait("gamma sleeps", 120, |s| ready(s, "octo-org/gamma"));
-    let (code, _) = service.deliver(
-        "pull_request",
+    service.predict(
+        state.path(),
         "pr-g",
-        &pull_request("octo-org/gamma", "Add a unit conversion for cups"),
+        "octo-org/gamma",
+        "Add a unit conversion for cups",
     );
-    assert_eq!(code, 202);
-    wait_done(state.path(), "pr-g", 60);
     assert_eq!(app.comments_on("octo-org/gamma", 2).len(), 1);
 
     // An edit updates the one comment in place.
-    let (code, _) = service.deliver(
-        "pull_request",
+    service.predict(
+        state.path(),
         "pr-0-again",
-        &pull_request("octo-org/alpha", "Add a unit conversion for teaspoons"),
+        "octo-org/alpha",
+        "Add a unit conversion for teaspoons",
     );
-    assert_eq!(code, 202);
-    wait_done(state.path(), "pr-0-again", 60);
     let c = app.comments_on("octo-org/alpha", 2);
     assert_eq!(c.len(), 1, "updated, not posted again: {c:?}");
 
@@ -608,13 +614,12 @@ fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
             .any(|l| l.starts_with("octo-org/beta") && l.contains("ready")),
         "{text}"
     );
-    let (code, _) = service.deliver(
-        "pull_request",
+    service.predict(
+        state.path(),
         "pr-beta",
-        &pull_request("octo-org/beta", "Add a unit conversion for cups"),
+        "octo-org/beta",
+        "Add a unit conversion for cups",
     );
-    assert_eq!(code, 202);
-    wait_done(state.path(), "pr-beta", 60);
     assert_eq!(app.comments_on("octo-org/beta", 2).len(), 1);
 
     // Suspended: released and not slept; deliveries refused saying why.
@@ -663,13 +668,12 @@ fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
     service.wait("alpha and beta sleep again", 120, |s| {
         ready(s, "octo-org/alpha") && ready(s, "octo-org/beta")
     });
-    let (code, v) = service.deliver(
-        "pull_request",
+    service.predict(
+        state.path(),
         "pr-resumed",
-        &pull_request("octo-org/beta", "Add a unit conversion for teaspoons"),
+        "octo-org/beta",
+        "Add a unit conversion for teaspoons",
     );
-    assert_eq!(code, 202, "{v}");
-    wait_done(state.path(), "pr-resumed", 60);
     let c = app.comments_on("octo-org/beta", 2);
     assert_eq!(c.len(), 1, "the one comment, updated: {c:?}");
     // Each installation delivery is stored with what it changed.

@@ -30,7 +30,7 @@ use support::git_http::GitServer;
 use support::github_app::{App, SECRET, publish, pull_request, token, write_secret};
 use support::http::{http, request};
 use support::llm_server::{Reply, StandIn, Wire};
-use support::postgres::Postgres;
+use support::postgres::{Client, Postgres};
 use support::temp_dir;
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -155,20 +155,8 @@ fn three_workers_on_postgres_survive_a_sigkill_without_losing_or_repeating_work(
         .collect();
     // Its own runtime: the stand-in's slow answers block the other's
     // threads, and the test's view of the database must not wait for them.
-    let db_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let db = db_rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(conn);
-        client
-    });
-    let query = |sql: &str| -> Vec<tokio_postgres::Row> {
-        db_rt.block_on(db.query(sql, &[])).expect("query")
-    };
+    let db = Client::connect(&url);
+    let query = |sql: &str| db.query(sql);
 
     // Every repository leased, spread over the three.
     let until = Instant::now() + Duration::from_secs(60);
@@ -363,20 +351,8 @@ fn every_model_call_of_serve_is_in_the_postgres_ledger_and_outlives_its_worker()
     std::fs::write(&without_model, format!("{plain}retention_days = 1\n"))
         .expect("write the config");
     let url = pg.url();
-    let db_rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let db = db_rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(conn);
-        client
-    });
-    let query = |sql: &str| -> Vec<tokio_postgres::Row> {
-        db_rt.block_on(db.query(sql, &[])).expect("query")
-    };
+    let db = Client::connect(&url);
+    let query = |sql: &str| db.query(sql);
 
     // One worker with a model: both repositories slept, each sleep's
     // cards and anticipation calls in the ledger as they are made.
@@ -495,18 +471,16 @@ fn every_model_call_of_serve_is_in_the_postgres_ledger_and_outlives_its_worker()
     // Rows past the next process's retention (a day): finished deliveries
     // and results it deletes at start, and queued work it keeps.
     let old = swe_sleep::github::queue::now_ms() - 2 * 24 * 3600 * 1000;
-    db_rt
-        .block_on(db.batch_execute(&format!(
-            "INSERT INTO deliveries (id, event, received_at, state) VALUES
+    db.batch_execute(&format!(
+        "INSERT INTO deliveries (id, event, received_at, state) VALUES
                  ('old-done', 'pull_request', {old}, 'done'),
                  ('old-ignored', 'issues', {old}, 'ignored'),
                  ('old-queued', 'pull_request', {old}, 'queued');
              INSERT INTO results (repo, number, kind, prediction, delivery, updated_at) VALUES
                  ('octo-org/alpha', 7, 'pull_request', '{{}}', 'old-done', {old}),
                  ('octo-org/alpha', 8, 'pull_request', '{{}}', 'new', {now});",
-            now = swe_sleep::github::queue::now_ms()
-        )))
-        .expect("old rows");
+        now = swe_sleep::github::queue::now_ms()
+    ));
 
     // Another process, with no model of its own, shows the same spend.
     let b = spawn(

@@ -30,6 +30,16 @@ pub enum TargetKind {
     Issue,
 }
 
+impl TargetKind {
+    /// The name stored with a result (`pull_request`, `issue`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::PullRequest => "pull_request",
+            TargetKind::Issue => "issue",
+        }
+    }
+}
+
 impl Target {
     /// The feature request the agent reads: title, a blank line, the body.
     pub fn request_text(&self) -> String {

@@ -448,10 +448,7 @@ impl Queue {
         notebook_commit: Option<&str>,
         delivery: &str,
     ) -> Result<(), QueueError> {
-        let kind = match kind {
-            TargetKind::PullRequest => "pull_request",
-            TargetKind::Issue => "issue",
-        };
+        let kind = kind.as_str();
         self.conn()
             .execute(
                 "INSERT INTO results (repo, number, kind, prediction, notebook_commit, delivery, updated_at)

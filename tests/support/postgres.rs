@@ -215,6 +215,43 @@ impl Postgres {
     }
 }
 
+/// A blocking client for a test's own view of the database, on a runtime
+/// of its own (a stand-in's slow answers on another runtime never delay
+/// it).
+pub struct Client {
+    rt: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+}
+
+impl Client {
+    pub fn connect(url: &str) -> Client {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let client = rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(conn);
+            client
+        });
+        Client { rt, client }
+    }
+
+    pub fn query(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        self.rt
+            .block_on(self.client.query(sql, &[]))
+            .expect("query")
+    }
+
+    pub fn batch_execute(&self, sql: &str) {
+        self.rt
+            .block_on(self.client.batch_execute(sql))
+            .expect("statements")
+    }
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");

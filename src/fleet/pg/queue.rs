@@ -332,10 +332,7 @@ impl JobQueue for PgQueue {
         notebook_commit: Option<&str>,
         delivery: &str,
     ) -> Result<(), QueueError> {
-        let kind = match kind {
-            TargetKind::PullRequest => "pull_request",
-            TargetKind::Issue => "issue",
-        };
+        let kind = kind.as_str();
         let prediction = prediction.to_string();
         self.run(async {
             self.execute(
