@@ -49,6 +49,17 @@ fn sleep_and_learn(
     learn::learn(&r, state, cfg, opts, &NoProgress).expect("learn")
 }
 
+/// One more merged pull request on the fixture copy: #51 adds a function
+/// to `src/color.rs`.
+fn merge_pr_51(repo: &Path) {
+    let module = repo.join("src/color.rs");
+    let mut text = std::fs::read_to_string(&module).expect("read");
+    text.push_str("\n/// Tinting.\npub fn color_tinting() -> u32 {\n    51\n}\n");
+    std::fs::write(&module, text).expect("write");
+    git(repo, &["add", "src/color.rs"]);
+    git(repo, &["commit", "-q", "-m", "Support color tinting (#51)"]);
+}
+
 fn predict(repo: &Path, state: &Path, request: &str) -> Value {
     one_json_object(&ok(
         swe_sleep()
@@ -205,12 +216,7 @@ fn replay_is_incremental_and_resumable() {
     let third = sleep_and_learn(repo, &state, &cfg, &opts);
     assert_eq!((third.replayed, third.reused), (0, 50), "{third:?}");
     // One more merged pull request costs one more replay.
-    let module = repo.join("src/color.rs");
-    let mut text = std::fs::read_to_string(&module).expect("read");
-    text.push_str("\n/// Tinting.\npub fn color_tinting() -> u32 {\n    51\n}\n");
-    std::fs::write(&module, text).expect("write");
-    git(repo, &["add", "src/color.rs"]);
-    git(repo, &["commit", "-q", "-m", "Support color tinting (#51)"]);
+    merge_pr_51(repo);
     let fourth = sleep_and_learn(repo, &state, &cfg, &opts);
     assert_eq!(
         (fourth.replayed, fourth.reused, fourth.prs),
@@ -321,12 +327,7 @@ fn a_damaged_replay_notebook_is_rebuilt_by_the_next_replay() {
     let _ = std::fs::remove_file(state.join("replay").join("notebook.sqlite-shm"));
     std::fs::write(&db, "this is not a database at all\n".repeat(200)).expect("damage");
     // A new merged PR is replayed into the damaged notebook.
-    let module = repo.join("src/color.rs");
-    let mut text = std::fs::read_to_string(&module).expect("read");
-    text.push_str("\n/// Tinting.\npub fn color_tinting() -> u32 {\n    51\n}\n");
-    std::fs::write(&module, text).expect("write");
-    git(repo, &["add", "src/color.rs"]);
-    git(repo, &["commit", "-q", "-m", "Support color tinting (#51)"]);
+    merge_pr_51(repo);
     let second = sleep_and_learn(repo, &state, &cfg, &opts);
     assert_eq!(
         (second.replayed, second.failed, second.reused),
