@@ -89,6 +89,21 @@ pub struct QueueCounts {
     pub ignored: u64,
 }
 
+impl QueueCounts {
+    /// Counts `n` deliveries in `state` (a state column's value; any other
+    /// than the four live ones counts as ignored).
+    pub fn add(&mut self, state: &str, n: u64) {
+        let slot = match state {
+            "queued" => &mut self.queued,
+            "running" => &mut self.running,
+            "done" => &mut self.done,
+            "failed" => &mut self.failed,
+            _ => &mut self.ignored,
+        };
+        *slot += n;
+    }
+}
+
 /// The queue; one connection behind a mutex (every statement is short).
 pub struct Queue {
     path: PathBuf,
@@ -358,14 +373,7 @@ impl Queue {
             .map_err(|e| self.sql(e))?;
         for row in rows {
             let (state, n) = row.map_err(|e| self.sql(e))?;
-            let n = u64::try_from(n).unwrap_or(0);
-            match state.as_str() {
-                "queued" => c.queued = n,
-                "running" => c.running = n,
-                "done" => c.done = n,
-                "failed" => c.failed = n,
-                _ => c.ignored = n,
-            }
+            c.add(&state, u64::try_from(n).unwrap_or(0));
         }
         Ok(c)
     }

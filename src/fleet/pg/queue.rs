@@ -261,14 +261,7 @@ impl JobQueue for PgQueue {
             let mut out = QueueCounts::default();
             for r in rows {
                 let (state, n): (String, i64) = (r.get(0), r.get(1));
-                let n = uint(n);
-                match state.as_str() {
-                    "queued" => out.queued = n,
-                    "running" => out.running = n,
-                    "done" => out.done = n,
-                    "failed" => out.failed = n,
-                    _ => out.ignored = n,
-                }
+                out.add(&state, uint(n));
             }
             Ok(out)
         })
