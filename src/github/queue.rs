@@ -519,6 +519,26 @@ mod tests {
     use super::*;
     use crate::github::events::Target;
 
+    #[test]
+    fn counts_add_up_per_state_and_unknown_states_are_ignored_ones() {
+        let mut c = QueueCounts::default();
+        for (state, n) in [
+            ("queued", 3),
+            ("running", 1),
+            ("done", 7),
+            ("failed", 2),
+            ("ignored", 4),
+            ("refused", 5),
+        ] {
+            c.add(state, n);
+        }
+        c.add("done", 1);
+        assert_eq!(
+            (c.queued, c.running, c.done, c.failed, c.ignored),
+            (3, 1, 8, 2, 9)
+        );
+    }
+
     fn job(n: u64) -> Job {
         Job::Predict {
             target: Target {
