@@ -90,6 +90,14 @@ impl Running {
         wait_done(state, id, 60);
     }
 
+    /// Delivers a pull request on `repo` as `id`, expects it refused with
+    /// 422, and returns the error it names.
+    fn refused(&self, id: &str, repo: &str, title: &str) -> String {
+        let (code, v) = self.deliver("pull_request", id, &pull_request(repo, title));
+        assert_eq!(code, 422, "{id}: {v}");
+        v["error"].as_str().unwrap_or_default().to_string()
+    }
+
     fn deliver(&self, event: &str, id: &str, body: &[u8]) -> (u16, Value) {
         let sig = sign(SECRET.as_bytes(), body);
         let (code, text) = request(
@@ -370,18 +378,8 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
         assert!(c[0].1.contains("| file | why |"), "{}", c[0].1);
     }
     // Not held: refused with the reason, nothing queued.
-    let (code, v) = service.deliver(
-        "pull_request",
-        "pr-x",
-        &pull_request("octo-org/gamma", "Anything"),
-    );
-    assert_eq!(code, 422, "{v}");
-    assert!(
-        v["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("does not hold octo-org/gamma")),
-        "{v}"
-    );
+    let why = service.refused("pr-x", "octo-org/gamma", "Anything");
+    assert!(why.contains("does not hold octo-org/gamma"), "{why}");
     assert!(
         Queue::open(state.path())
             .expect("q")
@@ -437,12 +435,7 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
         assert!(Instant::now() < until, "{} stays", beta_dir.display());
         std::thread::sleep(Duration::from_millis(100));
     }
-    let (code, _) = service.deliver(
-        "pull_request",
-        "pr-b2",
-        &pull_request("octo-org/beta", "Anything"),
-    );
-    assert_eq!(code, 422);
+    service.refused("pr-b2", "octo-org/beta", "Anything");
     // A redelivery of an installation event is recognised.
     let (code, v) = service.deliver(
         "installation_repositories",
@@ -543,18 +536,12 @@ fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
     assert_eq!(code, 202, "{v}");
     service.wait("everything is released", 30, |s| held(s).is_empty());
     removed(&alpha_dir);
-    let (code, v) = service.deliver(
-        "pull_request",
+    let why = service.refused(
         "pr-after-delete",
-        &pull_request("octo-org/alpha", "Add a unit conversion for cups"),
+        "octo-org/alpha",
+        "Add a unit conversion for cups",
     );
-    assert_eq!(code, 422, "{v}");
-    assert!(
-        v["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("does not hold octo-org/alpha")),
-        "{v}"
-    );
+    assert!(why.contains("does not hold octo-org/alpha"), "{why}");
 
     // Created again, with two repositories: both held, mirrored, slept
     // and served.
@@ -632,17 +619,15 @@ fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
     service.wait("everything is released", 30, |s| held(s).is_empty());
     removed(&alpha_dir);
     removed(&beta_dir);
-    let (code, v) = service.deliver(
-        "pull_request",
+    let why = service.refused(
         "pr-suspended",
-        &pull_request("octo-org/beta", "Add a unit conversion for teaspoons"),
+        "octo-org/beta",
+        "Add a unit conversion for teaspoons",
     );
-    assert_eq!(code, 422, "{v}");
-    let why = v["error"].as_str().unwrap_or_default();
     assert!(
         why.contains("octo-org/beta")
             && why.contains(&format!("installation {INSTALLATION} is suspended")),
-        "{v}"
+        "{why}"
     );
     assert!(
         Queue::open(state.path())
