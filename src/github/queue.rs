@@ -90,8 +90,8 @@ pub struct QueueCounts {
 }
 
 impl QueueCounts {
-    /// Counts `n` deliveries in `state` (a state column's value; any other
-    /// than the four live ones counts as ignored).
+    /// Counts `n` deliveries in `state` (a state column's value; a state
+    /// other than queued, running, done and failed counts as ignored).
     pub fn add(&mut self, state: &str, n: u64) {
         let slot = match state {
             "queued" => &mut self.queued,
