@@ -70,6 +70,17 @@ fn llm_policy_with(server: &StandIn, wire: Wire, mode: ToolCallMode) -> LlmPolic
     LlmPolicy::new(provider, None, None).expect("policy")
 }
 
+/// The stand-in answers the OpenAI-compatible format with `fixtures` in
+/// turn (the last one again after that); the llm policy runs on the
+/// cookbook. The stand-in is returned for the exchanges it saw.
+fn scripted_run(fixtures: &[&str], budget: u64, steps: u32) -> (StandIn, Prediction) {
+    let replies = fixtures.iter().map(|f| Reply::fixture(f)).collect();
+    let server = StandIn::scripted(Wire::OpenAi, replies);
+    let mut policy = llm_policy(&server, Wire::OpenAi, None);
+    let p = run_on_cookbook(&mut policy, budget, steps);
+    (server, p)
+}
+
 fn paths(p: &Prediction) -> Vec<&str> {
     p.files.iter().map(|f| f.path.as_str()).collect()
 }
@@ -113,16 +124,15 @@ fn check_budget(p: &Prediction, server: &StandIn, wire: Wire) {
 
 #[test]
 fn openai_tool_calls_split_over_several_turns() {
-    let server = StandIn::scripted(
-        Wire::OpenAi,
-        vec![
-            Reply::fixture("openai/search_units.json"),
-            Reply::fixture("openai/card_and_cochange.json"),
-            Reply::fixture("openai/submit.json"),
+    let (server, p) = scripted_run(
+        &[
+            "openai/search_units.json",
+            "openai/card_and_cochange.json",
+            "openai/submit.json",
         ],
+        6000,
+        12,
     );
-    let mut policy = llm_policy(&server, Wire::OpenAi, None);
-    let p = run_on_cookbook(&mut policy, 6000, 12);
     assert_eq!(
         paths(&p),
         ["src/units.rs", "docs/units.md"],
@@ -180,15 +190,7 @@ fn openai_tool_calls_split_over_several_turns() {
 
 #[test]
 fn malformed_and_unknown_calls_are_errors_fed_back_never_run() {
-    let server = StandIn::scripted(
-        Wire::OpenAi,
-        vec![
-            Reply::fixture("openai/malformed.json"),
-            Reply::fixture("openai/submit.json"),
-        ],
-    );
-    let mut policy = llm_policy(&server, Wire::OpenAi, None);
-    let p = run_on_cookbook(&mut policy, 6000, 12);
+    let (server, p) = scripted_run(&["openai/malformed.json", "openai/submit.json"], 6000, 12);
     assert!(p.trace.is_empty(), "nothing ran: {:?}", p.trace);
     assert_eq!(paths(&p), ["src/units.rs", "docs/units.md"]);
     let answers = tool_messages(&server.exchanges()[1].request);
@@ -206,15 +208,11 @@ fn malformed_and_unknown_calls_are_errors_fed_back_never_run() {
 #[test]
 fn a_model_that_never_submits_is_forced_then_replaced_by_the_offline_ranking() {
     // Searches once, then only talks.
-    let server = StandIn::scripted(
-        Wire::OpenAi,
-        vec![
-            Reply::fixture("openai/search_units.json"),
-            Reply::fixture("openai/text_only.json"),
-        ],
+    let (server, p) = scripted_run(
+        &["openai/search_units.json", "openai/text_only.json"],
+        6000,
+        12,
     );
-    let mut policy = llm_policy(&server, Wire::OpenAi, None);
-    let p = run_on_cookbook(&mut policy, 6000, 12);
     let ex = server.exchanges();
     let last = &ex.last().expect("calls").request;
     assert_eq!(last["tool_choice"]["function"]["name"], "submit");
@@ -234,12 +232,7 @@ fn a_model_that_never_submits_is_forced_then_replaced_by_the_offline_ranking() {
     check_budget(&p, &server, Wire::OpenAi);
 
     // Searching forever: stopped by the step cap, forced, then replaced.
-    let server = StandIn::scripted(
-        Wire::OpenAi,
-        vec![Reply::fixture("openai/search_units.json")],
-    );
-    let mut policy = llm_policy(&server, Wire::OpenAi, None);
-    let p = run_on_cookbook(&mut policy, 20_000, 3);
+    let (server, p) = scripted_run(&["openai/search_units.json"], 20_000, 3);
     assert_eq!(p.steps, 3);
     assert!(p.model.as_ref().expect("model").fallback);
     assert!(!p.files.is_empty());
@@ -281,9 +274,7 @@ fn a_server_without_tool_calling_is_named_with_the_flag_it_needs() {
     assert!(p.model.expect("model").fallback);
 
     // A server that ignores tools and only talks gets the same hint.
-    let server = StandIn::scripted(Wire::OpenAi, vec![Reply::fixture("openai/text_only.json")]);
-    let mut policy = llm_policy(&server, Wire::OpenAi, None);
-    let p = run_on_cookbook(&mut policy, 4000, 12);
+    let (server, p) = scripted_run(&["openai/text_only.json"], 4000, 12);
     assert!(
         p.notes
             .iter()
@@ -425,12 +416,7 @@ fn a_malformed_text_call_goes_back_to_the_model_as_an_error() {
 fn a_model_that_repeats_a_failing_call_is_stopped_and_the_offline_policy_goes_on() {
     // Seen with Qwen2.5-Coder-0.5B on llama-server: the same `card` call on
     // a placeholder path until the step cap, then nothing to submit.
-    let server = StandIn::scripted(
-        Wire::OpenAi,
-        vec![Reply::fixture("openai/card_placeholder_path.json")],
-    );
-    let mut policy = llm_policy(&server, Wire::OpenAi, None);
-    let p = run_on_cookbook(&mut policy, 6000, 12);
+    let (server, p) = scripted_run(&["openai/card_placeholder_path.json"], 6000, 12);
     // One run and failed; the two repeats answered without running; then
     // the model is stopped.
     assert_eq!(server.exchanges().len(), 3, "{:?}", p.notes);
@@ -475,16 +461,15 @@ fn a_model_that_repeats_a_failing_call_is_stopped_and_the_offline_policy_goes_on
 
 #[test]
 fn a_repeated_call_is_answered_without_running_and_the_model_goes_on() {
-    let server = StandIn::scripted(
-        Wire::OpenAi,
-        vec![
-            Reply::fixture("openai/search_units.json"),
-            Reply::fixture("openai/search_units.json"),
-            Reply::fixture("openai/submit.json"),
+    let (server, p) = scripted_run(
+        &[
+            "openai/search_units.json",
+            "openai/search_units.json",
+            "openai/submit.json",
         ],
+        6000,
+        12,
     );
-    let mut policy = llm_policy(&server, Wire::OpenAi, None);
-    let p = run_on_cookbook(&mut policy, 6000, 12);
     assert_eq!(paths(&p), vec!["src/units.rs", "docs/units.md"]);
     assert_eq!(p.trace.len(), 1, "the repeated search did not run");
     let answers = tool_messages(&server.exchanges()[2].request);
