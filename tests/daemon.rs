@@ -38,23 +38,53 @@ fn config(repo: &Path, state: &Path) -> DaemonConfig {
     c
 }
 
+/// A daemon running in process on a runtime of its own, until
+/// [`Running::stop`].
+struct Running {
+    rt: tokio::runtime::Runtime,
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<Result<(), daemon::DaemonError>>,
+}
+
+impl Running {
+    /// Starts the daemon and waits until it has bound its address.
+    fn start(mut cfg: DaemonConfig) -> Running {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        cfg.bound = Some(bound_tx);
+        let handle = rt.spawn(daemon::run(cfg, async {
+            let _ = stop_rx.await;
+        }));
+        let addr = rt.block_on(bound_rx).expect("the daemon binds");
+        Running {
+            rt,
+            addr,
+            stop,
+            handle,
+        }
+    }
+
+    /// Asks it to shut down and waits for a clean exit.
+    fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.rt
+            .block_on(self.handle)
+            .unwrap()
+            .expect("clean shutdown");
+    }
+}
+
 #[test]
 fn daemon_follows_commits_and_serves_predictions() {
     let repo = fixture_copy("cookbook");
     let state = temp_dir("daemon-state-");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut cfg = config(repo.path(), state.path());
-    cfg.bound = Some(bound_tx);
-    let handle = rt.spawn(daemon::run(cfg, async {
-        let _ = stop_rx.await;
-    }));
-    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+    let running = Running::start(config(repo.path(), state.path()));
+    let addr = running.addr;
 
     assert_eq!(http(addr, "GET", "/healthz", None), (200, "ok".to_string()));
 
@@ -181,15 +211,16 @@ fn daemon_follows_commits_and_serves_predictions() {
     // A second daemon on the same state directory is refused.
     let lock = state.path().join(LOCK_FILE);
     assert!(lock.is_file());
-    let second = rt.block_on(daemon::run(config(repo.path(), state.path()), async {}));
+    let second = running
+        .rt
+        .block_on(daemon::run(config(repo.path(), state.path()), async {}));
     let msg = second.expect_err("a second daemon must fail").to_string();
     assert!(msg.contains(LOCK_FILE), "{msg}");
     assert!(msg.contains(&addr.to_string()), "{msg}");
     assert!(msg.contains(&std::process::id().to_string()), "{msg}");
 
     // Clean shutdown removes the lock.
-    stop_tx.send(()).unwrap();
-    rt.block_on(handle).unwrap().expect("clean shutdown");
+    running.stop();
     assert!(!lock.exists(), "the lock outlived the daemon");
     assert!(
         TcpStream::connect(addr).is_err(),
@@ -249,18 +280,8 @@ fn reads_leave_the_daemon_idle_and_one_write_costs_one_sleep() {
     let repo = fixture_copy("cookbook");
     let root = repo.path().canonicalize().unwrap();
     let state = temp_dir("daemon-idle-state-");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut cfg = config(&root, state.path());
-    cfg.bound = Some(bound_tx);
-    let handle = rt.spawn(daemon::run(cfg, async {
-        let _ = stop_rx.await;
-    }));
-    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+    let running = Running::start(config(&root, state.path()));
+    let addr = running.addr;
 
     // The first sleep reads every file; those reads are no change.
     wait_metric(addr, SLEEPS, 60, |v| v == 1.0);
@@ -310,8 +331,7 @@ fn reads_leave_the_daemon_idle_and_one_write_costs_one_sleep() {
     wait_idle(addr);
     assert_eq!(metric(addr, SLEEPS), 2.0, "one write, one sleep");
 
-    stop_tx.send(()).unwrap();
-    rt.block_on(handle).unwrap().expect("clean shutdown");
+    running.stop();
 }
 
 #[cfg(target_os = "linux")]
@@ -401,25 +421,12 @@ fn a_lock_naming_another_process_neither_blocks_the_daemon_nor_fools_the_cli() {
         format!("pid={}\nstarted=1\naddr=127.0.0.1:9\n", other.id()),
     )
     .unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut cfg = config(repo.path(), state.path());
-    cfg.bound = Some(bound_tx);
-    let handle = rt.spawn(daemon::run(cfg, async {
-        let _ = stop_rx.await;
-    }));
-    let addr = rt
-        .block_on(bound_rx)
-        .expect("the daemon takes the stale lock over");
+    let running = Running::start(config(repo.path(), state.path()));
+    let addr = running.addr;
     let found = status_daemon().expect("the daemon is found");
     assert_eq!(found["addr"], addr.to_string(), "{found}");
     assert_eq!(found["pid"], std::process::id(), "{found}");
-    stop_tx.send(()).unwrap();
-    rt.block_on(handle).unwrap().expect("clean shutdown");
+    running.stop();
     let _ = other.kill();
     let _ = other.wait();
 }
@@ -428,18 +435,8 @@ fn a_lock_naming_another_process_neither_blocks_the_daemon_nor_fools_the_cli() {
 fn a_used_port_names_the_flag_and_the_daemon_and_logs_have_no_colours() {
     let repo = fixture_copy("cookbook");
     let state = temp_dir("daemon-port-state-");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut cfg = config(repo.path(), state.path());
-    cfg.bound = Some(bound_tx);
-    let handle = rt.spawn(daemon::run(cfg, async {
-        let _ = stop_rx.await;
-    }));
-    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+    let running = Running::start(config(repo.path(), state.path()));
+    let addr = running.addr;
 
     // A second daemon, for another state directory, on the same address;
     // stderr is a pipe, so no colours even with NO_COLOR unset.
@@ -490,8 +487,7 @@ fn a_used_port_names_the_flag_and_the_daemon_and_logs_have_no_colours() {
     assert!(logs.contains("DEBUG"), "{logs}");
     assert!(!logs.contains('\u{1b}'), "colours in a pipe: {logs:?}");
 
-    stop_tx.send(()).unwrap();
-    rt.block_on(handle).unwrap().expect("clean shutdown");
+    running.stop();
 }
 
 /// A damaged notebook that a sleep cannot rebuild (HEAD names a commit
@@ -539,18 +535,8 @@ fn a_damaged_notebook_degrades_health_until_a_sleep_rebuilds_it() {
     .to_string();
     git(repo.path(), &["update-ref", "refs/heads/main", &broken]);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let mut cfg = config(repo.path(), state.path());
-    cfg.bound = Some(bound_tx);
-    let handle = rt.spawn(daemon::run(cfg, async {
-        let _ = stop_rx.await;
-    }));
-    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+    let running = Running::start(config(repo.path(), state.path()));
+    let addr = running.addr;
 
     let until = Instant::now() + Duration::from_secs(60);
     let health = loop {
@@ -609,6 +595,5 @@ fn a_damaged_notebook_degrades_health_until_a_sleep_rebuilds_it() {
     });
     assert!(aside, "the damaged notebook is kept aside");
 
-    stop_tx.send(()).unwrap();
-    rt.block_on(handle).unwrap().expect("clean shutdown");
+    running.stop();
 }
