@@ -10,10 +10,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use swe_sleep::config::Config;
-use swe_sleep::daemon::{self, DaemonConfig, LOCK_FILE};
+use swe_sleep::daemon::{self, LOCK_FILE};
 
 use support::cli::{ok, one_json_object, stdout, swe_sleep};
+use support::daemon::{Running, config};
 use support::http::{http, json};
 use support::{fixture_copy, git, temp_dir};
 
@@ -27,55 +27,6 @@ fn wait_status(addr: SocketAddr, secs: u64, pred: impl Fn(&Value) -> bool) -> Va
         }
         assert!(Instant::now() < until, "status never matched; last: {v}");
         std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn config(repo: &Path, state: &Path) -> DaemonConfig {
-    let mut c = DaemonConfig::new(repo.to_path_buf(), state.to_path_buf(), Config::default());
-    c.listen = "127.0.0.1:0".parse().unwrap();
-    c.quiet_period = Duration::from_millis(300);
-    c.head_poll = Duration::from_millis(300);
-    c
-}
-
-/// A daemon running in process on a runtime of its own, until
-/// [`Running::stop`].
-struct Running {
-    rt: tokio::runtime::Runtime,
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    handle: tokio::task::JoinHandle<Result<(), daemon::DaemonError>>,
-}
-
-impl Running {
-    /// Starts the daemon and waits until it has bound its address.
-    fn start(mut cfg: DaemonConfig) -> Running {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        cfg.bound = Some(bound_tx);
-        let handle = rt.spawn(daemon::run(cfg, async {
-            let _ = stop_rx.await;
-        }));
-        let addr = rt.block_on(bound_rx).expect("the daemon binds");
-        Running {
-            rt,
-            addr,
-            stop,
-            handle,
-        }
-    }
-
-    /// Asks it to shut down and waits for a clean exit.
-    fn stop(self) {
-        self.stop.send(()).unwrap();
-        self.rt
-            .block_on(self.handle)
-            .unwrap()
-            .expect("clean shutdown");
     }
 }
 
@@ -212,7 +163,7 @@ fn daemon_follows_commits_and_serves_predictions() {
     let lock = state.path().join(LOCK_FILE);
     assert!(lock.is_file());
     let second = running
-        .rt
+        .rt()
         .block_on(daemon::run(config(repo.path(), state.path()), async {}));
     let msg = second.expect_err("a second daemon must fail").to_string();
     assert!(msg.contains(LOCK_FILE), "{msg}");

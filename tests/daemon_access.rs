@@ -10,67 +10,18 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use swe_sleep::config::Config;
-use swe_sleep::daemon::{self, DaemonConfig, TOKEN_FILE};
+use swe_sleep::daemon::{self, TOKEN_FILE};
 use swe_sleep::secret::SecretSource;
 
 use support::cli::{ok, one_json_object, p, swe_sleep};
+use support::daemon::{Running, config};
 use support::http::{http, request};
 use support::{fixture_copy, temp_dir};
 
 const TOKEN: &str = "swe-sleep-test-token-0123456789";
-
-/// A daemon in its own runtime until dropped.
-struct Running {
-    rt: tokio::runtime::Runtime,
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<Result<(), daemon::DaemonError>>>,
-}
-
-impl Running {
-    fn start(mut cfg: DaemonConfig) -> Running {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        cfg.bound = Some(bound_tx);
-        let handle = rt.spawn(daemon::run(cfg, async {
-            let _ = stop_rx.await;
-        }));
-        let addr = rt.block_on(bound_rx).expect("the daemon binds");
-        Running {
-            rt,
-            addr,
-            stop: Some(stop_tx),
-            handle: Some(handle),
-        }
-    }
-
-    fn stop(mut self) {
-        let _ = self.stop.take().expect("running").send(());
-        let handle = self.handle.take().expect("running");
-        self.rt
-            .block_on(handle)
-            .expect("the daemon task")
-            .expect("a clean shutdown");
-    }
-}
-
-fn config(repo: &Path, state: &Path) -> DaemonConfig {
-    let mut c = DaemonConfig::new(repo.to_path_buf(), state.to_path_buf(), Config::default());
-    c.listen = "127.0.0.1:0".parse().expect("an address");
-    c.quiet_period = Duration::from_millis(300);
-    c.head_poll = Duration::from_millis(300);
-    c
-}
 
 /// Sends `text` as is; returns (status, body) of the answer, or `None`
 /// when the server closed the connection without one.

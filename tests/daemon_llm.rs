@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use swe_sleep::config::{Config, ModelConfig, ProviderKind};
-use swe_sleep::daemon::{self, DaemonConfig};
 use swe_sleep::llm;
 
+use support::daemon::{Running, config, config_with};
 use support::http::json as call;
 use support::llm_server::{Reply, StandIn, Wire};
 use support::{fixture_copy, git, temp_dir};
@@ -89,25 +89,8 @@ fn daemon_sleeps_with_the_sleep_model_and_predicts_with_any_policy() {
     config.llm.sleep = Some(model("stand-in-small", &server.url));
     config.llm.cards_per_sleep = 2;
     config.llm.anticipate = 2;
-    let mut cfg = DaemonConfig::new(
-        repo.path().to_path_buf(),
-        state.path().to_path_buf(),
-        config,
-    );
-    cfg.listen = "127.0.0.1:0".parse().expect("addr");
-    cfg.quiet_period = Duration::from_millis(300);
-    cfg.head_poll = Duration::from_millis(300);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    cfg.bound = Some(bound_tx);
-    let handle = rt.spawn(daemon::run(cfg, async {
-        let _ = stop_rx.await;
-    }));
-    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+    let running = Running::start(config_with(repo.path(), state.path(), config));
+    let addr = running.addr;
 
     // The first sleep, the model's part included.
     let head = git(repo.path(), &["rev-parse", "HEAD"]).trim().to_string();
@@ -188,31 +171,15 @@ fn daemon_sleeps_with_the_sleep_model_and_predicts_with_any_policy() {
         "{e}"
     );
 
-    let _ = stop_tx.send(());
-    rt.block_on(handle).expect("joins").expect("stops cleanly");
+    running.stop();
 }
 
 #[test]
 fn a_model_policy_without_a_test_model_is_a_bad_request() {
     let repo = fixture_copy("cookbook");
     let state = temp_dir("daemon-llm-none-");
-    let mut cfg = DaemonConfig::new(
-        repo.path().to_path_buf(),
-        state.path().to_path_buf(),
-        Config::default(),
-    );
-    cfg.listen = "127.0.0.1:0".parse().expect("addr");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    cfg.bound = Some(bound_tx);
-    let handle = rt.spawn(daemon::run(cfg, async {
-        let _ = stop_rx.await;
-    }));
-    let addr = rt.block_on(bound_rx).expect("the daemon binds");
+    let running = Running::start(config(repo.path(), state.path()));
+    let addr = running.addr;
     wait_status(addr, 90, |v| v["sleeps_total"].as_u64() >= Some(1));
     let (code, e) = call(
         addr,
@@ -225,6 +192,5 @@ fn a_model_policy_without_a_test_model_is_a_bad_request() {
         e["error"].as_str().expect("error").contains("[llm.test]"),
         "{e}"
     );
-    let _ = stop_tx.send(());
-    rt.block_on(handle).expect("joins").expect("stops cleanly");
+    running.stop();
 }

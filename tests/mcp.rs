@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use swe_sleep::config::Config;
-use swe_sleep::daemon::{self, DaemonConfig};
 use swe_sleep::secret::SecretSource;
 
 use support::cli::{ok, one_json_object, p, swe_sleep};
+use support::daemon::{Running, config, config_with};
 use support::http::{json as http_json, request};
 use support::mcp::{StdioServer, is_error, python_client, python_sdk, text};
 use support::{fixture, fixture_copy, git, temp_dir};
@@ -38,67 +38,22 @@ const OUTSIDE: [(&str, &str); 3] = [
     ("src/../../x.rs", "`..`"),
 ];
 
-/// A daemon on a free loopback port, in this process, until dropped.
-struct Daemon {
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    rt: tokio::runtime::Runtime,
-    handle: Option<tokio::task::JoinHandle<Result<(), daemon::DaemonError>>>,
-}
-
-impl Daemon {
-    fn start(repo: &Path, state: &Path, config: Config) -> Daemon {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let mut cfg = DaemonConfig::new(repo.to_path_buf(), state.to_path_buf(), config);
-        cfg.listen = "127.0.0.1:0".parse().expect("an address");
-        cfg.quiet_period = Duration::from_millis(300);
-        cfg.head_poll = Duration::from_millis(300);
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        cfg.bound = Some(bound_tx);
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let handle = rt.spawn(daemon::run(cfg, async {
-            let _ = stop_rx.await;
-        }));
-        let addr = rt.block_on(bound_rx).expect("the daemon binds");
-        Daemon {
-            addr,
-            stop: Some(stop_tx),
-            rt,
-            handle: Some(handle),
+/// Waits until the daemon's notebook is at `head`.
+fn wait_for(d: &Running, head: &str, token: Option<&str>) {
+    let until = Instant::now() + Duration::from_secs(120);
+    let auth = token.map(|t| format!("Bearer {t}")).unwrap_or_default();
+    loop {
+        let mut headers = vec![];
+        if token.is_some() {
+            headers.push(("Authorization", auth.as_str()));
         }
-    }
-
-    /// Waits until the daemon's notebook is at `head`.
-    fn wait_for(&self, head: &str, token: Option<&str>) {
-        let until = Instant::now() + Duration::from_secs(120);
-        let auth = token.map(|t| format!("Bearer {t}")).unwrap_or_default();
-        loop {
-            let mut headers = vec![];
-            if token.is_some() {
-                headers.push(("Authorization", auth.as_str()));
-            }
-            let (code, body) = request(self.addr, "GET", "/status", &headers, b"");
-            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-            if code == 200 && v["commit"] == head && v["sleeping"] == false {
-                return;
-            }
-            assert!(Instant::now() < until, "the daemon never slept: {body}");
-            std::thread::sleep(Duration::from_millis(200));
+        let (code, body) = request(d.addr, "GET", "/status", &headers, b"");
+        let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        if code == 200 && v["commit"] == head && v["sleeping"] == false {
+            return;
         }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(h) = self.handle.take() {
-            let _ = self.rt.block_on(h);
-        }
+        assert!(Instant::now() < until, "the daemon never slept: {body}");
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -237,9 +192,9 @@ fn the_python_sdk_drives_the_daemon_over_http_behind_its_access_rules() {
     }
     let mut config = Config::default();
     config.daemon.token = SecretSource::from_file(&token_file);
-    let d = Daemon::start(repo.path(), state.path(), config);
+    let d = Running::start(config_with(repo.path(), state.path(), config));
     let head = head(repo.path());
-    d.wait_for(&head, Some(token));
+    wait_for(&d, &head, Some(token));
 
     // The access layer runs first: no token, or a foreign Host, is refused.
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -385,9 +340,9 @@ fn the_stdio_server_writes_nothing_but_protocol_messages_on_stdout() {
 fn mcp_the_cli_and_predict_give_the_same_answer() {
     let repo = fixture_copy("cookbook");
     let state = temp_dir("mcp-same-");
-    let d = Daemon::start(repo.path(), state.path(), Config::default());
+    let d = Running::start(config(repo.path(), state.path()));
     let head = head(repo.path());
-    d.wait_for(&head, None);
+    wait_for(&d, &head, None);
     let budget = 2500;
 
     let (code, via_api) = http_json(
@@ -489,8 +444,8 @@ fn mcp_the_cli_and_predict_give_the_same_answer() {
 fn the_stdio_server_answers_standalone_once_the_daemon_is_gone() {
     let repo = fixture_copy("cookbook");
     let state = temp_dir("mcp-gone-");
-    let d = Daemon::start(repo.path(), state.path(), Config::default());
-    d.wait_for(&head(repo.path()), None);
+    let d = Running::start(config(repo.path(), state.path()));
+    wait_for(&d, &head(repo.path()), None);
     let mut cmd = swe_sleep();
     cmd.args([
         "-v",

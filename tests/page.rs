@@ -15,75 +15,36 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use swe_sleep::config::Config;
-use swe_sleep::daemon::{self, DaemonConfig};
 use swe_sleep::secret::SecretSource;
 
 use support::chromium::{self, Browser, Credentials};
+use support::daemon::{Running, config};
 use support::http::json as http_json;
 use support::{fixture_copy, git, temp_dir};
 
 const TOKEN: &str = "swe-sleep-page-token-0123456789";
 
-/// A daemon in its own runtime until dropped.
-struct Running {
-    rt: tokio::runtime::Runtime,
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+/// A daemon beside `repo`, with `token` as its access token.
+fn start(repo: &Path, state: &Path, token: Option<&Path>) -> Running {
+    start_with(repo, state, token, None)
 }
 
-impl Running {
-    fn start(repo: &Path, state: &Path, token: Option<&Path>) -> Running {
-        Running::start_with(repo, state, token, None)
+/// With `webhook_secret`, the GitHub side runs (its queue in `state`).
+fn start_with(
+    repo: &Path,
+    state: &Path,
+    token: Option<&Path>,
+    webhook_secret: Option<&Path>,
+) -> Running {
+    let mut cfg = config(repo, state);
+    if let Some(s) = webhook_secret {
+        cfg.config.github.webhook_secret = SecretSource::from_file(s);
+        cfg.config.github.repo = "cook/book".into();
     }
-
-    /// With `webhook_secret`, the GitHub side runs (its queue in `state`).
-    fn start_with(
-        repo: &Path,
-        state: &Path,
-        token: Option<&Path>,
-        webhook_secret: Option<&Path>,
-    ) -> Running {
-        let mut cfg = DaemonConfig::new(repo.to_path_buf(), state.to_path_buf(), Config::default());
-        if let Some(s) = webhook_secret {
-            cfg.config.github.webhook_secret = SecretSource::from_file(s);
-            cfg.config.github.repo = "cook/book".into();
-        }
-        cfg.listen = "127.0.0.1:0".parse().expect("an address");
-        cfg.quiet_period = Duration::from_millis(300);
-        cfg.head_poll = Duration::from_millis(300);
-        if let Some(t) = token {
-            cfg.config.daemon.token = SecretSource::from_file(t);
-        }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        cfg.bound = Some(bound_tx);
-        rt.spawn(daemon::run(cfg, async {
-            let _ = stop_rx.await;
-        }));
-        let addr = rt.block_on(bound_rx).expect("the daemon binds");
-        Running {
-            rt,
-            addr,
-            stop: Some(stop_tx),
-        }
+    if let Some(t) = token {
+        cfg.config.daemon.token = SecretSource::from_file(t);
     }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        // Give the daemon its shutdown; the runtime ends with the test.
-        self.rt
-            .block_on(async { tokio::time::sleep(Duration::from_millis(200)).await });
-    }
+    Running::start(cfg)
 }
 
 /// One raw GET with extra headers; the whole answer's head and body.
@@ -264,7 +225,7 @@ fn the_page_shows_the_notebook_and_answers_its_form_in_chromium() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     }
-    let d = Running::start_with(&repo_dir, state.path(), None, Some(&secret));
+    let d = start_with(&repo_dir, state.path(), None, Some(&secret));
     let head = git(&repo_dir, &["rev-parse", "HEAD"]).trim().to_string();
     wait_for_notebook(d.addr, &[], &head);
     // A request whose text would be markup if it were not escaped.
@@ -346,7 +307,7 @@ fn with_a_token_the_page_needs_it_as_the_browsers_password() {
         std::fs::set_permissions(&token_path, std::fs::Permissions::from_mode(0o600))
             .expect("chmod");
     }
-    let d = Running::start(&repo_dir, state.path(), Some(&token_path));
+    let d = start(&repo_dir, state.path(), Some(&token_path));
     let bearer = format!("Bearer {TOKEN}");
     let auth = [("Authorization", bearer.as_str())];
     let head = git(&repo_dir, &["rev-parse", "HEAD"]).trim().to_string();

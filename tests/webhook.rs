@@ -6,18 +6,18 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use swe_sleep::config::Config;
-use swe_sleep::daemon::{self, DaemonConfig};
+use swe_sleep::daemon::DaemonConfig;
 use swe_sleep::github::queue::Queue;
 use swe_sleep::github::signature::sign;
 use swe_sleep::secret::SecretSource;
 
+use support::daemon::{Running, config_with as daemon_config, runtime};
 use support::github::{CommentStore, Reply, Seen, StandIn, unix_now};
 use support::http::{http, request};
 use support::{fixture_copy, temp_dir};
@@ -31,54 +31,7 @@ fn payload(name: &str) -> Vec<u8> {
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-/// A daemon running in its own runtime until `stop`.
-struct Running {
-    rt: tokio::runtime::Runtime,
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    handle: Option<tokio::task::JoinHandle<Result<(), daemon::DaemonError>>>,
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
-
 impl Running {
-    fn start(cfg: DaemonConfig) -> Running {
-        Running::start_on(runtime(), cfg)
-    }
-
-    fn start_on(rt: tokio::runtime::Runtime, mut cfg: DaemonConfig) -> Running {
-        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        cfg.bound = Some(bound_tx);
-        let handle = rt.spawn(daemon::run(cfg, async {
-            let _ = stop_rx.await;
-        }));
-        let addr = rt.block_on(bound_rx).expect("the daemon binds");
-        Running {
-            rt,
-            addr,
-            stop: Some(stop_tx),
-            handle: Some(handle),
-        }
-    }
-
-    /// Stops the daemon; returns the runtime (and whatever else runs on it).
-    fn stop(mut self) -> tokio::runtime::Runtime {
-        let _ = self.stop.take().expect("running").send(());
-        let handle = self.handle.take().expect("running");
-        self.rt
-            .block_on(handle)
-            .expect("the daemon task")
-            .expect("a clean shutdown");
-        self.rt
-    }
-
     /// Posts a delivery signed with `secret` (or with the given header).
     fn deliver(
         &self,
@@ -121,11 +74,7 @@ fn config(repo: &Path, state: &Path, secrets: &Path) -> DaemonConfig {
     let mut config = Config::default();
     config.github.webhook_secret = SecretSource::from_file(secret_file(secrets));
     config.github.repo = "Codertocat/Hello-World".into();
-    let mut c = DaemonConfig::new(repo.to_path_buf(), state.to_path_buf(), config);
-    c.listen = "127.0.0.1:0".parse().expect("an address");
-    c.quiet_period = Duration::from_millis(300);
-    c.head_poll = Duration::from_millis(300);
-    c
+    daemon_config(repo, state, config)
 }
 
 /// Waits until the delivery reaches `state` in the queue.

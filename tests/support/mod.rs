@@ -8,6 +8,7 @@
 
 pub mod chromium;
 pub mod cli;
+pub mod daemon;
 pub mod git_http;
 pub mod github;
 pub mod github_app;
