@@ -23,8 +23,8 @@ use swe_sleep::github::queue::Queue;
 use swe_sleep::github::signature::sign;
 use swe_sleep::secret::SecretSource;
 
-use support::git_http::GitServer;
-use support::github_app::{APP_ID, App, INSTALLATION, ORG, SECRET, publish, token, write_secret};
+use support::daemon::runtime;
+use support::github_app::{APP_ID, Github, INSTALLATION, ORG, SECRET, token, write_secret};
 use support::http::{http, request};
 use support::llm_server::{Reply, StandIn, Wire};
 use support::{fixture as built_fixture, git, temp_dir};
@@ -267,21 +267,16 @@ fn files_holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
 
 #[test]
 fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
-    let git_root = temp_dir("fleet-git-");
-    publish(git_root.path(), &["alpha", "beta", "gamma"]);
     let state = temp_dir("fleet-state-");
     let secrets = temp_dir("fleet-secrets-");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let git_server = rt.block_on(GitServer::start(git_root.path(), &token()));
+    let rt = runtime();
     // `broken` is granted but git has no such repository.
-    let app = rt.block_on(App::start(
-        &git_server,
+    let github = Github::start(
+        &rt,
+        &["alpha", "beta", "gamma"],
         &["octo-org/alpha", "octo-org/beta", "octo-org/broken"],
-    ));
+    );
+    let (git_server, app) = (&github.git, &github.app);
     let model = StandIn::with(Wire::OpenAi, 1.0, |_, _| {
         Reply::fixture("openai/card_text.json")
     });
@@ -471,17 +466,11 @@ fn one_service_holds_the_installations_repositories_as_they_come_and_go() {
 
 #[test]
 fn the_installation_lifecycle_holds_drops_suspends_and_resumes() {
-    let git_root = temp_dir("fleet-inst-git-");
-    publish(git_root.path(), &["alpha", "beta"]);
     let state = temp_dir("fleet-inst-state-");
     let secrets = temp_dir("fleet-inst-secrets-");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let git_server = rt.block_on(GitServer::start(git_root.path(), &token()));
-    let app = rt.block_on(App::start(&git_server, &["octo-org/alpha"]));
+    let rt = runtime();
+    let github = Github::start(&rt, &["alpha", "beta"], &["octo-org/alpha"]);
+    let app = &github.app;
     // A queue from an earlier run, with rows past the 30 days kept.
     let q = Queue::open(state.path()).expect("q");
     let prediction = json!({"files": []});

@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use swe_sleep::github::signature::sign;
 
-use support::git_http::GitServer;
-use support::github_app::{App, SECRET, publish, pull_request, token, write_secret};
+use support::daemon::runtime;
+use support::github_app::{Github, SECRET, pull_request, write_secret};
 use support::http::{http, request};
 use support::llm_server::{Reply, StandIn, Wire};
 use support::postgres::{Client, Postgres};
@@ -122,21 +122,17 @@ fn three_workers_on_postgres_survive_a_sigkill_without_losing_or_repeating_work(
     let deliveries = env_or("FLEET_TEST_DELIVERIES", 2000);
     let names: Vec<String> = (0..repos).map(|i| format!("r{i:02}")).collect();
     let full: Vec<String> = names.iter().map(|n| format!("octo-org/{n}")).collect();
-    let git_root = temp_dir("fleet-pg-git-");
-    publish(
-        git_root.path(),
-        &names.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
         .build()
         .expect("a runtime");
-    let git_server = rt.block_on(GitServer::start(git_root.path(), &token()));
-    let app = rt.block_on(App::start(
-        &git_server,
+    let github = Github::start(
+        &rt,
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
         &full.iter().map(String::as_str).collect::<Vec<_>>(),
-    ));
+    );
+    let app = &github.app;
     let dir = temp_dir("fleet-pg-");
     let secret = write_secret(dir.path(), "webhook", SECRET);
     let config = dir.path().join("swe-sleep.toml");
@@ -317,15 +313,9 @@ fn every_model_call_of_serve_is_in_the_postgres_ledger_and_outlives_its_worker()
     };
     let names = ["alpha", "beta"];
     let full = ["octo-org/alpha", "octo-org/beta"];
-    let git_root = temp_dir("fleet-ledger-git-");
-    publish(git_root.path(), &names);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let git_server = rt.block_on(GitServer::start(git_root.path(), &token()));
-    let app = rt.block_on(App::start(&git_server, &full));
+    let rt = runtime();
+    let github = Github::start(&rt, &names, &full);
+    let app = &github.app;
     let model = StandIn::with(Wire::OpenAi, 1.0, |_, _| {
         Reply::fixture("openai/card_text.json")
     });

@@ -159,6 +159,29 @@ impl App {
     }
 }
 
+/// GitHub on loopback as `serve` sees it: `names` published as bare copies
+/// of the cookbook under `octo-org`, served by git behind the installation
+/// token, and the App granting `granted`; both run on `rt`.
+pub struct Github {
+    pub git: GitServer,
+    pub app: App,
+    _root: tempfile::TempDir,
+}
+
+impl Github {
+    pub fn start(rt: &tokio::runtime::Runtime, names: &[&str], granted: &[&str]) -> Github {
+        let root = super::temp_dir("github-git-");
+        publish(root.path(), names);
+        let git = rt.block_on(GitServer::start(root.path(), &token()));
+        let app = rt.block_on(App::start(&git, granted));
+        Github {
+            git,
+            app,
+            _root: root,
+        }
+    }
+}
+
 /// Bare copies of the cookbook fixture as `<root>/octo-org/<name>.git`,
 /// ready for the dumb protocol.
 pub fn publish(root: &Path, names: &[&str]) {
