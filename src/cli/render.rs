@@ -165,6 +165,16 @@ fn reason_part(part: &str, room: usize, last: bool, more: usize) -> String {
     format!("{}{note}", fit(part, kept))
 }
 
+/// `n` and the noun, singular for one: `count(1, "file", "files")` is
+/// "1 file".
+pub fn count<N>(n: N, one: &str, many: &str) -> String
+where
+    N: std::fmt::Display + PartialEq + From<u8>,
+{
+    let noun = if n == N::from(1) { one } else { many };
+    format!("{n} {noun}")
+}
+
 /// Cuts `s` to `n` characters, the last an ellipsis when cut.
 pub fn fit(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -252,8 +262,8 @@ pub fn render(v: &View, style: Style) -> String {
     } else {
         let n = v.files.len();
         let header = format!(
-            "{n} file{} this request will likely modify, most likely first ({} arm, {} policy{source}):",
-            if n == 1 { "" } else { "s" },
+            "{} this request will likely modify, most likely first ({} arm, {} policy{source}):",
+            count(n, "file", "files"),
             v.arm,
             v.policy
         );
@@ -340,6 +350,13 @@ pub fn sleep_line(r: &SleepReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_say_one_in_the_singular() {
+        assert_eq!(count(1usize, "file is", "files are"), "1 file is");
+        assert_eq!(count(0usize, "file is", "files are"), "0 files are");
+        assert_eq!(count(2u64, "entry", "entries"), "2 entries");
+    }
 
     fn view(files: usize) -> View {
         View {

@@ -7,6 +7,7 @@ use swe_sleep::sleep::anticipate::AnticipateReport;
 use swe_sleep::sleep::cards::CardReport;
 use swe_sleep::sleep::{self, EmbedReport, LearnOptions, LearnReport};
 
+use super::render::count;
 use super::{RepoArgs, print_json, progress::Bars};
 
 #[derive(Debug, Args)]
@@ -190,14 +191,24 @@ pub fn summary(r: &SleepReport) -> String {
     let skipped = r.skipped_vendored + r.skipped_submodules + r.skipped_content;
     if skipped > 0 {
         s.push_str(&format!(
-            " Skipped {} vendored/generated paths and {} submodules; {} files are indexed by path only (binary, too large or unreadable).",
-            r.skipped_vendored, r.skipped_submodules, r.skipped_content
+            " Skipped {} and {}; {} indexed by path only (binary, too large or unreadable).",
+            count(
+                r.skipped_vendored,
+                "vendored/generated path",
+                "vendored/generated paths"
+            ),
+            count(r.skipped_submodules, "submodule", "submodules"),
+            count(r.skipped_content, "file is", "files are"),
         ));
     }
     if r.generated_files > 0 {
         s.push_str(&format!(
-            " {} generated or lock files are indexed by path and history only (index.generated_globs).",
-            r.generated_files
+            " {} indexed by path and history only (index.generated_globs).",
+            count(
+                r.generated_files,
+                "generated or lock file is",
+                "generated or lock files are"
+            )
         ));
     }
     if let Some(aside) = &r.healed {
@@ -207,14 +218,15 @@ pub fn summary(r: &SleepReport) -> String {
     }
     if r.blobs_missing > 0 {
         s.push_str(&format!(
-            " {} files have no content in this clone (partial clone or missing objects) and are indexed by path only.",
-            r.blobs_missing
+            " {} no content in this clone (partial clone or missing objects) and {} indexed by path only.",
+            count(r.blobs_missing, "file has", "files have"),
+            if r.blobs_missing == 1 { "is" } else { "are" }
         ));
     }
     if r.skipped_unsafe_names > 0 {
         s.push_str(&format!(
-            " Left out {} entries whose names could escape the repository or fake a path (`..`, `.git`, control characters).",
-            r.skipped_unsafe_names
+            " Left out {} whose names could escape the repository or fake a path (`..`, `.git`, control characters).",
+            count(r.skipped_unsafe_names, "entry", "entries")
         ));
     }
     if let Some(b) = &r.shallow_boundary {

@@ -210,8 +210,9 @@ fn describe(s: &Status, work_tree: bool) -> String {
     out.push_str(&describe_embeddings(&s.embeddings));
     if s.blobs_missing > 0 {
         out.push_str(&format!(
-            "\n{} files have no content in this clone (partial clone or missing objects); they are indexed by path only.",
-            s.blobs_missing
+            "\n{} no content in this clone (partial clone or missing objects); {} indexed by path only.",
+            super::render::count(s.blobs_missing, "file has", "files have"),
+            if s.blobs_missing == 1 { "it is" } else { "they are" }
         ));
     }
     out.push_str(if fresh {
