@@ -5,13 +5,14 @@
 //! [`Instance`]s, each with the three most recent earlier PRs that modified
 //! one of its files as `context_prs`. `docs/benchmark.md` states every rule.
 //!
-//! The classifiers ([`classify_title`], [`clean_body`], [`is_source`]) and
+//! The classifiers ([`classify_title`], [`is_source`]; bodies are cleaned by
+//! [`crate::git::history::request_body`]) and
 //! the formatters are pure; [`mine`] reads the repository and never writes.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use crate::git::{CommitKind, GitError, MAX_RECORDED_FILES, MinedCommit, Oid, Repo, mine_commit};
+use crate::git::{GitError, MAX_RECORDED_FILES, MinedCommit, Repo, mine_commit, request_body};
 
 use super::instance::{ChangedFile, ContextPr, Instance};
 
@@ -131,75 +132,6 @@ fn inflects(word: &str, stem: &str) -> bool {
             .is_some_and(|s| word.strip_prefix(s) == Some("ing"));
     };
     matches!(suffix, "" | "s" | "es" | "ed" | "ing") || (suffix == "d" && stem.ends_with('e'))
-}
-
-/// The PR body as the query's second half: trailer lines (`Co-authored-by:`
-/// and the like) and `---` separator lines are removed, and the body is
-/// dropped (empty) when it lists the branch's commits rather than describing
-/// the request, that is when (after that removal)
-/// - every non-empty line starts with `* ` (a list of commit subjects); or
-/// - it is GitHub's squash list: it starts with a `* ` line and has at least
-///   two `* ` lines that begin a paragraph (each commit's subject, optionally
-///   followed by that commit's own message); or
-/// - every non-empty line, after an optional `* ` or `- `, equals one of
-///   `subjects` (the caller passes the subjects of the commits a merge
-///   brought in, and the PR title), ignoring case.
-///
-/// Commit lists describe the implementation after the fact (`Add foo to
-/// bar.rs`), which a request written beforehand would not.
-pub fn clean_body(body: &str, subjects: &[String]) -> String {
-    let kept: Vec<&str> = body
-        .lines()
-        .filter(|l| !is_trailer(l) && !is_separator(l))
-        .collect();
-    let content: Vec<&str> = kept
-        .iter()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-        .collect();
-    if content.is_empty() {
-        return String::new();
-    }
-    let bullets = content.iter().all(|l| l.starts_with("* "));
-    let entries = kept
-        .iter()
-        .enumerate()
-        .filter(|(i, l)| l.starts_with("* ") && (*i == 0 || kept[i - 1].trim().is_empty()))
-        .count();
-    let squash_list = content[0].starts_with("* ") && entries >= 2;
-    let subjects: HashSet<String> = subjects.iter().map(|s| s.trim().to_lowercase()).collect();
-    let repeats_branch = !subjects.is_empty()
-        && content.iter().all(|l| {
-            let l = l
-                .strip_prefix("* ")
-                .or_else(|| l.strip_prefix("- "))
-                .unwrap_or(l);
-            subjects.contains(&l.trim().to_lowercase())
-        });
-    if bullets || squash_list || repeats_branch {
-        return String::new();
-    }
-    kept.join("\n").trim().to_string()
-}
-
-fn is_trailer(line: &str) -> bool {
-    const TRAILERS: &[&str] = &[
-        "co-authored-by:",
-        "signed-off-by:",
-        "reviewed-by:",
-        "acked-by:",
-        "tested-by:",
-        "reported-by:",
-        "suggested-by:",
-        "helped-by:",
-    ];
-    let l = line.trim_start().to_lowercase();
-    TRAILERS.iter().any(|t| l.starts_with(t))
-}
-
-fn is_separator(line: &str) -> bool {
-    let l = line.trim();
-    l.len() >= 3 && l.chars().all(|c| c == '-')
 }
 
 /// Whether `path` is source code: its extension, lower-cased, is in `exts`.
@@ -462,7 +394,7 @@ pub fn mine(repo: &Repo, opts: &MineOptions) -> Result<(Vec<Instance>, MineRepor
                 Ok(ContextPr {
                     pr_number: c.mined.pr.expect("PRs only"),
                     title: c.mined.title.clone(),
-                    body: clean_body(&c.mined.body, &subjects(repo, &c.mined)?),
+                    body: request_body(repo, c.mined.oid, &c.mined.title, &c.mined.body)?,
                     base_commit: c.mined.parent.expect("has a parent").to_string(),
                     head_commit: c.mined.oid.to_string(),
                     changed_files: c.changed.clone(),
@@ -474,7 +406,7 @@ pub fn mine(repo: &Repo, opts: &MineOptions) -> Result<(Vec<Instance>, MineRepor
             repo: opts.name.clone(),
             pr_number,
             title: m.title.clone(),
-            body: clean_body(&m.body, &subjects(repo, m)?),
+            body: request_body(repo, m.oid, &m.title, &m.body)?,
             created_at: pr.created_at.clone(),
             base_commit: m.parent.expect("has a parent").to_string(),
             head_commit: m.oid.to_string(),
@@ -540,34 +472,6 @@ fn changed_files(m: &MinedCommit) -> Vec<ChangedFile> {
             .to_string(),
         })
         .collect()
-}
-
-/// The PR title and the subjects of the commits a merge brought in
-/// (reachable from its second parent, not from its first), at most 250.
-fn subjects(repo: &Repo, m: &MinedCommit) -> Result<Vec<String>, GitError> {
-    let mut out = vec![m.title.clone()];
-    if m.kind != CommitKind::Merge {
-        return Ok(out);
-    }
-    let raw = repo.raw();
-    let err = |source| GitError::Git {
-        repo: repo.display_path().to_path_buf(),
-        source,
-    };
-    let commit = raw.find_commit(m.oid).map_err(err)?;
-    let (Ok(first), Ok(second)) = (commit.parent_id(0), commit.parent_id(1)) else {
-        return Ok(out);
-    };
-    let mut walk = raw.revwalk().map_err(err)?;
-    walk.push(second).map_err(err)?;
-    walk.hide(first).map_err(err)?;
-    for oid in walk.take(250) {
-        let oid: Oid = oid.map_err(err)?;
-        if let Ok(c) = raw.find_commit(oid) {
-            out.push(String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned());
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -658,59 +562,6 @@ mod tests {
         assert!(!inflects("fixture", "fix"));
         assert!(!inflects("newline", "new"));
         assert!(!inflects("testimony", "test"));
-    }
-
-    #[test]
-    fn bodies_that_list_commits_are_dropped() {
-        let none: &[String] = &[];
-        assert_eq!(
-            clean_body("* Add ParseError\n\n* Add try_parse_recipe", none),
-            ""
-        );
-        assert_eq!(
-            clean_body(
-                "* Add x\n\n* Fix tests\n\n---------\n\nCo-authored-by: A <a@example.com>",
-                none
-            ),
-            ""
-        );
-        assert_eq!(clean_body("   \n", none), "");
-        let subjects = vec![
-            "Split notes off ingredient names".to_string(),
-            "Test ingredient notes".into(),
-        ];
-        assert_eq!(
-            clean_body(
-                "Split notes off ingredient names\nTest ingredient notes",
-                &subjects
-            ),
-            ""
-        );
-        assert_eq!(clean_body("- test ingredient notes", &subjects), "");
-        // GitHub's squash list, with the commits' own messages.
-        assert_eq!(
-            clean_body(
-                "* Add status.py for status codes with descriptive\nvariable names.\n\n* Fix import of status\n\nIt was wrong.\n\n* Update with master",
-                none
-            ),
-            ""
-        );
-        // A description stays, without its trailers.
-        assert_eq!(
-            clean_body(
-                "* Support `State`\n\nFixes #12: the state was lost.\n\nSigned-off-by: B <b@example.com>",
-                none
-            ),
-            "* Support `State`\n\nFixes #12: the state was lost."
-        );
-        assert_eq!(
-            clean_body("Runs a command per result.", &subjects),
-            "Runs a command per result."
-        );
-        let long = format!("* {}\n* Limit usage", "word ".repeat(30));
-        assert_eq!(clean_body(&long, none), "");
-        let title = vec!["Add `StaticFiles(html=True)`".to_string()];
-        assert_eq!(clean_body("add `staticfiles(html=true)`", &title), "");
     }
 
     #[test]

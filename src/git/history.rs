@@ -3,7 +3,7 @@
 
 use git2::{DiffOptions, Oid};
 
-use super::message::{CommitKind, parse_message};
+use super::message::{CommitKind, clean_body, parse_message};
 use super::{GitError, Repo};
 
 /// Paths recorded per commit; larger commits keep their true count in
@@ -95,6 +95,35 @@ fn header_names_parent(commit: &git2::Commit<'_>) -> bool {
         .raw_header_bytes()
         .split(|b| *b == b'\n')
         .any(|line| line.starts_with(b"parent "))
+}
+
+/// How many commits of a merged branch [`request_body`] reads the subjects
+/// of (its second parent's side; a squash has one parent, and its body's
+/// list is recognised by its shape).
+const MAX_MERGED_SUBJECTS: usize = 250;
+
+/// The body of the pull request merged as `oid`, as a request written before
+/// the work would read: without trailers, and empty when it only lists the
+/// branch's commits ([`clean_body`]; `title` and the subjects of the commits
+/// a merge brought in count as such a list). What `bench mine` puts in an
+/// instance and what sleep-time replay asks with.
+pub fn request_body(repo: &Repo, oid: Oid, title: &str, body: &str) -> Result<String, GitError> {
+    let mut subjects = vec![title.to_string()];
+    let raw = repo.raw();
+    let commit = raw.find_commit(oid).map_err(|e| repo.err(e))?;
+    if let (Ok(first), Ok(second)) = (commit.parent_id(0), commit.parent_id(1)) {
+        let mut walk = raw.revwalk().map_err(|e| repo.err(e))?;
+        walk.push(second).map_err(|e| repo.err(e))?;
+        walk.hide(first).map_err(|e| repo.err(e))?;
+        for id in walk.take(MAX_MERGED_SUBJECTS) {
+            let c = raw
+                .find_commit(id.map_err(|e| repo.err(e))?)
+                .map_err(|e| repo.err(e))?;
+            subjects
+                .push(String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned());
+        }
+    }
+    Ok(clean_body(body, &subjects))
 }
 
 /// The unified diff between two commits (`git diff base head`), cut at

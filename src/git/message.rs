@@ -1,6 +1,9 @@
 //! Recognising pull requests in commit messages: GitHub's merge commits
 //! (`Merge pull request #N from owner/branch`, the PR title in the body) and
-//! squash merges (`Title (#N)`). Pure.
+//! squash merges (`Title (#N)`); and what of a body reads as the request.
+//! Pure.
+
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +104,75 @@ fn squash_title(summary: &str) -> Option<(&str, u64)> {
     Some((title, number))
 }
 
+/// The PR body as the query's second half: trailer lines (`Co-authored-by:`
+/// and the like) and `---` separator lines are removed, and the body is
+/// dropped (empty) when it lists the branch's commits rather than describing
+/// the request, that is when (after that removal)
+/// - every non-empty line starts with `* ` (a list of commit subjects); or
+/// - it is GitHub's squash list: it starts with a `* ` line and has at least
+///   two `* ` lines that begin a paragraph (each commit's subject, optionally
+///   followed by that commit's own message); or
+/// - every non-empty line, after an optional `* ` or `- `, equals one of
+///   `subjects` (the caller passes the subjects of the commits a merge
+///   brought in, and the PR title), ignoring case.
+///
+/// Commit lists describe the implementation after the fact (`Add foo to
+/// bar.rs`), which a request written beforehand would not.
+pub fn clean_body(body: &str, subjects: &[String]) -> String {
+    let kept: Vec<&str> = body
+        .lines()
+        .filter(|l| !is_trailer(l) && !is_separator(l))
+        .collect();
+    let content: Vec<&str> = kept
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if content.is_empty() {
+        return String::new();
+    }
+    let bullets = content.iter().all(|l| l.starts_with("* "));
+    let entries = kept
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| l.starts_with("* ") && (*i == 0 || kept[i - 1].trim().is_empty()))
+        .count();
+    let squash_list = content[0].starts_with("* ") && entries >= 2;
+    let subjects: HashSet<String> = subjects.iter().map(|s| s.trim().to_lowercase()).collect();
+    let repeats_branch = !subjects.is_empty()
+        && content.iter().all(|l| {
+            let l = l
+                .strip_prefix("* ")
+                .or_else(|| l.strip_prefix("- "))
+                .unwrap_or(l);
+            subjects.contains(&l.trim().to_lowercase())
+        });
+    if bullets || squash_list || repeats_branch {
+        return String::new();
+    }
+    kept.join("\n").trim().to_string()
+}
+
+fn is_trailer(line: &str) -> bool {
+    const TRAILERS: &[&str] = &[
+        "co-authored-by:",
+        "signed-off-by:",
+        "reviewed-by:",
+        "acked-by:",
+        "tested-by:",
+        "reported-by:",
+        "suggested-by:",
+        "helped-by:",
+    ];
+    let l = line.trim_start().to_lowercase();
+    TRAILERS.iter().any(|t| l.starts_with(t))
+}
+
+fn is_separator(line: &str) -> bool {
+    let l = line.trim();
+    l.len() >= 3 && l.chars().all(|c| c == '-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +217,58 @@ mod tests {
             assert_eq!(m.kind, CommitKind::Plain, "{msg}");
             assert_eq!(m.pr, None, "{msg}");
         }
+    }
+
+    #[test]
+    fn bodies_that_list_commits_are_dropped() {
+        let none: &[String] = &[];
+        assert_eq!(
+            clean_body("* Add ParseError\n\n* Add try_parse_recipe", none),
+            ""
+        );
+        assert_eq!(
+            clean_body(
+                "* Add x\n\n* Fix tests\n\n---------\n\nCo-authored-by: A <a@example.com>",
+                none
+            ),
+            ""
+        );
+        assert_eq!(clean_body("   \n", none), "");
+        let subjects = vec![
+            "Split notes off ingredient names".to_string(),
+            "Test ingredient notes".into(),
+        ];
+        assert_eq!(
+            clean_body(
+                "Split notes off ingredient names\nTest ingredient notes",
+                &subjects
+            ),
+            ""
+        );
+        assert_eq!(clean_body("- test ingredient notes", &subjects), "");
+        // GitHub's squash list, with the commits' own messages.
+        assert_eq!(
+            clean_body(
+                "* Add status.py for status codes with descriptive\nvariable names.\n\n* Fix import of status\n\nIt was wrong.\n\n* Update with master",
+                none
+            ),
+            ""
+        );
+        // A description stays, without its trailers.
+        assert_eq!(
+            clean_body(
+                "* Support `State`\n\nFixes #12: the state was lost.\n\nSigned-off-by: B <b@example.com>",
+                none
+            ),
+            "* Support `State`\n\nFixes #12: the state was lost."
+        );
+        assert_eq!(
+            clean_body("Runs a command per result.", &subjects),
+            "Runs a command per result."
+        );
+        let long = format!("* {}\n* Limit usage", "word ".repeat(30));
+        assert_eq!(clean_body(&long, none), "");
+        let title = vec!["Add `StaticFiles(html=True)`".to_string()];
+        assert_eq!(clean_body("add `staticfiles(html=true)`", &title), "");
     }
 }

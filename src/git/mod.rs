@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub use confined::{ConfinedReadError, read as read_confined};
 pub use git2::Oid;
-pub use history::{MAX_RECORDED_FILES, MinedCommit, mine_commit, patch};
+pub use history::{MAX_RECORDED_FILES, MinedCommit, mine_commit, patch, request_body};
 pub use message::{CommitKind, ParsedMessage, parse_message};
 pub use snapshot::{
     Entry, EntryKind, IGNORE_FILE, Listing, StatEntry, hash_worktree_file, list_commit,
