@@ -457,3 +457,38 @@ fn eval_traces_f1_against_the_sleep_budget() {
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     assert_eq!(svg.matches("<polyline").count(), 1, "one line per budget");
 }
+
+/// A replayed PR asks what a request written before the work would: a body
+/// that lists the branch's commits (`* Add ParseError`, naming what the PR
+/// changed) is left out, as `bench mine` leaves it out of the benchmark; a
+/// description stays.
+#[test]
+fn replayed_requests_leave_out_the_branchs_commit_list() {
+    let state = support::shared_cookbook();
+    let repo = Repo::open(&fixture("cookbook")).expect("open");
+    let nb = Notebook::open(state.path()).expect("open").expect("slept");
+    let prs = nb.past_prs(100).expect("past PRs");
+    let squash = prs
+        .iter()
+        .find(|p| p.pr == Some(14))
+        .expect("the squash of #14");
+    assert!(squash.body.contains("* Add ParseError"), "{}", squash.body);
+    for pr in &prs {
+        let asked = learn::replay_request(&repo, pr).expect("a request");
+        assert_eq!(
+            asked, pr.title,
+            "#{:?}: merges carry titles, squashes lists",
+            pr.pr
+        );
+    }
+    let mut described = squash.clone();
+    described.body =
+        "Parse errors should say which line failed.\n\nCo-authored-by: B <b@example.com>".into();
+    assert_eq!(
+        learn::replay_request(&repo, &described).expect("a request"),
+        format!(
+            "{}\n\nParse errors should say which line failed.",
+            squash.title
+        )
+    );
+}

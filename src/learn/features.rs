@@ -4,9 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Bump when [`Candidate`] or [`features`] change meaning: stored examples
-/// of another version are replayed again.
-pub const FEATURE_VERSION: u32 = 2;
+/// Bump when [`Candidate`] or [`features`] change meaning, or what a
+/// replayed request asks: stored examples of another version are replayed
+/// again. 3: replayed requests leave out bodies that list the branch's
+/// commits.
+pub const FEATURE_VERSION: u32 = 3;
 
 /// Extensions of source files (tests count as source; documentation,
 /// configuration and data do not), as the SWE-Features definition counts

@@ -25,7 +25,7 @@ use crate::agent::offline::Calibration;
 use crate::agent::run;
 use crate::agent::sleep_tools::NotebookTools;
 use crate::config::Config;
-use crate::git::Repo;
+use crate::git::{GitError, Repo, request_body};
 use crate::learn::{self, Example, FEATURE_VERSION, FitReport, TrainOptions};
 use crate::notebook::learn_store::{Learned, PastPr};
 use crate::notebook::{
@@ -41,6 +41,8 @@ enum ReplayError {
     Embed(#[from] super::embed::EmbedPassError),
     #[error(transparent)]
     Dense(#[from] DenseError),
+    #[error(transparent)]
+    Git(#[from] GitError),
 }
 
 impl From<crate::notebook::StoreError> for ReplayError {
@@ -244,6 +246,20 @@ pub fn learn(
     Ok(report)
 }
 
+/// What a replayed PR asks: its title and its body as a request written
+/// before the work would read ([`crate::git::request_body`], as `bench mine`
+/// writes the benchmark's requests). A body that only lists the branch's
+/// commits describes the implementation after the fact, naming the very
+/// files the PR changed: a training query must not see that.
+pub fn replay_request(repo: &Repo, pr: &PastPr) -> Result<String, GitError> {
+    let body = request_body(repo, repo.resolve(&pr.commit)?, &pr.title, &pr.body)?;
+    Ok(if body.is_empty() {
+        pr.title.clone()
+    } else {
+        format!("{}\n\n{}", pr.title, body)
+    })
+}
+
 /// Replays one past PR at its base, once per replay budget. With
 /// embeddings, the replay notebook's files and PRs are embedded first
 /// (copied from the main notebook in `state_dir` where it holds them), so
@@ -287,11 +303,7 @@ fn replay_one(
     )?;
     let dense = DenseIndex::load(&nb, &cfg.embeddings, cfg.history.max_commit_files)?
         .map(std::sync::Arc::new);
-    let request = if pr.body.trim().is_empty() {
-        pr.title.clone()
-    } else {
-        format!("{}\n\n{}", pr.title, pr.body)
-    };
+    let request = replay_request(repo, pr)?;
     let mut out = Vec::new();
     let mut tokens = slept.sleep_tokens;
     let search = {
