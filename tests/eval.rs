@@ -1251,10 +1251,11 @@ fn eval_skip_invalid() {
         s(&bench),
         "--repo",
         &repo_arg,
+        // A budget or an arm named twice is run once.
         "--budgets",
-        "500",
+        "500,500",
         "--arms",
-        "no-sleep",
+        "no-sleep,no-sleep",
         "--out",
         s(&out),
     ];
@@ -1278,6 +1279,7 @@ fn eval_skip_invalid() {
         ids,
         BTreeSet::from(["cook__book-1".to_string(), "cook__book-3".to_string()])
     );
+    assert_eq!(prediction_lines(&out).len(), 2, "one run per instance");
 }
 
 // ---------------------------------------------------------------------------

@@ -136,15 +136,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     }
     let mut arms = Vec::new();
     for a in &args.arms {
-        arms.push(
-            Arm::parse(a).with_context(|| {
-                format!("--arms: unknown arm `{a}` (expected sleep or no-sleep)")
-            })?,
-        );
+        let arm = Arm::parse(a)
+            .with_context(|| format!("--arms: unknown arm `{a}` (expected sleep or no-sleep)"))?;
+        if !arms.contains(&arm) {
+            arms.push(arm);
+        }
     }
     if args.budgets.is_empty() || args.budgets.contains(&0) {
         bail!("--budgets must be positive token counts");
     }
+    // A budget named twice (`--budgets 1000,1000`, or the flag given twice)
+    // is run once.
+    let mut budgets = args.budgets.clone();
+    budgets.sort_unstable();
+    budgets.dedup();
     let setting = Setting::parse(&args.setting).with_context(|| {
         format!(
             "--setting: unknown setting `{}` (expected daemon or paper)",
@@ -194,14 +199,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let selection = coverage::Selection {
         instances: chosen.iter().map(|i| i.instance_id.clone()).collect(),
         arms: arms.clone(),
-        budgets: args.budgets.clone(),
+        budgets: budgets.clone(),
         sleep_budgets: sleep_budgets.clone(),
     };
     let fresh = !args.out.exists();
     check_existing(&args.out, &selection, (setting, policy, args.steps))?;
     let opts = EvalOptions {
         setting,
-        budgets: args.budgets.clone(),
+        budgets,
         arms,
         steps: args.steps,
         out: args.out.clone(),
