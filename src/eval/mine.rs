@@ -6,7 +6,7 @@
 //! one of its files as `context_prs`. `docs/benchmark.md` states every rule.
 //!
 //! The classifiers ([`classify_title`], [`is_source`]; bodies are cleaned by
-//! [`crate::git::history::request_body`]) and
+//! [`crate::git::request_body`]) and
 //! the formatters are pure; [`mine`] reads the repository and never writes.
 
 use std::collections::{BTreeMap, HashSet};

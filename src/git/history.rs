@@ -104,7 +104,7 @@ const MAX_MERGED_SUBJECTS: usize = 250;
 
 /// The body of the pull request merged as `oid`, as a request written before
 /// the work would read: without trailers, and empty when it only lists the
-/// branch's commits ([`clean_body`]; `title` and the subjects of the commits
+/// branch's commits (`message::clean_body`; `title` and the subjects of the commits
 /// a merge brought in count as such a list). What `bench mine` puts in an
 /// instance and what sleep-time replay asks with.
 pub fn request_body(repo: &Repo, oid: Oid, title: &str, body: &str) -> Result<String, GitError> {
