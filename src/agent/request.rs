@@ -6,6 +6,17 @@ use crate::text;
 /// Longest request text the agent reads; longer text is cut (and said so).
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
+/// A pull request's title and body as the one request text the agent
+/// reads: the title, a blank line, the body; the title alone when the body
+/// is empty.
+pub fn request_text(title: &str, body: &str) -> String {
+    if body.trim().is_empty() {
+        title.to_string()
+    } else {
+        format!("{title}\n\n{body}")
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     pub text: String,

@@ -42,11 +42,7 @@ pub struct Instance {
 impl Instance {
     /// The query `q`: title, a blank line, body.
     pub fn query(&self) -> String {
-        if self.body.trim().is_empty() {
-            self.title.clone()
-        } else {
-            format!("{}\n\n{}", self.title, self.body)
-        }
+        crate::agent::request::request_text(&self.title, &self.body)
     }
 
     /// The gold set: files the PR modified (existing at `base_commit`).

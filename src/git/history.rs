@@ -97,16 +97,16 @@ fn header_names_parent(commit: &git2::Commit<'_>) -> bool {
         .any(|line| line.starts_with(b"parent "))
 }
 
-/// How many commits of a merged branch [`request_body`] reads the subjects
-/// of (its second parent's side; a squash has one parent, and its body's
-/// list is recognised by its shape).
+/// At most this many commits of a merged branch (its second parent's side)
+/// are read for their subjects; a squash has one parent, and the list in its
+/// body is recognised by its shape.
 const MAX_MERGED_SUBJECTS: usize = 250;
 
 /// The body of the pull request merged as `oid`, as a request written before
 /// the work would read: without trailers, and empty when it only lists the
-/// branch's commits (`message::clean_body`; `title` and the subjects of the commits
-/// a merge brought in count as such a list). What `bench mine` puts in an
-/// instance and what sleep-time replay asks with.
+/// branch's commits (`message::clean_body`; `title` and the subjects of the
+/// commits a merge brought in count as such a list). What `bench mine` puts
+/// in an instance and what sleep-time replay asks with.
 pub fn request_body(repo: &Repo, oid: Oid, title: &str, body: &str) -> Result<String, GitError> {
     let mut subjects = vec![title.to_string()];
     let raw = repo.raw();

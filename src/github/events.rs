@@ -43,11 +43,7 @@ impl TargetKind {
 impl Target {
     /// The feature request the agent reads: title, a blank line, the body.
     pub fn request_text(&self) -> String {
-        if self.body.trim().is_empty() {
-            self.title.clone()
-        } else {
-            format!("{}\n\n{}", self.title, self.body)
-        }
+        crate::agent::request::request_text(&self.title, &self.body)
     }
 }
 

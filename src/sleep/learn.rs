@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::agent::OfflinePolicy;
 use crate::agent::dense::{DenseError, DenseIndex};
 use crate::agent::offline::Calibration;
+use crate::agent::request::request_text;
 use crate::agent::run;
 use crate::agent::sleep_tools::NotebookTools;
 use crate::config::Config;
@@ -253,11 +254,7 @@ pub fn learn(
 /// files the PR changed: a training query must not see that.
 pub fn replay_request(repo: &Repo, pr: &PastPr) -> Result<String, GitError> {
     let body = request_body(repo, repo.resolve(&pr.commit)?, &pr.title, &pr.body)?;
-    Ok(if body.is_empty() {
-        pr.title.clone()
-    } else {
-        format!("{}\n\n{}", pr.title, body)
-    })
+    Ok(request_text(&pr.title, &body))
 }
 
 /// Replays one past PR at its base, once per replay budget. With
